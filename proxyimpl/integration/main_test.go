@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"sigs.k8s.io/kind/pkg/exec"
+)
+
+// TestMain turns the test binary into an echo server or a prober when it
+// is re-executed inside a namespace, and runs the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv(EnvChild) != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		err := RunChild(ctx, os.Stdout)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// requireNetNS skips the test unless it can build namespaces: not under
+// -short, as root, with the tools it runs.
+func requireNetNS(t testing.TB, tools ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("integration test: needs root to create network namespaces")
+	}
+	for _, tool := range append([]string{"ip", "sysctl"}, tools...) {
+		if _, err := osexec.LookPath(tool); err != nil {
+			t.Skipf("integration test: %s not found (apt-get install -y iproute2 iptables conntrack procps): %v", tool, err)
+		}
+	}
+}
+
+// topologies numbers the topologies of this test run.
+var topologies atomic.Int64
+
+// newTopology builds a topology unique to this test run and deletes it
+// when the test ends, pass or fail.
+func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("finding the test binary: %v", err)
+	}
+	ctx := context.Background()
+	topo, err := Build(ctx, exec.DefaultCmder, Config{
+		Prefix:      fmt.Sprintf("svcchk-%d-%d-", os.Getpid(), topologies.Add(1)),
+		Nodes:       nodes,
+		PodsPerNode: podsPerNode,
+		Exe:         exe,
+	})
+	if err != nil {
+		t.Fatalf("building topology: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := topo.Delete(context.Background()); err != nil {
+			t.Errorf("deleting topology: %v", err)
+		}
+	})
+	return topo
+}
