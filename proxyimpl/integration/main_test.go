@@ -74,3 +74,19 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 	})
 	return topo
 }
+
+// scratchNS creates an empty network namespace for this test run and
+// deletes it when the test or benchmark ends.
+func scratchNS(t testing.TB, name string) string {
+	t.Helper()
+	ns := fmt.Sprintf("svcchk-%d-%d-%s", os.Getpid(), topologies.Add(1), name)
+	if out, err := osexec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("creating namespace %s: %v: %s", ns, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := osexec.Command("ip", "netns", "delete", ns).CombinedOutput(); err != nil {
+			t.Errorf("deleting namespace %s: %v: %s", ns, err, out)
+		}
+	})
+	return ns
+}
