@@ -65,7 +65,6 @@ func TestIntegrationHarness(t *testing.T) {
 	for _, to := range topo.Pods() {
 		for _, proto := range []string{"tcp", "udp"} {
 			res := probe(t, topo, from.NS, proto, hostPort(to.IP, echoPort), 1)
-			t.Logf("%s %s -> %s: %v", proto, from.Name, to.Name, res[0])
 			if res[0].Outcome != Answered || res[0].Reply.Server != to.Name || res[0].Reply.ClientIP() != from.IP.String() {
 				t.Errorf("%s %s -> %s: got %v, want an answer from %s seeing client %s", proto, from.Name, to.Name, res[0], to.Name, from.IP)
 			}
@@ -80,5 +79,24 @@ func TestIntegrationHarness(t *testing.T) {
 		if res[0].Outcome != Refused {
 			t.Errorf("udp %s -> closed port: got %v, want refused", n.Name, res[0])
 		}
+	}
+}
+
+// TestIntegrationListenInNS checks that a listener opened from the test
+// process inside a node's namespace is served there: the outside client
+// reaches it on the node's address.
+func TestIntegrationListenInNS(t *testing.T) {
+	requireNetNS(t)
+	topo := newTopology(t, 1, 0)
+	n := topo.Nodes[0]
+	l, err := ListenInNS(context.Background(), n.NS, "tcp4", hostPort(n.IP, echoPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go serveTCP(l, "in-"+n.Name)
+	res := probe(t, topo, topo.Client, "tcp", hostPort(n.IP, echoPort), 1)
+	if res[0].Outcome != Answered || res[0].Reply.Server != "in-"+n.Name || res[0].Reply.ClientIP() != topo.ClientIP.String() {
+		t.Errorf("client -> %s: got %v, want an answer from in-%s seeing %s", n.Name, res[0], n.Name, topo.ClientIP)
 	}
 }
