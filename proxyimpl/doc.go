@@ -1,4 +1,94 @@
 // Package proxyimpl is svccheck's own Service proxy: it watches Services,
 // EndpointSlices and Nodes and programs the nat and filter tables the way
 // kube-proxy's iptables mode does, under its own chain prefix.
+//
+// # Packages
+//
+// snapshot turns API objects into the proxy's model (Service ports with
+// their chosen endpoints); render turns that model into rules and
+// iptables-restore text. Both are pure. iptables runs the commands; the
+// controller in this package ties informers, change tracking and the sync
+// loop together.
+//
+// # Rule shape
+//
+// kube-proxy's iptables mode is the behavioural reference, with one
+// structural difference: there are no per-endpoint chains. A chain per
+// endpoint is what makes large rule sets slow to restore on iptables-nft
+// (10k Services x 10 endpoints took over 23 minutes), so endpoints are
+// load-balanced inline in the per-port chains. All chains start with
+// "SVCCHK-" and are at most 28 characters long; every rule carries a
+// comment naming its Service port ("ns/name:port ...") or svccheck.
+//
+// nat table:
+//
+//   - SVCCHK-SERVICES (from PREROUTING and OUTPUT): per port and cluster IP
+//     "-d VIP/32 -p P --dport N -j SVCCHK-SVC-<hash>" when the port has
+//     endpoints for internal traffic; external and load balancer IPs jump
+//     to SVCCHK-EXT-<hash>. The last rule sends local destinations to
+//     SVCCHK-NODEPORTS, which jumps per node port to the EXT chain.
+//   - SVCCHK-SVC-<hash>: "! -s <cluster CIDR> -j SVCCHK-MARK-MASQ" (when a
+//     cluster CIDR is configured), then per endpoint i of n a DNAT rule
+//     with "-m statistic --mode random --probability 1/(n-i)" (the last
+//     without). internalTrafficPolicy Local keeps only local endpoints.
+//   - ClientIP affinity, inline too: before the DNAT rules, per endpoint
+//     "-m recent --update --seconds T --reap --name SVCCHK-AFF-<hash>
+//     --mask 255.255.255.255 --rsource -j DNAT" (the hash covers port and
+//     endpoint); each load-balancing rule adds "-m recent --set" for its
+//     endpoint's list after the statistic match.
+//   - SVCCHK-EXT-<hash>: externalTrafficPolicy Cluster marks for
+//     masquerade and jumps to the cluster endpoints. Local short-circuits
+//     pod traffic (-s cluster CIDR) and node traffic (--src-type LOCAL,
+//     marked) to the cluster endpoints, then load-balances to the local
+//     endpoints without masquerade, keeping the client address. With no
+//     local endpoint nothing is DNATed and the filter table drops it.
+//     The cluster endpoints are the SVC chain, or, when internal traffic
+//     is node-local, a SVCCHK-CLU-<hash> chain holding all of them.
+//   - SVCCHK-MARK-MASQ sets the masquerade bit (0x4000 by default).
+//     SVCCHK-POSTROUTING (from POSTROUTING) first sends DNATed connections
+//     to SVCCHK-HAIRPIN, then masquerades marked packets (--random-fully)
+//     after clearing the bit.
+//   - SVCCHK-HAIRPIN replaces the per-endpoint "-s EP -j MARK-MASQ" rules:
+//     one "-s EP/32 -d EP/32 -j SVCCHK-MARK-MASQ" per unique local endpoint
+//     address (and per endpoint without a node name), so a pod reaching
+//     itself through its Service is masqueraded. Only local endpoints can
+//     hairpin, so the chain stays short.
+//
+// filter table:
+//
+//   - SVCCHK-SERVICES (from OUTPUT and FORWARD, new connections): REJECT
+//     cluster IP traffic of ports with no usable endpoint at all, DROP it
+//     when endpoints exist but none for internal traffic (policy Local).
+//   - SVCCHK-EXTERNAL-SERVICES (from INPUT and FORWARD, new connections):
+//     the same for node ports (--dst-type LOCAL), external and load
+//     balancer IPs, DROP meaning externalTrafficPolicy Local without local
+//     endpoints.
+//   - SVCCHK-NODEPORTS (from INPUT) accepts health check node ports.
+//   - SVCCHK-FORWARD (from FORWARD) accepts marked traffic and
+//     RELATED,ESTABLISHED connections.
+//
+// The jumps from the built-in chains are not part of the restore text:
+// render.Hooks lists them for EnsureRule, and cleanup deletes them before
+// deleting the chains.
+//
+// # Incremental sync
+//
+// render produces a RuleSet: global chains, a hairpin chain, and per port
+// its own chains and its rules in the shared chains (nat SERVICES and
+// NODEPORTS, filter SERVICES, EXTERNAL-SERVICES and NODEPORTS). The first
+// sync, and any sync after a failed restore, writes everything and deletes
+// stale SVCCHK- chains. Later syncs re-render only the changed ports and
+// write only them: their own chains are flushed and refilled (or flushed
+// and deleted), and in the shared chains their old rules are removed with
+// "-D <exact old rule>" and the new ones inserted with "-I CHAIN 1" (the
+// node port jump stays last). Unchanged ports produce no lines. A "-D" that
+// does not match makes the restore fail, which forces the next full sync.
+//
+// # Limits
+//
+// IPv4 only. Topology hints, trafficDistribution and
+// loadBalancerSourceRanges are ignored. Only the first IPv4 cluster CIDR
+// is used for masquerade decisions; without one, traffic to cluster IPs
+// is not masqueraded by source and pod traffic to an
+// externalTrafficPolicy Local port is not short-circuited.
 package proxyimpl

@@ -1,0 +1,119 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// Render renders every port of snap.
+func Render(cfg Config, snap *snapshot.Snapshot) *RuleSet {
+	return RenderChanged(cfg, snap, nil, nil)
+}
+
+// RenderChanged renders the ports of snap named in changed and reuses prev's
+// rules for the others; with a nil prev it renders every port. Ports of prev
+// that are not in snap are dropped. prev must come from the same Config and
+// the same cluster CIDRs (after a change of either, use Render). prev is not
+// modified; the result shares unchanged ServiceRules with it.
+func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed map[snapshot.ServicePortName]bool) *RuleSet {
+	r := newRenderer(cfg, snap)
+	rs := &RuleSet{
+		Global:   r.globalChains(),
+		Services: make(map[snapshot.ServicePortName]*ServiceRules, len(snap.Ports)),
+	}
+	for name, port := range snap.Ports {
+		if prev != nil && !changed[name] {
+			if old, ok := prev.Services[name]; ok {
+				rs.Services[name] = old
+				continue
+			}
+		}
+		rs.Services[name] = r.servicePort(port)
+	}
+	rs.Hairpin = r.hairpinChain(rs.Services)
+	return rs
+}
+
+// renderer holds what every rule of one rendering needs.
+type renderer struct {
+	mark        string // "0x4000"
+	clusterCIDR string // first IPv4 cluster CIDR, or ""
+}
+
+func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
+	mark := cfg.MasqueradeMark
+	if mark == 0 {
+		mark = DefaultMasqueradeMark
+	}
+	r := &renderer{mark: fmt.Sprintf("%#x", mark)}
+	if len(snap.ClusterCIDRs) > 0 {
+		r.clusterCIDR = snap.ClusterCIDRs[0].String()
+	}
+	return r
+}
+
+// sharedChains are the global chains that hold per-port rules.
+var sharedChains = map[tableChain]bool{
+	{iptables.TableNAT, ChainServices}:            true,
+	{iptables.TableNAT, ChainNodePorts}:           true,
+	{iptables.TableFilter, ChainServices}:         true,
+	{iptables.TableFilter, ChainExternalServices}: true,
+	{iptables.TableFilter, ChainNodePorts}:        true,
+}
+
+// tableChain identifies a chain across tables.
+type tableChain struct {
+	table iptables.Table
+	chain string
+}
+
+// globalChains returns the global chains with their fixed rules, filter
+// table first, in declaration order.
+func (r *renderer) globalChains() []Chain {
+	masqMatch := r.mark + "/" + r.mark
+	return []Chain{
+		{Table: iptables.TableFilter, Name: ChainServices},
+		{Table: iptables.TableFilter, Name: ChainExternalServices},
+		{Table: iptables.TableFilter, Name: ChainNodePorts},
+		{Table: iptables.TableFilter, Name: ChainForward, Rules: []string{
+			"-m comment --comment " + quote("svccheck forwarding rules") + " -m mark --mark " + masqMatch + " -j ACCEPT",
+			"-m comment --comment " + quote("svccheck forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+		}},
+		{Table: iptables.TableNAT, Name: ChainServices, Rules: []string{
+			"-m comment --comment " + quote("svccheck service nodeports; NOTE: this must be the last rule in this chain") +
+				" -m addrtype --dst-type LOCAL -j " + ChainNodePorts,
+		}},
+		{Table: iptables.TableNAT, Name: ChainNodePorts},
+		{Table: iptables.TableNAT, Name: ChainMarkMasq, Rules: []string{
+			"-m comment --comment " + quote("svccheck mark for masquerade") + " -j MARK --or-mark " + r.mark,
+		}},
+		{Table: iptables.TableNAT, Name: ChainPostrouting, Rules: []string{
+			"-m comment --comment " + quote("svccheck hairpin traffic") + " -m conntrack --ctstate DNAT -j " + ChainHairpin,
+			"-m comment --comment " + quote("svccheck unmarked traffic") + " -m mark ! --mark " + masqMatch + " -j RETURN",
+			"-m comment --comment " + quote("svccheck clear mark") + " -j MARK --xor-mark " + r.mark,
+			"-m comment --comment " + quote("svccheck service traffic requiring SNAT") + " -j MASQUERADE --random-fully",
+		}},
+	}
+}
+
+// hairpinChain builds the hairpin chain from the ports' hairpin addresses:
+// one rule per unique address, sorted.
+func (r *renderer) hairpinChain(services map[snapshot.ServicePortName]*ServiceRules) Chain {
+	var ips []netip.Addr
+	for _, sr := range services {
+		ips = append(ips, sr.HairpinIPs...)
+	}
+	slices.SortFunc(ips, netip.Addr.Compare)
+	ips = slices.Compact(ips)
+	c := Chain{Table: iptables.TableNAT, Name: ChainHairpin, Rules: make([]string, 0, len(ips))}
+	for _, a := range ips {
+		ip := a.String() + "/32"
+		c.Rules = append(c.Rules, "-s "+ip+" -d "+ip+" -m comment --comment "+
+			quote("svccheck hairpin "+a.String())+" -j "+ChainMarkMasq)
+	}
+	return c
+}

@@ -1,0 +1,41 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+)
+
+// quote returns s as one iptables-restore word: unchanged when it needs no
+// quoting, else in double quotes (iptables-save's own convention).
+func quote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\"'\\;#") {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// ruleBuilder assembles one rule spec in iptables-save order: addresses and
+// protocol first, then matches, then the target.
+type ruleBuilder struct {
+	b strings.Builder
+}
+
+// add appends words separated by spaces.
+func (rb *ruleBuilder) add(words ...string) *ruleBuilder {
+	for _, w := range words {
+		if rb.b.Len() > 0 {
+			rb.b.WriteByte(' ')
+		}
+		rb.b.WriteString(w)
+	}
+	return rb
+}
+
+// String returns the spec.
+func (rb *ruleBuilder) String() string { return rb.b.String() }
+
+// probability formats the statistic match probability of picking one of n
+// remaining endpoints, as kube-proxy does.
+func probability(n int) string {
+	return strconv.FormatFloat(1.0/float64(n), 'f', 10, 64)
+}

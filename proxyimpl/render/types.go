@@ -1,0 +1,111 @@
+package render
+
+import (
+	"net/netip"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// Global chains. Chains of the same name exist in both tables where noted.
+const (
+	// ChainServices is the dispatch chain: nat (cluster, external and load
+	// balancer IPs to per-port chains) and filter (REJECT/DROP of ports
+	// without usable endpoints).
+	ChainServices = snapshot.ChainPrefix + "SERVICES"
+	// ChainExternalServices (filter) rejects or drops external traffic to
+	// ports without endpoints for it.
+	ChainExternalServices = snapshot.ChainPrefix + "EXTERNAL-SERVICES"
+	// ChainNodePorts is the node port chain: nat (node ports to EXT
+	// chains) and filter (accepting health check node ports).
+	ChainNodePorts = snapshot.ChainPrefix + "NODEPORTS"
+	// ChainMarkMasq (nat) marks a packet for masquerading.
+	ChainMarkMasq = snapshot.ChainPrefix + "MARK-MASQ"
+	// ChainPostrouting (nat) masquerades marked packets.
+	ChainPostrouting = snapshot.ChainPrefix + "POSTROUTING"
+	// ChainHairpin (nat) marks DNATed connections from a local endpoint to
+	// itself.
+	ChainHairpin = snapshot.ChainPrefix + "HAIRPIN"
+	// ChainForward (filter) accepts forwarded proxied traffic.
+	ChainForward = snapshot.ChainPrefix + "FORWARD"
+)
+
+// DefaultMasqueradeMark is the fwmark bit marking packets to masquerade.
+const DefaultMasqueradeMark uint32 = 0x4000
+
+// Config holds the settings of the rendering that are not in the Snapshot.
+type Config struct {
+	// MasqueradeMark is the fwmark bit (one bit set) that marks packets for
+	// masquerading; 0 means DefaultMasqueradeMark.
+	MasqueradeMark uint32
+}
+
+// Rule is one rule of a shared chain.
+type Rule struct {
+	// Table is the rule's table.
+	Table iptables.Table
+	// Chain is the chain the rule is in.
+	Chain string
+	// Spec is the rule as iptables-save prints it after "-A CHAIN ".
+	Spec string
+}
+
+// Chain is a chain and all of its rules.
+type Chain struct {
+	// Table is the chain's table.
+	Table iptables.Table
+	// Name is the chain name.
+	Name string
+	// Rules are the rule specs in order, each as iptables-save prints it
+	// after "-A CHAIN ".
+	Rules []string
+}
+
+// ServiceRules is everything one Service port contributes.
+type ServiceRules struct {
+	// Name is the Service port.
+	Name snapshot.ServicePortName
+	// Chains are the port's own chains (SVC, EXT, CLU), possibly none.
+	Chains []Chain
+	// Shared are the port's rules in the shared chains (ChainServices,
+	// ChainNodePorts, ChainExternalServices in either table).
+	Shared []Rule
+	// HairpinIPs are the local endpoint addresses that need a hairpin rule.
+	HairpinIPs []netip.Addr
+}
+
+// RuleSet is the whole rendered proxy state.
+type RuleSet struct {
+	// Global are the global chains with their fixed rules; the shared ones
+	// get the ports' Shared rules before their fixed rules (the nat
+	// ChainServices node port jump must stay last).
+	Global []Chain
+	// Hairpin is the hairpin chain, built from all ports' HairpinIPs.
+	Hairpin Chain
+	// Services maps each rendered port to its rules.
+	Services map[snapshot.ServicePortName]*ServiceRules
+}
+
+// TableStats counts what one restore text does to one table.
+type TableStats struct {
+	// Chains is the number of chains declared (created or flushed).
+	Chains int
+	// Rules is the number of rules added (-A and -I).
+	Rules int
+	// Deleted is the number of rules (-D) and chains (-X) deleted.
+	Deleted int
+}
+
+// Stats counts per table what one restore text does.
+type Stats map[iptables.Table]TableStats
+
+// HookRule is a jump from a built-in chain into svccheck's chains. The
+// restore text does not contain them: the caller ensures them after the
+// first restore (which creates their targets) and deletes them on cleanup.
+type HookRule struct {
+	// Table and Chain locate the rule.
+	Table iptables.Table
+	Chain iptables.Chain
+	// Args is the rule without -A/-I and the chain, as separate arguments.
+	Args []string
+}
