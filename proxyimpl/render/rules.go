@@ -5,12 +5,8 @@ import (
 	"strings"
 )
 
-// quote returns s as one iptables-restore word: unchanged when it needs no
-// quoting, else in double quotes (iptables-save's own convention).
+// quote returns s in double quotes, as iptables-save prints comments.
 func quote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\;#") {
-		return s
-	}
 	return strconv.Quote(s)
 }
 
