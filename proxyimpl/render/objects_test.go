@@ -70,3 +70,5 @@ func slice(ns, svcName, name, portName string, port int32, eps ...ep) *discovery
 	}
 	return s
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

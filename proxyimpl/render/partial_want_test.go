@@ -7,7 +7,7 @@ const (
 		:SVCCHK-SVC-7IY5QUWJTV4HRBGH - [0:0]
 		-I SVCCHK-SERVICES 1 -d 10.96.0.30/32 -p tcp -m comment --comment "ns2/new:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-7IY5QUWJTV4HRBGH
 		-A SVCCHK-SVC-7IY5QUWJTV4HRBGH ! -s 10.244.0.0/16 -m comment --comment "ns2/new:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-7IY5QUWJTV4HRBGH -p tcp -m comment --comment "ns2/new:p80" -m tcp -j DNAT --to-destination 10.244.3.3:8080
+		-A SVCCHK-SVC-7IY5QUWJTV4HRBGH -p tcp -m comment --comment "ns2/new:p80" -j DNAT --to-destination 10.244.3.3:8080
 		COMMIT
 	`
 	wantPartialEndpoints = `
@@ -15,7 +15,7 @@ const (
 		:SVCCHK-HAIRPIN - [0:0]
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		COMMIT
 	`
 	wantPartialNodePort = `
@@ -25,7 +25,7 @@ const (
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-I SVCCHK-NODEPORTS 1 -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30099 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m tcp -j DNAT --to-destination 10.244.2.7:80
+		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -j DNAT --to-destination 10.244.2.7:80
 		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "masquerade traffic for ns1/svc2:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "ns1/svc2:p80 external destinations" -j SVCCHK-SVC-DRXRYXBX2F3H75LF
 		COMMIT
@@ -81,7 +81,7 @@ const (
 		-A SVCCHK-POSTROUTING -m comment --comment "svccheck clear mark" -j MARK --xor-mark 0x8000
 		-A SVCCHK-POSTROUTING -m comment --comment "svccheck service traffic requiring SNAT" -j MASQUERADE --random-fully
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-X SVCCHK-SVC-STALE0000000000
 		COMMIT
 	`

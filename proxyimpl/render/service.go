@@ -161,7 +161,7 @@ func (pr *portRenderer) endpointRules(eps []snapshot.Endpoint) []string {
 	}
 	for i, ep := range eps {
 		var rb ruleBuilder
-		rb.add("-p", pr.proto, "-m", "comment", "--comment", comment, "-m", pr.proto)
+		rb.add("-p", pr.proto, "-m", "comment", "--comment", comment)
 		if n := len(eps) - i; n > 1 {
 			rb.add("-m", "statistic", "--mode", "random", "--probability", probability(n))
 		}

@@ -10,8 +10,8 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 	`
 	// multi-port.
 	wantMultiPort = `
@@ -23,9 +23,9 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-OUCEAXATWYYOKTSQ ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p443 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-OUCEAXATWYYOKTSQ -p tcp -m comment --comment "ns1/svc1:p443" -m tcp -j DNAT --to-destination 10.244.1.5:8443
+		-A SVCCHK-SVC-OUCEAXATWYYOKTSQ -p tcp -m comment --comment "ns1/svc1:p443" -j DNAT --to-destination 10.244.1.5:8443
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 	`
 	// named target port resolves per slice.
 	wantNamedPort = `
@@ -35,8 +35,8 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:9090
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:9090
 	`
 	// UDP.
 	wantUDP = `
@@ -45,7 +45,7 @@ const (
 		:SVCCHK-SVC-WPADICNPUD5GUW4K - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "ns1/svc1:p80 cluster IP" -m udp --dport 80 -j SVCCHK-SVC-WPADICNPUD5GUW4K
 		-A SVCCHK-SVC-WPADICNPUD5GUW4K ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-WPADICNPUD5GUW4K -p udp -m comment --comment "ns1/svc1:p80" -m udp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-WPADICNPUD5GUW4K -p udp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 	`
 	// SCTP.
 	wantSCTP = `
@@ -54,7 +54,7 @@ const (
 		:SVCCHK-SVC-YAUPD2QCOZXB754H - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p sctp -m comment --comment "ns1/svc1:p80 cluster IP" -m sctp --dport 80 -j SVCCHK-SVC-YAUPD2QCOZXB754H
 		-A SVCCHK-SVC-YAUPD2QCOZXB754H ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-YAUPD2QCOZXB754H -p sctp -m comment --comment "ns1/svc1:p80" -m sctp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-YAUPD2QCOZXB754H -p sctp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 	`
 	// NodePort.
 	wantNodePort = `
@@ -65,7 +65,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "ns1/svc1:p80 external destinations" -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 	`
@@ -80,12 +80,12 @@ const (
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -s 10.244.0.0/16 -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 	`
 	// eTP Local without local endpoints.
 	wantETPLocalNone = `
@@ -98,7 +98,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -s 10.244.0.0/16 -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
@@ -111,7 +111,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 	`
 	// iTP Local without local endpoints.
 	wantITPLocalNone = `
@@ -130,9 +130,9 @@ const (
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "ns1/svc1:p80 external destinations" -j SVCCHK-CLU-KUEAGMSZTYSV7XVL
 	`
@@ -146,8 +146,8 @@ const (
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m statistic --mode random --probability 0.5000000000 -m recent --set --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -m recent --set --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -m recent --set --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --set --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
 	`
 	// no endpoints.
 	wantNoEndpoints = `
@@ -165,7 +165,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 	`
 	// externalIPs and LoadBalancer.
 	wantExternalIPs = `
@@ -178,7 +178,7 @@ const (
 		-A SVCCHK-SERVICES -d 198.51.100.9/32 -p tcp -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp --dport 80 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -j DNAT --to-destination 10.244.2.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "ns1/svc1:p80 external destinations" -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 	`
@@ -190,6 +190,6 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-QMFX2J46LH4JAXUF
 		-A SVCCHK-HAIRPIN -s 192.0.2.50/32 -d 192.0.2.50/32 -m comment --comment "svccheck hairpin 192.0.2.50" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-QMFX2J46LH4JAXUF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-QMFX2J46LH4JAXUF -p tcp -m comment --comment "ns1/svc1" -m tcp -j DNAT --to-destination 192.0.2.50:5432
+		-A SVCCHK-SVC-QMFX2J46LH4JAXUF -p tcp -m comment --comment "ns1/svc1" -j DNAT --to-destination 192.0.2.50:5432
 	`
 )
