@@ -1,0 +1,174 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteSummary writes summary.md: the run's metadata and totals, a table of
+// every spec and, for each failing spec, a section with its message,
+// location and links to its failure-time node dumps. The output depends
+// only on r.
+func WriteSummary(w io.Writer, r Results) error {
+	bw := bufio.NewWriter(w)
+	writeMeta(bw, r)
+	writeSpecTable(bw, r)
+	writeFailures(bw, r)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing summary: %w", err)
+	}
+	return nil
+}
+
+func writeMeta(w io.Writer, r Results) {
+	t := r.Totals()
+	verdict := "PASSED"
+	if t.Failed > 0 {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "# svccheck results: %s\n\n", verdict)
+	fmt.Fprintf(w, "| Run | |\n|---|---|\n")
+	m := r.Meta
+	rows := [][2]string{
+		{"Proxy mode", m.ProxyMode},
+		{"Cluster", m.ClusterName},
+		{"Node image", m.NodeImage},
+		{"Kubernetes version", m.KubernetesVersion},
+		{"Start", formatTime(m.Start)},
+		{"End", formatTime(m.End)},
+		{"Duration", formatRunTime(m.Start, m.End)},
+		{"Specs", TotalsLine(t)},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(w, "| %s | %s |\n", row[0], cell(orUnknown(row[1])))
+	}
+	fmt.Fprintln(w)
+}
+
+func writeSpecTable(w io.Writer, r Results) {
+	fmt.Fprintf(w, "## Specs\n\n")
+	if len(r.Specs) == 0 {
+		fmt.Fprintf(w, "No specs ran.\n\n")
+		return
+	}
+	fmt.Fprintf(w, "| Suite | Spec | Result | Duration | Nodes |\n|---|---|---|---|---|\n")
+	for _, s := range r.Specs {
+		result := string(s.Result)
+		if s.Result.Failed() {
+			result = fmt.Sprintf("**%s** ([details](#%s))", s.Result, s.Slug())
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", cell(s.Suite), cell(s.Text), result,
+			FormatDuration(s.Duration), cell(strings.Join(s.Nodes, ", ")))
+	}
+	fmt.Fprintln(w)
+}
+
+func writeFailures(w io.Writer, r Results) {
+	var failed []Spec
+	for _, s := range r.Specs {
+		if s.Result.Failed() {
+			failed = append(failed, s)
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Failures\n")
+	for _, s := range failed {
+		// The explicit anchor keeps the spec table's links stable whatever
+		// the Markdown renderer's own heading ids are.
+		fmt.Fprintf(w, "\n<a id=\"%s\"></a>\n### %s\n\n", s.Slug(), inline(s.FullText()))
+		fmt.Fprintf(w, "- Result: %s\n", s.Result)
+		if s.Failure != nil && s.Failure.Location != "" {
+			fmt.Fprintf(w, "- Location: `%s`\n", s.Failure.Location)
+		}
+		fmt.Fprintf(w, "- Nodes: %s\n", orNone(inline(strings.Join(s.Nodes, ", "))))
+		fmt.Fprintf(w, "- Node dumps: %s\n", dumpLinks(s.Dumps))
+		if s.Failure != nil && s.Failure.Message != "" {
+			fence := codeFence(s.Failure.Message)
+			fmt.Fprintf(w, "\n%s\n%s\n%s\n", fence, s.Failure.Message, fence)
+		}
+	}
+}
+
+func dumpLinks(dirs []string) string {
+	if len(dirs) == 0 {
+		return "none recorded"
+	}
+	links := make([]string, len(dirs))
+	for i, d := range dirs {
+		d = strings.TrimSuffix(d, "/") + "/"
+		links[i] = fmt.Sprintf("[%s](%s)", d, d)
+	}
+	return strings.Join(links, ", ")
+}
+
+// TotalsLine renders t as "N specs: P passed, F failed, S skipped, X pending".
+func TotalsLine(t Totals) string {
+	return fmt.Sprintf("%d specs: %d passed, %d failed, %d skipped, %d pending",
+		t.Total, t.Passed, t.Failed, t.Skipped, t.Pending)
+}
+
+// FormatDuration rounds d for people: tenths of a second above one second,
+// milliseconds below.
+func FormatDuration(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func formatRunTime(start, end time.Time) string {
+	if start.IsZero() || end.IsZero() {
+		return ""
+	}
+	return FormatDuration(end.Sub(start))
+}
+
+// cell makes s safe inside a Markdown table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(inline(s), "|", "\\|")
+}
+
+// inline folds s onto one line.
+func inline(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// codeFence returns a backtick fence longer than any backtick run in s.
+func codeFence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none recorded"
+	}
+	return s
+}

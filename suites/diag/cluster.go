@@ -1,0 +1,195 @@
+package diag
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
+	"sigs.k8s.io/yaml"
+
+	"github.com/svccheck/svccheck/reports"
+)
+
+// Files of a cluster dump under cluster/<namespace>/. Part of svccheck's
+// stable output layout.
+const (
+	FileServices       = "services.yaml"
+	FileEndpointSlices = "endpointslices.yaml"
+	FilePods           = "pods.yaml"
+)
+
+// Versions is the content of cluster/versions.yaml.
+type Versions struct {
+	// KindVersion is the version of kind's library svccheck is built with.
+	KindVersion string `json:"kindVersion"`
+	// ServerVersion is the API server's git version.
+	ServerVersion string `json:"serverVersion"`
+	// ProxyMode is the cluster's Service proxy.
+	ProxyMode string `json:"proxyMode"`
+	// NodeImage is the kind node image.
+	NodeImage string `json:"nodeImage"`
+	// Nodes lists each node's kubelet, kernel, OS and runtime versions.
+	Nodes []NodeVersions `json:"nodes"`
+	// Errors lists what could not be read.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// NodeVersions is one node's versions, from its status.
+type NodeVersions struct {
+	Name             string `json:"name"`
+	KubeletVersion   string `json:"kubeletVersion"`
+	KernelVersion    string `json:"kernelVersion"`
+	OSImage          string `json:"osImage"`
+	ContainerRuntime string `json:"containerRuntime"`
+}
+
+// CollectCluster writes cluster/versions.yaml and, for every namespace in
+// namespaces, the Services, EndpointSlices and Pods as YAML lists under
+// cluster/<namespace>/ of outDir. A read that fails is recorded in the
+// file it was meant for and returned, joined with the others.
+func (c *Collector) CollectCluster(ctx context.Context, namespaces []string, outDir string) error {
+	if c.Clientset == nil {
+		return fmt.Errorf("dumping cluster objects: no Kubernetes client")
+	}
+	var errs []error
+	if err := c.writeVersions(ctx, outDir); err != nil {
+		errs = append(errs, err)
+	}
+	for _, ns := range namespaces {
+		if err := c.collectNamespace(ctx, ns, outDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return joinErrors(errs)
+}
+
+// ClusterVersions reads what versions.yaml records.
+func (c *Collector) ClusterVersions(ctx context.Context) Versions {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	v := Versions{KindVersion: kindversion.Version(), ProxyMode: c.proxyMode(ctx), NodeImage: c.NodeImage}
+	if sv, err := c.Clientset.Discovery().ServerVersion(); err != nil {
+		v.Errors = append(v.Errors, fmt.Sprintf("reading the server version: %v", err))
+	} else {
+		v.ServerVersion = sv.GitVersion
+	}
+	nodes, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		v.Errors = append(v.Errors, fmt.Sprintf("listing nodes: %v", err))
+		return v
+	}
+	for _, n := range nodes.Items {
+		info := n.Status.NodeInfo
+		v.Nodes = append(v.Nodes, NodeVersions{
+			Name: n.Name, KubeletVersion: info.KubeletVersion, KernelVersion: info.KernelVersion,
+			OSImage: info.OSImage, ContainerRuntime: info.ContainerRuntimeVersion,
+		})
+	}
+	sort.Slice(v.Nodes, func(i, j int) bool { return v.Nodes[i].Name < v.Nodes[j].Name })
+	return v
+}
+
+func (c *Collector) writeVersions(ctx context.Context, outDir string) error {
+	v := c.ClusterVersions(ctx)
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding versions: %w", err)
+	}
+	dir := filepath.Join(outDir, reports.DirCluster)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing versions: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, reports.FileVersions), data, 0o644); err != nil {
+		return fmt.Errorf("writing versions: %w", err)
+	}
+	return nil
+}
+
+func (c *Collector) collectNamespace(ctx context.Context, ns, outDir string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	dir := filepath.Join(outDir, filepath.FromSlash(reports.ClusterDir(ns)))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dumping namespace %s: %w", ns, err)
+	}
+	reads := []struct {
+		file string
+		read func() (runtime.Object, error)
+	}{
+		{FileServices, func() (runtime.Object, error) {
+			l, err := c.Clientset.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+			return servicesForDump(l), err
+		}},
+		{FileEndpointSlices, func() (runtime.Object, error) {
+			l, err := c.Clientset.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+			return sliceForDump(l), err
+		}},
+		{FilePods, func() (runtime.Object, error) {
+			l, err := c.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			return podsForDump(l), err
+		}},
+	}
+	var errs []error
+	for _, r := range reads {
+		obj, err := r.read()
+		var data []byte
+		if err == nil {
+			data, err = yaml.Marshal(obj)
+		}
+		if err != nil {
+			err = fmt.Errorf("dumping %s of namespace %s: %w", r.file, ns, err)
+			errs = append(errs, err)
+			data = []byte(trailerPrefix + "FAILED: " + oneLine(err.Error()) + "\n")
+		}
+		if werr := os.WriteFile(filepath.Join(dir, r.file), data, 0o644); werr != nil {
+			errs = append(errs, fmt.Errorf("dumping namespace %s: %w", ns, werr))
+		}
+	}
+	return joinErrors(errs)
+}
+
+// The typed lists come back without kinds; the dumps carry them (and drop
+// managedFields) so they read like kubectl get -o yaml.
+
+func servicesForDump(l *corev1.ServiceList) runtime.Object {
+	if l == nil {
+		return nil
+	}
+	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceList"}
+	for i := range l.Items {
+		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}
+		l.Items[i].ManagedFields = nil
+	}
+	return l
+}
+
+func sliceForDump(l *discoveryv1.EndpointSliceList) runtime.Object {
+	if l == nil {
+		return nil
+	}
+	l.TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSliceList"}
+	for i := range l.Items {
+		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"}
+		l.Items[i].ManagedFields = nil
+	}
+	return l
+}
+
+func podsForDump(l *corev1.PodList) runtime.Object {
+	if l == nil {
+		return nil
+	}
+	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}
+	for i := range l.Items {
+		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+		l.Items[i].ManagedFields = nil
+	}
+	return l
+}

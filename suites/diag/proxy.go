@@ -1,0 +1,139 @@
+package diag
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Proxy modes as Collector.ProxyMode spells them (kube-proxy may carry a
+// ":<mode>" suffix).
+const (
+	ProxySvccheck  = "svccheck"
+	ProxyKubeProxy = "kube-proxy"
+)
+
+// Where the proxies run: DaemonSets in kube-system and their pods' labels.
+const (
+	ProxyNamespace               = "kube-system"
+	SvccheckProxyDaemonSet       = "svccheck-proxy"
+	SvccheckProxySelector        = "app=svccheck-proxy"
+	KubeProxyDaemonSet           = "kube-proxy"
+	KubeProxySelector            = "k8s-app=kube-proxy"
+	maxProxyLogBytes       int64 = 8 << 20
+)
+
+// proxyMode returns the configured proxy mode or finds it from the cluster:
+// the svccheck-proxy DaemonSet means svccheck, else the kube-proxy DaemonSet
+// means kube-proxy. It returns "" when neither can be told.
+func (c *Collector) proxyMode(ctx context.Context) string {
+	c.modeOnce.Do(func() {
+		c.mode = c.ProxyMode
+		if c.mode != "" || c.Clientset == nil {
+			return
+		}
+		c.mode = detectProxyMode(ctx, c.Clientset)
+	})
+	return c.mode
+}
+
+func detectProxyMode(ctx context.Context, cs kubernetes.Interface) string {
+	ds := cs.AppsV1().DaemonSets(ProxyNamespace)
+	if _, err := ds.Get(ctx, SvccheckProxyDaemonSet, metav1.GetOptions{}); err == nil {
+		return ProxySvccheck
+	}
+	if _, err := ds.Get(ctx, KubeProxyDaemonSet, metav1.GetOptions{}); err == nil {
+		return ProxyKubeProxy
+	}
+	return ""
+}
+
+// proxyLogFiles fetches the log of the proxy pod running on node (and of its
+// previous container, if it restarted) through the API server.
+func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []record {
+	rec := record{name: FileProxyLog}
+	if c.Clientset == nil {
+		rec.err = fmt.Errorf("skipped: no Kubernetes client")
+		return []record{rec}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	pod, err := proxyPod(ctx, c.Clientset, node, mode)
+	if err != nil {
+		rec.err = err
+		return []record{rec}
+	}
+	container := pod.Spec.Containers[0].Name
+	rec.header = []string{fmt.Sprintf("pod %s/%s container %s", pod.Namespace, pod.Name, container)}
+	rec.stdout, rec.err = podLog(ctx, c.Clientset, pod, container, false)
+	files := []record{rec}
+	for _, st := range pod.Status.ContainerStatuses {
+		if st.Name != container || st.RestartCount == 0 {
+			continue
+		}
+		prev := record{name: FileProxyPreviousLog, header: []string{
+			fmt.Sprintf("pod %s/%s container %s, previous instance (%d restarts)", pod.Namespace, pod.Name, container, st.RestartCount)}}
+		prev.stdout, prev.err = podLog(ctx, c.Clientset, pod, container, true)
+		files = append(files, prev)
+	}
+	return files
+}
+
+// proxyPod finds the proxy pod scheduled on node.
+func proxyPod(ctx context.Context, cs kubernetes.Interface, node, mode string) (*corev1.Pod, error) {
+	var selectors []string
+	switch {
+	case mode == ProxySvccheck:
+		selectors = []string{SvccheckProxySelector}
+	case strings.HasPrefix(mode, ProxyKubeProxy):
+		selectors = []string{KubeProxySelector}
+	default:
+		selectors = []string{SvccheckProxySelector, KubeProxySelector}
+	}
+	for _, sel := range selectors {
+		pods, err := cs.CoreV1().Pods(ProxyNamespace).List(ctx, metav1.ListOptions{
+			LabelSelector: sel,
+			FieldSelector: "spec.nodeName=" + node,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing proxy pods (%s) on node %s: %w", sel, node, err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Spec.NodeName == node && len(p.Spec.Containers) > 0 {
+				return p, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no proxy pod (%s) on node %s in %s", strings.Join(selectors, " or "), node, ProxyNamespace)
+}
+
+func podLog(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, container string, previous bool) ([]byte, error) {
+	limit := maxProxyLogBytes
+	req := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{
+		Container:  container,
+		Previous:   previous,
+		Timestamps: true,
+		LimitBytes: &limit,
+	})
+	stream, err := req.Stream(ctx)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading the log of pod %s/%s: not found: %w", pod.Namespace, pod.Name, err)
+		}
+		return nil, fmt.Errorf("reading the log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	defer stream.Close()
+	var b bytes.Buffer
+	if _, err := io.Copy(&b, stream); err != nil {
+		return b.Bytes(), fmt.Errorf("reading the log of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return b.Bytes(), nil
+}
