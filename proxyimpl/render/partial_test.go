@@ -81,8 +81,14 @@ func TestWritePartial(t *testing.T) {
 			if diff := cmp.Diff(dedent(tc.want), string(text)); diff != "" {
 				t.Errorf("partial restore text (-want +got):\n%s", diff)
 			}
-			// The partial rendering must equal a full one.
+			// Applied after the previous full sync, the partial text must
+			// leave the same chains and rules as a full sync of next.
+			prevText, _ := WriteFull(prev, nil)
 			full, _ := WriteFull(Render(Config{}, nextSnap), nil)
+			if diff := cmp.Diff(fakeState(t, full), fakeState(t, prevText, text)); diff != "" {
+				t.Errorf("kernel state after partial sync (-full +partial):\n%s", diff)
+			}
+			// The partial rendering must equal a full one.
 			reused, _ := WriteFull(next, nil)
 			if diff := cmp.Diff(string(full), string(reused)); diff != "" {
 				t.Errorf("RenderChanged differs from Render (-full +changed):\n%s", diff)
