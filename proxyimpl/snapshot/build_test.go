@@ -95,8 +95,8 @@ func TestBuildEndpoints(t *testing.T) {
 				return s
 			}(),
 		},
-		all:  []Endpoint{endpoint("10.244.2.5", 8080, "node-b", true, true, false, false)},
-		has:  true,
+		all: []Endpoint{endpoint("10.244.2.5", 8080, "node-b", true, true, false, false)},
+		has: true,
 	}, {
 		name: "terminating fallback is chosen per set",
 		slices: []*discoveryv1.EndpointSlice{endpointSlice("a", discoveryv1.AddressTypeIPv4, 8080,
