@@ -1,0 +1,117 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/kind/pkg/apis/config/defaults"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/exec"
+	"sigs.k8s.io/kind/pkg/log"
+	"sigs.k8s.io/yaml"
+)
+
+// KindDefaultImage is kind's default node image.
+const KindDefaultImage = defaults.Image
+
+// checkDocker returns ErrDockerUnavailable (wrapped, with what docker said)
+// unless the docker command works and the engine answers.
+func checkDocker(ctx context.Context, cmder exec.Cmder) error {
+	out, err := exec.CombinedOutputLines(cmder.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}"))
+	if err != nil {
+		return fmt.Errorf("%w: 'docker info' failed (is Docker installed and running?): %v: %s",
+			ErrDockerUnavailable, err, strings.Join(out, "; "))
+	}
+	return nil
+}
+
+// newProvider returns kind's docker provider after checking Docker works.
+func newProvider(ctx context.Context) (*kindcluster.Provider, error) {
+	return newProviderLogging(ctx, log.NoopLogger{})
+}
+
+func newProviderLogging(ctx context.Context, logger log.Logger) (*kindcluster.Provider, error) {
+	if err := checkDocker(ctx, localCmder()); err != nil {
+		return nil, err
+	}
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(logger)), nil
+}
+
+// exists reports whether kind knows a cluster called name.
+func exists(p *kindcluster.Provider, name string) (bool, error) {
+	names, err := p.List()
+	if err != nil {
+		return false, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	return slices.Contains(names, name), nil
+}
+
+// localCmder runs commands on the local machine.
+func localCmder() exec.Cmder { return &exec.LocalCmder{} }
+
+// kubeProxyMode returns the proxy mode of the cluster's kube-proxy, read from
+// the kube-proxy ConfigMap kubeadm writes.
+func kubeProxyMode(ctx context.Context, cs kubernetes.Interface) (ProxyMode, error) {
+	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("reading the kube-proxy ConfigMap: %w", err)
+	}
+	return parseKubeProxyMode(cm)
+}
+
+func parseKubeProxyMode(cm *corev1.ConfigMap) (ProxyMode, error) {
+	var conf struct {
+		Mode string `json:"mode"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["config.conf"]), &conf); err != nil {
+		return "", fmt.Errorf("parsing the kube-proxy configuration: %w", err)
+	}
+	switch conf.Mode {
+	case "", "iptables":
+		return ProxyKubeProxy, nil
+	case "nftables":
+		return ProxyKubeProxyNFTables, nil
+	case "ipvs":
+		return ProxyKubeProxyIPVS, nil
+	}
+	return "", fmt.Errorf("unknown kube-proxy mode %q", conf.Mode)
+}
+
+// progress writes one line per step with the time elapsed since start.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
+
+// step writes a progress line.
+func (p *progress) step(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el := time.Since(p.start).Round(100 * time.Millisecond)
+	fmt.Fprintf(p.w, "[%6s] %s\n", el, fmt.Sprintf(format, args...))
+}
+
+// elapsed is the time since the first step.
+func (p *progress) elapsed() time.Duration { return time.Since(p.start) }
+
+// kindLogger passes kind's warnings and errors on as progress lines.
+type kindLogger struct{ p *progress }
+
+var _ log.Logger = kindLogger{}
+
+func (l kindLogger) Warn(message string)               { l.p.step("kind: %s", message) }
+func (l kindLogger) Warnf(format string, args ...any)  { l.p.step("kind: "+format, args...) }
+func (l kindLogger) Error(message string)              { l.p.step("kind: %s", message) }
+func (l kindLogger) Errorf(format string, args ...any) { l.p.step("kind: "+format, args...) }
+func (l kindLogger) V(level log.Level) log.InfoLogger  { return log.NoopInfoLogger{} }
