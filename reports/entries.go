@@ -63,6 +63,9 @@ func valueList(v types.ReportEntryValue) []string {
 			return list
 		}
 	}
+	if v.GetRawValue() == nil {
+		return splitList(v.Representation)
+	}
 	return splitList(v.String())
 }
 

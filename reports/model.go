@@ -152,6 +152,9 @@ func specFromGinkgo(suiteDescription string, sr types.SpecReport) Spec {
 		texts = append(texts, sr.LeafNodeText)
 	}
 	labels := sr.Labels()
+	if len(labels) == 0 {
+		labels = nil
+	}
 	s := Spec{
 		Labels:   labels,
 		Result:   resultOf(sr.State),

@@ -6,13 +6,21 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 )
+
+// newTable returns a table writing to w whose headers are printed as given
+// (tablewriter's default upper-cases them and turns "-" into spaces, which
+// mangles "kube-proxy").
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+}
 
 // WriteTable writes the terminal summary: one row per spec (suite, spec,
 // result, duration, nodes) and a totals line.
 func WriteTable(w io.Writer, r Results) error {
-	table := tablewriter.NewTable(w)
-	table.Header("Suite", "Spec", "Result", "Duration", "Nodes")
+	table := newTable(w)
+	table.Header("SUITE", "SPEC", "RESULT", "DURATION", "NODES")
 	for _, s := range r.Specs {
 		result := string(s.Result)
 		if s.Result.Failed() {
@@ -107,12 +115,12 @@ func Compare(runs ...Results) Comparison {
 // rows where the modes disagree are marked "DIFFERS". A last line counts the
 // disagreements.
 func WriteComparison(w io.Writer, c Comparison) error {
-	table := tablewriter.NewTable(w)
-	header := []any{"Suite", "Spec"}
+	table := newTable(w)
+	header := []any{"SUITE", "SPEC"}
 	for _, m := range c.Modes {
 		header = append(header, m)
 	}
-	table.Header(append(header, "Agree")...)
+	table.Header(append(header, "AGREE")...)
 	for _, row := range c.Rows {
 		cells := []any{row.Suite, row.Text}
 		for _, r := range row.Results {
