@@ -2,36 +2,163 @@ package nodeimage
 
 import (
 	"context"
-	"errors"
-	"io"
+	"fmt"
+
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kind/pkg/exec"
 )
 
 // builder carries the state of one Ensure call.
 type builder struct {
-	opts  Options
-	cmder exec.Cmder
+	opts   Options
+	cmder  exec.Cmder
+	run    runner
+	recipe recipe
+	tag    string
+	// work is a temporary directory removed when the build ends.
+	work string
+	// progress serializes progress lines from concurrent stages.
+	progress sync.Mutex
 }
 
 // ensure builds the image unless Docker has it.
 func (b *builder) ensure(ctx context.Context) (string, bool, error) {
-	tag, err := Tag(b.opts)
+	b.run = runner{cmder: b.cmder}
+	r, err := recipeFor(b.opts.KubernetesVersion)
 	if err != nil {
 		return "", false, err
 	}
-	return tag, false, errors.New("building node images is not implemented yet")
+	b.recipe = r
+	b.tag = Repository + ":" + r.KubernetesVersion + "-" + r.hash()
+	if err := b.checkDocker(ctx); err != nil {
+		return "", false, err
+	}
+	if ok, err := b.imageExists(ctx, b.tag); err != nil || ok {
+		return b.tag, false, err
+	}
+	if err := b.checkTools(ctx); err != nil {
+		return "", false, err
+	}
+	if err := b.build(ctx); err != nil {
+		return "", false, fmt.Errorf("building node image %s: %w", b.tag, err)
+	}
+	return b.tag, true, nil
 }
 
-// stage runs fn and writes a progress line with its elapsed time.
-func stage(w io.Writer, name string, fn func() error) error {
-	start := time.Now()
-	err := fn()
-	status := "done"
-	if err != nil {
-		status = "failed"
+// build runs every stage of a node image build. The Go builds and the root
+// file systems are made concurrently: one is CPU bound, the other waits on
+// the network and the disk.
+func (b *builder) build(ctx context.Context) (err error) {
+	if err := os.MkdirAll(b.opts.CacheDir, 0o755); err != nil {
+		return fmt.Errorf("creating cache directory: %w", err)
 	}
-	_, _ = io.WriteString(w, name+": "+status+" in "+time.Since(start).Round(100*time.Millisecond).String()+"\n")
-	return err
+	if err := checkFreeSpace(b.opts.CacheDir); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(b.opts.CacheDir, "work-")
+	if err != nil {
+		return fmt.Errorf("creating work directory: %w", err)
+	}
+	b.work = work
+	defer func() {
+		if rerr := b.removeTree(context.Background(), work); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	start := time.Now()
+	binDir := filepath.Join(b.opts.CacheDir, "bin", b.recipe.KubernetesVersion)
+	var nodeTar, proxyTar string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return b.stages(gctx,
+			step{"build pause", func(ctx context.Context) error { return b.buildPause(ctx, binDir) }},
+			step{"build etcd " + b.recipe.EtcdVersion, func(ctx context.Context) error { return b.buildEtcd(ctx, binDir) }},
+			step{"build Kubernetes " + b.recipe.KubernetesVersion, func(ctx context.Context) error { return b.buildKubernetes(ctx, binDir) }},
+			step{"build CoreDNS " + b.recipe.CoreDNSVersion, func(ctx context.Context) error { return b.buildCoreDNS(ctx, binDir) }},
+		)
+	})
+	g.Go(func() error {
+		return b.stages(gctx,
+			step{"node root filesystem", func(ctx context.Context) (err error) {
+				nodeTar, err = b.rootfsTarball(ctx, "node", b.recipe.Packages)
+				return err
+			}},
+			step{"kube-proxy root filesystem", func(ctx context.Context) (err error) {
+				proxyTar, err = b.rootfsTarball(ctx, "kube-proxy", b.recipe.ProxyPackages)
+				return err
+			}},
+		)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	specs := b.imageSpecs(proxyTar)
+	archive := filepath.Join(work, "images.tar")
+	nodeRoot := filepath.Join(work, "node")
+	nodeRootTar := filepath.Join(work, "node.tar")
+	tmpImage := Repository + "-build:" + randomSuffix()
+	defer b.removeImage(tmpImage)
+	err = b.stages(ctx,
+		step{"assemble control-plane images", func(ctx context.Context) error {
+			if err := b.checkImageList(ctx, binDir, specs); err != nil {
+				return err
+			}
+			return b.writeImages(binDir, specs, archive)
+		}},
+		step{"node files", func(ctx context.Context) error {
+			if err := b.untar(ctx, nodeTar, nodeRoot); err != nil {
+				return err
+			}
+			if err := b.prepareNodeRootfs(ctx, nodeRoot, binDir); err != nil {
+				return err
+			}
+			if err := b.tarDir(ctx, nodeRoot, nodeRootTar); err != nil {
+				return err
+			}
+			return b.removeTree(ctx, nodeRoot)
+		}},
+		step{"docker import", func(ctx context.Context) error { return b.importRootfs(ctx, nodeRootTar, tmpImage) }},
+		step{"preload images", func(ctx context.Context) error { return b.preload(ctx, tmpImage, archive, b.tag) }},
+	)
+	if err != nil {
+		return err
+	}
+	b.progressf("built %s in %s\n", b.tag, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// step is one stage of a build.
+type step struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// stages runs steps in order, writing a progress line with the
+// elapsed time of each, and stops at the first error.
+func (b *builder) stages(ctx context.Context, steps ...step) error {
+	for _, s := range steps {
+		name := s.name
+		start := time.Now()
+		err := s.fn(ctx)
+		status := "done"
+		if err != nil {
+			status = "failed"
+		}
+		b.progressf("%-34s %s in %s\n", name, status, time.Since(start).Round(100*time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (b *builder) progressf(format string, args ...any) {
+	b.progress.Lock()
+	defer b.progress.Unlock()
+	_, _ = fmt.Fprintf(b.opts.Progress, format, args...)
 }

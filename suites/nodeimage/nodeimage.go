@@ -141,7 +141,7 @@ var recipes = map[string]recipe{
 
 // nodePackages are installed in the node's root filesystem.
 var nodePackages = []string{
-	"systemd", "systemd-sysv", "dbus",
+	"systemd", "systemd-sysv",
 	"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
 	"libseccomp2", "pigz", "e2fsprogs",
 	"bash", "ca-certificates", "curl", "jq", "procps",
