@@ -80,12 +80,12 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 func scratchNS(t testing.TB, name string) string {
 	t.Helper()
 	ns := fmt.Sprintf("svcchk-%d-%d-%s", os.Getpid(), topologies.Add(1), name)
-	if out, err := osexec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("creating namespace %s: %v: %s", ns, err, out)
+	if err := addNS(context.Background(), ns); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if out, err := osexec.Command("ip", "netns", "delete", ns).CombinedOutput(); err != nil {
-			t.Errorf("deleting namespace %s: %v: %s", ns, err, out)
+		if err := deleteNS(context.Background(), ns); err != nil {
+			t.Error(err)
 		}
 	})
 	return ns
