@@ -9,10 +9,13 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
+// alwaysQuoted are options whose value iptables-save always quotes.
+var alwaysQuoted = map[string]bool{"--comment": true, "--log-prefix": true}
+
 // quoteWord quotes w for a restore line when it would not survive
-// splitting on its own.
-func quoteWord(w string) string {
-	need := w == ""
+// splitting on its own, or when force is set.
+func quoteWord(w string, force bool) string {
+	need := force || w == ""
 	for i := 0; i < len(w) && !need; i++ {
 		c := w[i]
 		need = c <= ' ' || c >= 0x7f || c == '"' || c == '\\'
@@ -28,7 +31,7 @@ func quoteWord(w string) string {
 func joinWords(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
-		q[i] = quoteWord(w)
+		q[i] = quoteWord(w, i > 0 && alwaysQuoted[words[i-1]])
 	}
 	return strings.Join(q, " ")
 }
@@ -170,7 +173,12 @@ func (m *StatisticMatch) Module() string { return "statistic" }
 
 // Args implements Match.
 func (m *StatisticMatch) Args() []string {
-	p := strconv.FormatFloat(m.Probability, 'f', -1, 64)
+	// iptables-save prints 11 decimals; fall back to the shortest exact
+	// form where 11 would lose precision, so the text parses back exactly.
+	p := strconv.FormatFloat(m.Probability, 'f', 11, 64)
+	if v, _ := strconv.ParseFloat(p, 64); v != m.Probability {
+		p = strconv.FormatFloat(m.Probability, 'f', -1, 64)
+	}
 	return append(negWord([]string{"--mode", m.Mode}, m.Negate), "--probability", p)
 }
 
@@ -179,20 +187,18 @@ func (m *RecentMatch) Module() string { return "recent" }
 
 // Args implements Match.
 func (m *RecentMatch) Args() []string {
-	a := negWord(nil, m.Negate)
-	a = append(a, "--"+m.Command, "--name", m.Name, "--mask", m.Mask)
-	if m.Dest {
-		a = append(a, "--rdest")
-	} else {
-		a = append(a, "--rsource")
-	}
+	a := append(negWord(nil, m.Negate), "--"+m.Command)
 	if m.Seconds > 0 {
 		a = append(a, "--seconds", strconv.Itoa(m.Seconds))
 	}
 	if m.Reap {
 		a = append(a, "--reap")
 	}
-	return a
+	a = append(a, "--name", m.Name, "--mask", m.Mask)
+	if m.Dest {
+		return append(a, "--rdest")
+	}
+	return append(a, "--rsource")
 }
 
 // Module implements Match.
