@@ -81,8 +81,10 @@
 // write only them: their own chains are flushed and refilled (or flushed
 // and deleted), and in the shared chains their old rules are removed with
 // "-D <exact old rule>" and the new ones inserted with "-I CHAIN 1" (the
-// node port jump stays last). Unchanged ports produce no lines. A "-D" that
-// does not match makes the restore fail, which forces the next full sync.
+// node port jump stays last). Hairpin rules are independent of each other
+// and are likewise deleted and appended one by one. Unchanged ports produce
+// no lines. A "-D" that does not match makes the restore fail, which forces
+// the next full sync.
 //
 // # Limits
 //

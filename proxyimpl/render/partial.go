@@ -11,10 +11,10 @@ import (
 // have been applied) to next, touching only the ports in changed: their own
 // chains are declared (flushed) and refilled, chains they no longer have
 // are flushed and deleted, and in the shared chains their old rules are
-// deleted with -D and their new ones inserted at the top with -I. The
-// hairpin chain and global chains without per-port rules are rewritten
-// whole when they differ. Unchanged ports produce no lines; nothing to do
-// yields empty text.
+// deleted with -D and their new ones inserted at the top with -I. Hairpin
+// rules are deleted and appended one by one; global chains without
+// per-port rules are rewritten whole when they differ. Unchanged ports
+// produce no lines; nothing to do yields empty text.
 func WritePartial(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool) ([]byte, Stats) {
 	tws := newTableWriters()
 	names := make([]snapshot.ServicePortName, 0, len(changed))
@@ -35,10 +35,7 @@ func WritePartial(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool
 			refill = append(refill, g)
 		}
 	}
-	if !slices.Equal(prev.Hairpin.Rules, next.Hairpin.Rules) {
-		tws[next.Hairpin.Table].declare(next.Hairpin.Name)
-		refill = append(refill, next.Hairpin)
-	}
+	editHairpin(tws[next.Hairpin.Table], prev.Hairpin, next.Hairpin)
 
 	for _, n := range names {
 		oldSR, newSR := prev.Services[n], next.Services[n]
@@ -83,6 +80,33 @@ func editShared(tws map[iptables.Table]*tableWriter, old, cur *ServiceRules) {
 		r := newRules[i]
 		if !slices.Contains(oldRules, r) {
 			tws[r.Table].line("-I", r.Chain, "1 "+r.Spec)
+		}
+	}
+}
+
+// editHairpin deletes the hairpin rules old has and cur lacks and appends
+// the ones cur adds; the rules are independent of each other, so their
+// order does not matter and the chain is never rewritten whole.
+func editHairpin(tw *tableWriter, old, cur Chain) {
+	if slices.Equal(old.Rules, cur.Rules) {
+		return
+	}
+	had := make(map[string]bool, len(old.Rules))
+	for _, r := range old.Rules {
+		had[r] = true
+	}
+	has := make(map[string]bool, len(cur.Rules))
+	for _, r := range cur.Rules {
+		has[r] = true
+	}
+	for _, r := range old.Rules {
+		if !has[r] {
+			tw.line("-D", old.Name, r)
+		}
+	}
+	for _, r := range cur.Rules {
+		if !had[r] {
+			tw.line("-A", cur.Name, r)
 		}
 	}
 }

@@ -56,6 +56,13 @@ func TestWritePartial(t *testing.T) {
 		},
 		want: wantPartialNodePort,
 	}, {
+		name: "a local endpoint appears",
+		mutate: func(s []*v1.Service, e []*discoveryv1.EndpointSlice) ([]*v1.Service, []*discoveryv1.EndpointSlice) {
+			e[1] = slice("ns1", "svc2", "svc2-a", "p80", 80, readyEp("10.244.2.7", "node-b"), readyEp("10.244.1.7", testNode))
+			return s, e
+		},
+		want: wantPartialLocalEndpoint,
+	}, {
 		name: "delete a Service",
 		mutate: func(s []*v1.Service, e []*discoveryv1.EndpointSlice) ([]*v1.Service, []*discoveryv1.EndpointSlice) {
 			return s[:1], e[:1]

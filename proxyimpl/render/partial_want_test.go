@@ -12,8 +12,8 @@ const (
 	`
 	wantPartialEndpoints = `
 		*nat
-		:SVCCHK-HAIRPIN - [0:0]
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
+		-D SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		COMMIT
@@ -52,6 +52,18 @@ const (
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-X SVCCHK-SVC-DRXRYXBX2F3H75LF
 		-X SVCCHK-EXT-DRXRYXBX2F3H75LF
+		COMMIT
+	`
+	wantPartialLocalEndpoint = `
+		*nat
+		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
+		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
+		-A SVCCHK-HAIRPIN -s 10.244.1.7/32 -d 10.244.1.7/32 -m comment --comment "svccheck hairpin 10.244.1.7" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.7:80
+		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -j DNAT --to-destination 10.244.2.7:80
+		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "masquerade traffic for ns1/svc2:p80 external destinations" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "ns1/svc2:p80 external destinations" -j SVCCHK-SVC-DRXRYXBX2F3H75LF
 		COMMIT
 	`
 	wantFullStale = `

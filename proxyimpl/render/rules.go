@@ -18,6 +18,9 @@ type ruleBuilder struct {
 
 // add appends words separated by spaces.
 func (rb *ruleBuilder) add(words ...string) *ruleBuilder {
+	if rb.b.Cap() == 0 {
+		rb.b.Grow(160)
+	}
 	for _, w := range words {
 		if rb.b.Len() > 0 {
 			rb.b.WriteByte(' ')
@@ -30,8 +33,20 @@ func (rb *ruleBuilder) add(words ...string) *ruleBuilder {
 // String returns the spec.
 func (rb *ruleBuilder) String() string { return rb.b.String() }
 
+// probabilities caches the formatted probabilities of the first endpoints.
+var probabilities = func() []string {
+	p := make([]string, 64)
+	for n := 2; n < len(p); n++ {
+		p[n] = strconv.FormatFloat(1.0/float64(n), 'f', 10, 64)
+	}
+	return p
+}()
+
 // probability formats the statistic match probability of picking one of n
-// remaining endpoints, as kube-proxy does.
+// remaining endpoints (n > 1), with ten decimals as kube-proxy does.
 func probability(n int) string {
+	if n < len(probabilities) {
+		return probabilities[n]
+	}
 	return strconv.FormatFloat(1.0/float64(n), 'f', 10, 64)
 }

@@ -147,29 +147,26 @@ func (pr *portRenderer) extChain() {
 func (pr *portRenderer) endpointRules(eps []snapshot.Endpoint) []string {
 	p := pr.p
 	rules := make([]string, 0, 2*len(eps))
-	comment := quote(pr.name)
+	prefix := "-p " + pr.proto + " -m comment --comment " + quote(pr.name)
 	var lists []string
 	if p.SessionAffinityClientIP {
 		lists = make([]string, len(eps))
 		seconds := itoa(p.StickyMaxAgeSeconds)
 		for i, ep := range eps {
 			lists[i] = p.AffinityList(ep)
-			rules = append(rules, "-p "+pr.proto+" -m comment --comment "+comment+
-				" -m recent --update --seconds "+seconds+" --reap --name "+lists[i]+
+			rules = append(rules, prefix+" -m recent --update --seconds "+seconds+" --reap --name "+lists[i]+
 				" --mask 255.255.255.255 --rsource -j DNAT --to-destination "+ep.String())
 		}
 	}
 	for i, ep := range eps {
-		var rb ruleBuilder
-		rb.add("-p", pr.proto, "-m", "comment", "--comment", comment)
+		var stat, set string
 		if n := len(eps) - i; n > 1 {
-			rb.add("-m", "statistic", "--mode", "random", "--probability", probability(n))
+			stat = " -m statistic --mode random --probability " + probability(n)
 		}
 		if lists != nil {
-			rb.add("-m", "recent", "--set", "--name", lists[i], "--mask", "255.255.255.255", "--rsource")
+			set = " -m recent --set --name " + lists[i] + " --mask 255.255.255.255 --rsource"
 		}
-		rb.add("-j", "DNAT", "--to-destination", ep.String())
-		rules = append(rules, rb.String())
+		rules = append(rules, prefix+stat+set+" -j DNAT --to-destination "+ep.String())
 	}
 	return rules
 }

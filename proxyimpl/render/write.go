@@ -81,6 +81,11 @@ func (tw *tableWriter) writeTo(out *bytes.Buffer) {
 // finish assembles the tables' blocks and their stats.
 func finish(tws map[iptables.Table]*tableWriter) ([]byte, Stats) {
 	var out bytes.Buffer
+	size := 0
+	for _, tw := range tws {
+		size += tw.rules.Len() + 64*len(tw.declared) + 64*len(tw.deletes) + 64
+	}
+	out.Grow(size)
 	stats := Stats{}
 	for _, t := range tables {
 		tw := tws[t]
@@ -115,7 +120,22 @@ func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot
 func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
 	tws := newTableWriters()
 	names := sortedNames(rs.Services)
-	own := map[tableChain]bool{}
+	own := make(map[tableChain]bool, 2*len(names))
+	sizes := map[iptables.Table]int{}
+	for _, n := range names {
+		sr := rs.Services[n]
+		for _, r := range sr.Shared {
+			sizes[r.Table] += len(r.Chain) + len(r.Spec) + 5
+		}
+		for _, c := range sr.Chains {
+			for _, r := range c.Rules {
+				sizes[c.Table] += len(c.Name) + len(r) + 5
+			}
+		}
+	}
+	for t, n := range sizes {
+		tws[t].rules.Grow(n + 4096)
+	}
 
 	for _, g := range rs.Global {
 		tws[g.Table].declare(g.Name)
