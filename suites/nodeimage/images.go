@@ -32,6 +32,23 @@ type imageSpec struct {
 // defaultPath is the PATH of every preloaded image.
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// kubeProxyBinary is where kube-proxy's binary sits in its image; its usual
+// path holds kubeProxyWrapper.
+const kubeProxyBinary = "/usr/local/bin/kube-proxy-bin"
+
+// kubeProxyWrapper makes kube-proxy use the iptables backend (legacy or nft)
+// that already holds the node's rules, as kind's node entrypoint does for
+// the node itself, then runs kube-proxy.
+const kubeProxyWrapper = `#!/bin/sh
+legacy=$( (iptables-legacy-save; ip6tables-legacy-save) 2>/dev/null | grep -c '^-')
+nft=$( (iptables-nft-save; ip6tables-nft-save) 2>/dev/null | grep -c '^-')
+mode=nft
+if [ "${legacy:-0}" -gt "${nft:-0}" ]; then mode=legacy; fi
+update-alternatives --set iptables "/usr/sbin/iptables-$mode" >/dev/null
+update-alternatives --set ip6tables "/usr/sbin/ip6tables-$mode" >/dev/null
+exec ` + kubeProxyBinary + ` "$@"
+`
+
 // imageSpecs lists the images kubeadm needs, given kube-proxy's base root
 // filesystem.
 func (b *builder) imageSpecs(proxyBase string) []imageSpec {
@@ -109,7 +126,16 @@ func (b *builder) assembleImage(binDir string, s imageSpec) (v1.Image, error) {
 		layers = append(layers, base)
 	}
 	layerTar := filepath.Join(b.work, "layer-"+path.Base(s.path)+".tar")
-	if err := writeFileLayer(filepath.Join(binDir, s.binary), s.path, layerTar); err != nil {
+	files := []layerFile{{src: filepath.Join(binDir, s.binary), dst: s.path}}
+	if s.baseTar != "" && s.binary == "kube-proxy" {
+		// kube-proxy's pod runs /usr/local/bin/kube-proxy: a script that
+		// picks the node's iptables backend, then runs the binary.
+		files = []layerFile{
+			{src: filepath.Join(binDir, s.binary), dst: kubeProxyBinary},
+			{data: []byte(kubeProxyWrapper), dst: s.path},
+		}
+	}
+	if err := writeFilesLayer(files, layerTar); err != nil {
 		return nil, err
 	}
 	bin, err := tarball.LayerFromFile(layerTar, tarball.WithCompressionLevel(gzip.BestSpeed))
@@ -137,45 +163,76 @@ func (b *builder) assembleImage(binDir string, s imageSpec) (v1.Image, error) {
 	return img, nil
 }
 
-// writeFileLayer writes a tar layer holding src at dst (an absolute path in
-// the image), with its parent directories, mode 0755 and root ownership.
-func writeFileLayer(src, dst, layerTar string) error {
+// layerFile is one regular file of a layer: the contents of src, or data
+// when src is empty.
+type layerFile struct {
+	src  string
+	data []byte
+	dst  string // absolute path in the image
+}
+
+// writeFilesLayer writes a tar layer holding files, with their parent
+// directories, mode 0755 and root ownership.
+func writeFilesLayer(files []layerFile, layerTar string) error {
 	f, err := os.Create(layerTar)
 	if err != nil {
 		return fmt.Errorf("creating layer: %w", err)
 	}
 	defer f.Close()
 	tw := tar.NewWriter(f)
-	rel := strings.TrimPrefix(dst, "/")
-	dirs := strings.Split(path.Dir(rel), "/")
-	for i := range dirs {
-		if dirs[0] == "." {
-			break
+	dirs := map[string]bool{}
+	for _, lf := range files {
+		rel := strings.TrimPrefix(lf.dst, "/")
+		parts := strings.Split(path.Dir(rel), "/")
+		for i := range parts {
+			if parts[0] == "." {
+				break
+			}
+			d := strings.Join(parts[:i+1], "/") + "/"
+			if dirs[d] {
+				continue
+			}
+			dirs[d] = true
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755}); err != nil {
+				return fmt.Errorf("writing layer: %w", err)
+			}
 		}
-		d := strings.Join(dirs[:i+1], "/") + "/"
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755}); err != nil {
-			return fmt.Errorf("writing layer: %w", err)
+		if err := writeLayerFile(tw, lf, rel); err != nil {
+			return err
 		}
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("opening %s: %w", src, err)
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", src, err)
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o755, Size: st.Size()}); err != nil {
-		return fmt.Errorf("writing layer: %w", err)
-	}
-	if _, err := in.WriteTo(tw); err != nil {
-		return fmt.Errorf("writing layer: %w", err)
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("writing layer: %w", err)
 	}
 	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing layer: %w", err)
+	}
+	return nil
+}
+
+func writeLayerFile(tw *tar.Writer, lf layerFile, rel string) error {
+	if lf.src == "" {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o755, Size: int64(len(lf.data))}); err != nil {
+			return fmt.Errorf("writing layer: %w", err)
+		}
+		if _, err := tw.Write(lf.data); err != nil {
+			return fmt.Errorf("writing layer: %w", err)
+		}
+		return nil
+	}
+	in, err := os.Open(lf.src)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", lf.src, err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", lf.src, err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Mode: 0o755, Size: st.Size()}); err != nil {
+		return fmt.Errorf("writing layer: %w", err)
+	}
+	if _, err := in.WriteTo(tw); err != nil {
 		return fmt.Errorf("writing layer: %w", err)
 	}
 	return nil
