@@ -115,10 +115,12 @@ func ifaceMatches(rule, ifc string) bool {
 	return rule == ifc
 }
 
+// inIface is the in-interface as the kernel sees it: none on the output
+// path, "lo" for a local packet delivered locally.
 func (s *pstate) inIface() (string, error) {
 	switch {
 	case s.hook == iptables.ChainOutput || s.hook == iptables.ChainPostrouting:
-		return "", fmt.Errorf("-i cannot match in %s", s.hook)
+		return "", nil
 	case s.local:
 		return "lo", nil
 	case s.inIf == "":
@@ -127,10 +129,12 @@ func (s *pstate) inIface() (string, error) {
 	return s.inIf, nil
 }
 
+// outIface is the out-interface as the kernel sees it: none before the
+// routing decision of a forwarded packet, "lo" for local delivery.
 func (s *pstate) outIface() (string, error) {
 	switch {
 	case s.hook == iptables.ChainPrerouting || s.hook == iptables.ChainInput:
-		return "", fmt.Errorf("-o cannot match in %s", s.hook)
+		return "", nil
 	case s.path.LocalDelivery:
 		return "lo", nil
 	case s.outIf == "":
