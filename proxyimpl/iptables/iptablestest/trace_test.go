@@ -67,8 +67,8 @@ func TestTraceRealRuleset(t *testing.T) {
 			{"10.244.3.7:8080", VerdictAccept, false, true, 7, (1 - third) * 0.5, fwdAccept},
 		},
 	}, {
-		name: "pod with client-IP affinity entry sticks to its endpoint",
-		pkt:  Packet{Source: "10.244.2.9", Protocol: "tcp", Destination: "10.96.0.10", DestinationPort: 80},
+		name:   "pod with client-IP affinity entry sticks to its endpoint",
+		pkt:    Packet{Source: "10.244.2.9", Protocol: "tcp", Destination: "10.96.0.10", DestinationPort: 80},
 		recent: []string{"SVCCHK-SEP-AAAA", "10.244.2.9"},
 		want: []pathSummary{
 			{"10.244.1.5:8080", VerdictAccept, false, true, 6, 1, fwdAccept},
