@@ -1,0 +1,168 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/svccheck/svccheck/suites/cluster"
+)
+
+func init() { subcommands = append(subcommands, newRunCommand) }
+
+// Values of the hidden --break flag.
+const breakAffinity = "affinity"
+
+// breakEnv is the environment variable the svccheck proxy reads to break
+// itself on purpose (to prove the suites catch a broken proxy).
+const breakEnv = "SVCCHECK_PROXY_BREAK"
+
+// runOptions are the flags of `svccheck run`.
+type runOptions struct {
+	proxy       string
+	name        string
+	reuse       bool
+	keepCluster bool
+	labelFilter string
+	focus       []string
+	output      string
+	timeout     time.Duration
+	parallel    int
+	verbose     bool
+	compare     bool
+	breakMode   string
+	nodeImage   string
+	workers     int
+
+	// proxyMode is proxy, parsed.
+	proxyMode cluster.ProxyMode
+}
+
+func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the Service suites against svccheck's proxy or kube-proxy",
+		Long: `run creates a kind cluster (or reuses one with --reuse), runs the Service
+suites (ClusterIP, NodePort, ETPLocal, Affinity, Headless) against its
+Service proxy, and writes JUnit, JSON, a Markdown summary, every node's
+netfilter dump and the cluster objects to --output.
+
+Exit status: 0 when every spec passed, 1 when a spec failed, 2 for usage or
+environment errors. --compare runs the suites against svccheck's proxy and
+stock kube-proxy, one cluster each, and prints both side by side.`,
+		Example: `  svccheck run
+  svccheck run --label-filter 'ClusterIP || NodePort' --keep-cluster
+  svccheck run --reuse --name svccheck --focus 'hairpin'
+  svccheck run --compare`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(time.Now()); err != nil {
+				return err
+			}
+			if o.compare {
+				return runCompare(cmd.Context(), o, stdout, stderr)
+			}
+			return runSuites(cmd.Context(), o, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy under test: svccheck, kube-proxy or kube-proxy:<iptables|nftables|ipvs>")
+	fl.StringVar(&o.name, "name", "", "kind cluster name (default: svccheck-run, or svccheck with --reuse)")
+	fl.BoolVar(&o.reuse, "reuse", false, "run against the existing cluster --name instead of creating one")
+	fl.BoolVar(&o.keepCluster, "keep-cluster", false, "keep the cluster this run creates")
+	fl.StringVar(&o.labelFilter, "label-filter", "", "run only specs matching this Ginkgo label filter, e.g. 'ClusterIP && !Slow'")
+	fl.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
+	fl.StringVar(&o.output, "output", "", "results directory (default ./svccheck-results/<timestamp>)")
+	fl.DurationVar(&o.timeout, "timeout", 30*time.Minute, "time limit of the spec run")
+	fl.IntVar(&o.parallel, "parallel", 1, "number of specs to run at once (only 1 is supported)")
+	fl.BoolVarP(&o.verbose, "verbose", "v", false, "stream each spec's steps and output")
+	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy and compare")
+	fl.StringVar(&o.nodeImage, "node-image", "", "kind node image of a created cluster (default: see 'svccheck cluster create')")
+	fl.IntVar(&o.workers, "workers", cluster.DefaultWorkers, "worker nodes of a created cluster (at least 2)")
+	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose: affinity")
+	_ = fl.MarkHidden("break")
+	return cmd
+}
+
+// defaultRunName is the cluster a run creates when --name is not given.
+const defaultRunName = "svccheck-run"
+
+// complete validates the flags and fills in defaults; now names the default
+// output directory.
+func (o *runOptions) complete(now time.Time) error {
+	mode, err := cluster.ParseProxyMode(o.proxy)
+	if err != nil {
+		return usageError("--proxy: %v", err)
+	}
+	o.proxyMode = mode
+	if o.parallel < 1 {
+		return usageError("--parallel must be at least 1, got %d", o.parallel)
+	}
+	if o.parallel > 1 {
+		return usageError("--parallel %d: svccheck runs the specs in-process one at a time "+
+			"(Ginkgo's parallel mode needs separate processes, and several specs read every node's rules); use --parallel 1", o.parallel)
+	}
+	if o.timeout <= 0 {
+		return usageError("--timeout must be positive, got %s", o.timeout)
+	}
+	if o.workers < 2 {
+		return usageError("--workers must be at least 2 (the NodePort and externalTrafficPolicy specs need two workers), got %d", o.workers)
+	}
+	if o.labelFilter != "" {
+		if _, err := types.ParseLabelFilter(o.labelFilter); err != nil {
+			return usageError("--label-filter %q: %v", o.labelFilter, err)
+		}
+	}
+	switch o.breakMode {
+	case "":
+	case breakAffinity:
+		if mode != cluster.ProxySvccheck {
+			return usageError("--break applies to svccheck's proxy only, not --proxy %s", mode)
+		}
+	default:
+		return usageError("--break %q: the only breakage is %q", o.breakMode, breakAffinity)
+	}
+	if o.compare {
+		if o.reuse {
+			return usageError("--compare creates one cluster per proxy and cannot be used with --reuse")
+		}
+		if o.breakMode != "" {
+			return usageError("--compare cannot be used with --break")
+		}
+	}
+	if o.reuse && o.nodeImage != "" {
+		return usageError("--node-image applies to a cluster the run creates, not with --reuse")
+	}
+	if o.name == "" {
+		o.name = defaultRunName
+		if o.reuse {
+			o.name = cluster.DefaultName
+		}
+	}
+	if o.output == "" {
+		o.output = filepath.Join("svccheck-results", now.UTC().Format("20060102-150405"))
+	}
+	return nil
+}
+
+// String is the command line that reproduces o, for reports and child runs.
+func (o *runOptions) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "svccheck run --proxy %s --name %s", o.proxyMode, o.name)
+	if o.reuse {
+		b.WriteString(" --reuse")
+	}
+	if o.labelFilter != "" {
+		fmt.Fprintf(&b, " --label-filter %q", o.labelFilter)
+	}
+	for _, f := range o.focus {
+		fmt.Fprintf(&b, " --focus %q", f)
+	}
+	return b.String()
+}

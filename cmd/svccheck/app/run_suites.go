@@ -1,0 +1,187 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/suites/cluster"
+	"github.com/svccheck/svccheck/suites/diag"
+	"github.com/svccheck/svccheck/suites/runner"
+	"github.com/svccheck/svccheck/suites/specs"
+	"github.com/svccheck/svccheck/suites/workload"
+)
+
+// teardownTimeout bounds deleting the cluster and the final dumps, which run
+// even after Ctrl-C.
+const teardownTimeout = 3 * time.Minute
+
+// runSuites is `svccheck run` against one proxy.
+func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (err error) {
+	start := time.Now()
+	if err := os.MkdirAll(o.output, 0o755); err != nil {
+		return usageError("creating the output directory: %v", err)
+	}
+	c, created, err := obtainCluster(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	if created && !o.keepCluster {
+		defer func() {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+			defer cancel()
+			fmt.Fprintf(stderr, "deleting cluster %s\n", c.Name)
+			if derr := c.Delete(tctx); derr != nil {
+				err = errors.Join(err, fmt.Errorf("deleting cluster %s: %w", c.Name, derr))
+			}
+		}()
+	} else if created {
+		defer fmt.Fprintf(stderr, "kept cluster %s (delete it with: svccheck cluster delete --name %s)\n", c.Name, c.Name)
+	}
+	clusterReady := time.Since(start)
+
+	if o.breakMode == breakAffinity {
+		fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakAffinity)
+		if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakAffinity, 2*time.Minute); err != nil {
+			return usageError("breaking the proxy: %v", err)
+		}
+	}
+
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
+	dnodes := diagNodes(nodes)
+	env := &specs.Env{
+		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image, Proxy: string(c.Proxy),
+		Failures: &failureCollector{collector: collector, nodes: dnodes, outDir: o.output},
+	}
+	if err := specs.SetEnv(env); err != nil {
+		return usageError("%v", err)
+	}
+
+	specStart := time.Now()
+	report, passed, err := runner.Run(runner.Options{
+		Description: "svccheck " + string(c.Proxy),
+		LabelFilter: o.labelFilter,
+		Focus:       o.focus,
+		Timeout:     o.timeout,
+		Verbose:     o.verbose,
+		Progress:    stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("running the suites: %w", err)
+	}
+	specEnd := time.Now()
+
+	// The final dumps run even when the run was interrupted.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	fmt.Fprintf(stderr, "dumping %d nodes and the cluster objects into %s\n", len(dnodes), o.output)
+	if _, derr := collector.CollectNodes(dctx, dnodes, o.output); derr != nil {
+		fmt.Fprintf(stderr, "warning: node dumps incomplete: %v\n", derr)
+	}
+	if derr := collector.CollectCluster(dctx, []string{cluster.ProxyNamespace}, o.output); derr != nil {
+		fmt.Fprintf(stderr, "warning: cluster dump incomplete: %v\n", derr)
+	}
+	meta := reports.Metadata{
+		ProxyMode: string(c.Proxy), ClusterName: c.Name, NodeImage: c.NodeImage,
+		KubernetesVersion: collector.ClusterVersions(dctx).ServerVersion,
+		Start:             specStart, End: specEnd,
+	}
+	if o.breakMode != "" {
+		meta.ProxyMode += " (broken: " + o.breakMode + ")"
+	}
+	res := reports.FromGinkgo(report, meta)
+	if err := reports.WriteFiles(o.output, report, res); err != nil {
+		return fmt.Errorf("writing the reports: %w", err)
+	}
+	if err := reports.WriteTable(stdout, res); err != nil {
+		return fmt.Errorf("writing the summary table: %w", err)
+	}
+	fmt.Fprintf(stderr, "cluster ready after %s, specs ran %s, total %s; results in %s\n",
+		reports.FormatDuration(clusterReady), reports.FormatDuration(specEnd.Sub(specStart)),
+		reports.FormatDuration(time.Since(start)), o.output)
+	if !passed || !res.Passed() {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.TotalsLine(res.Totals()), o.output)}
+	}
+	return nil
+}
+
+// obtainCluster returns the cluster of the run, creating it unless --reuse;
+// created says whether this run made it.
+func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *cluster.Cluster, created bool, err error) {
+	if o.reuse {
+		c, err := cluster.Get(ctx, o.name)
+		if err != nil {
+			return nil, false, runClusterError(err, o.name)
+		}
+		if c.Proxy != o.proxyMode {
+			return nil, false, usageError("cluster %s runs %s, not --proxy %s", c.Name, c.Proxy, o.proxyMode)
+		}
+		fmt.Fprintf(stderr, "reusing cluster %s (%s)\n", c.Name, c.Proxy)
+		return c, false, nil
+	}
+	c, err = cluster.Create(ctx, cluster.Options{
+		Name: o.name, Workers: o.workers, Proxy: o.proxyMode, NodeImage: o.nodeImage, Progress: stderr,
+	})
+	if err != nil {
+		return nil, false, runClusterError(err, o.name)
+	}
+	return c, true, nil
+}
+
+// runClusterError maps the cluster package's errors to exit codes: every
+// failure to get a cluster is an environment error (exit 2).
+func runClusterError(err error, name string) error {
+	if errors.Is(err, cluster.ErrNotFound) {
+		return usageError("%v (create it with 'svccheck cluster create --name %s', or drop --reuse)", err, name)
+	}
+	var ee *ExitError
+	if errors.As(clusterError(err, name), &ee) {
+		return ee
+	}
+	return usageError("%v", err)
+}
+
+func specNodes(nodes []cluster.Node) []specs.Node {
+	out := make([]specs.Node, len(nodes))
+	for i, n := range nodes {
+		out[i] = specs.Node{Name: n.Name, Role: n.Role, IP: n.InternalIP, Cmder: n.Cmder}
+	}
+	return out
+}
+
+func diagNodes(nodes []cluster.Node) []diag.Node {
+	out := make([]diag.Node, len(nodes))
+	for i, n := range nodes {
+		out[i] = diag.Node{Name: n.Name, Cmder: n.Cmder}
+	}
+	return out
+}
+
+// failureCollector dumps the nodes and the spec's namespace when a spec fails.
+type failureCollector struct {
+	collector *diag.Collector
+	nodes     []diag.Node
+	outDir    string
+}
+
+var _ specs.FailureCollector = (*failureCollector)(nil)
+
+func (f *failureCollector) CollectFailure(ctx context.Context, specSlug string) ([]string, error) {
+	dirs, err := f.collector.CollectFailure(ctx, f.nodes, specSlug, f.outDir)
+	if err != nil {
+		return dirs, fmt.Errorf("dumping nodes for %s: %w", specSlug, err)
+	}
+	return dirs, nil
+}
+
+func (f *failureCollector) CollectNamespace(ctx context.Context, namespace string) error {
+	return f.collector.CollectCluster(ctx, []string{namespace}, f.outDir)
+}

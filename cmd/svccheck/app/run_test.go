@@ -1,0 +1,98 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/svccheck/svccheck/suites/cluster"
+)
+
+func TestRunOptionsComplete(t *testing.T) {
+	now := time.Date(2026, 11, 22, 2, 30, 5, 0, time.UTC)
+	tests := []struct {
+		name    string
+		opts    runOptions
+		wantErr string
+		check   func(t *testing.T, o *runOptions)
+	}{
+		{name: "defaults", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2},
+			check: func(t *testing.T, o *runOptions) {
+				if o.name != defaultRunName || o.output != "svccheck-results/20261122-023005" || o.proxyMode != cluster.ProxySvccheck {
+					t.Errorf("got name %q output %q mode %q", o.name, o.output, o.proxyMode)
+				}
+			}},
+		{name: "reuse defaults to the cluster command's name", opts: runOptions{proxy: "kube-proxy:iptables", reuse: true, parallel: 1, timeout: time.Minute, workers: 2},
+			check: func(t *testing.T, o *runOptions) {
+				if o.name != cluster.DefaultName || o.proxyMode != cluster.ProxyKubeProxy {
+					t.Errorf("got name %q mode %q", o.name, o.proxyMode)
+				}
+			}},
+		{name: "unknown proxy", opts: runOptions{proxy: "cilium", parallel: 1, timeout: time.Minute, workers: 2}, wantErr: "--proxy"},
+		{name: "parallel rejected", opts: runOptions{proxy: "svccheck", parallel: 3, timeout: time.Minute, workers: 2}, wantErr: "--parallel 3"},
+		{name: "parallel zero", opts: runOptions{proxy: "svccheck", parallel: 0, timeout: time.Minute, workers: 2}, wantErr: "at least 1"},
+		{name: "bad label filter", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, labelFilter: "ClusterIP &&"}, wantErr: "--label-filter"},
+		{name: "one worker", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 1}, wantErr: "--workers"},
+		{name: "no timeout", opts: runOptions{proxy: "svccheck", parallel: 1, workers: 2}, wantErr: "--timeout"},
+		{name: "break kube-proxy", opts: runOptions{proxy: "kube-proxy", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "affinity"}, wantErr: "svccheck's proxy only"},
+		{name: "break unknown", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "nodeport"}, wantErr: "only breakage"},
+		{name: "compare reuse", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, compare: true, reuse: true}, wantErr: "--reuse"},
+		{name: "reuse node image", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, reuse: true, nodeImage: "x"}, wantErr: "--node-image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			err := o.complete(now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("complete() = %v, want an error containing %q", err, tt.wantErr)
+				}
+				if got := ExitCode(err); got != ExitUsage {
+					t.Errorf("exit code %d, want %d", got, ExitUsage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("complete() = %v", err)
+			}
+			tt.check(t, &o)
+		})
+	}
+}
+
+func TestRunUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--proxy", "nope"},
+		{"run", "--parallel", "2"},
+		{"run", "--no-such-flag"},
+		{"run", "extra-arg"},
+	} {
+		var out, errOut bytes.Buffer
+		err := Run(context.Background(), args, &out, &errOut)
+		if got := ExitCode(err); got != ExitUsage {
+			t.Errorf("svccheck %v: exit %d (%v), want %d", args, got, err, ExitUsage)
+		}
+	}
+}
+
+func TestRunBreakFlagHidden(t *testing.T) {
+	cmd := newRunCommand(&bytes.Buffer{}, &bytes.Buffer{})
+	if f := cmd.Flags().Lookup("break"); f == nil || !f.Hidden {
+		t.Fatalf("--break should exist and be hidden, got %+v", f)
+	}
+}
+
+func TestCompareChildArgs(t *testing.T) {
+	o := &runOptions{name: "svcchk-st-cmp", timeout: 10 * time.Minute, workers: 2, labelFilter: "ClusterIP", focus: []string{"hairpin"}}
+	got := o.childArgs(cluster.ProxyKubeProxyNFTables, "out/kube-proxy-nftables")
+	want := []string{"run", "--proxy", "kube-proxy:nftables", "--name", "svcchk-st-cmp-kube-proxy-nftables",
+		"--output", "out/kube-proxy-nftables", "--timeout", "10m0s", "--workers", "2",
+		"--label-filter", "ClusterIP", "--focus", "hairpin"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("childArgs (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,113 @@
+package specs
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/kind/pkg/exec"
+)
+
+// Node is a cluster node the specs can run commands on.
+type Node struct {
+	// Name is the Kubernetes node name.
+	Name string
+	// Role is "control-plane" or "worker".
+	Role string
+	// IP is the node's internal address.
+	IP string
+	// Cmder runs commands on the node; the svccheck binary is on its PATH.
+	Cmder exec.Cmder
+}
+
+// FailureCollector dumps the nodes when a spec fails.
+type FailureCollector interface {
+	// CollectFailure dumps the nodes for the failing spec specSlug and
+	// returns the directories written, relative to the output directory.
+	CollectFailure(ctx context.Context, specSlug string) ([]string, error)
+	// CollectNamespace dumps the objects of a spec's namespace.
+	CollectNamespace(ctx context.Context, namespace string) error
+}
+
+// Env is the cluster the specs run against.
+type Env struct {
+	// Config and Client reach the cluster's API server.
+	Config *rest.Config
+	Client kubernetes.Interface
+	// Nodes lists the cluster's nodes, control plane first.
+	Nodes []Node
+	// Image is the svccheck image loaded on every node (agent pods run it).
+	Image string
+	// Proxy is the cluster's proxy mode: "svccheck", "kube-proxy" or
+	// "kube-proxy:<mode>".
+	Proxy string
+	// ServiceCIDR is the cluster's Service range; default 10.96.0.0/12.
+	ServiceCIDR netip.Prefix
+	// NodePortMin and NodePortMax bound the node-port range; default
+	// 30000-32767.
+	NodePortMin, NodePortMax int32
+	// Failures dumps diagnostics when a spec fails; nil skips that.
+	Failures FailureCollector
+	// PodTimeout bounds waiting for pods to be Ready; default 60s.
+	PodTimeout time.Duration
+}
+
+var (
+	envMu sync.Mutex
+	env   *Env
+)
+
+// SetEnv sets the cluster the specs run against. Call it before running them.
+func SetEnv(e *Env) error {
+	if e == nil || e.Client == nil || e.Config == nil {
+		return fmt.Errorf("setting the spec environment: no Kubernetes client")
+	}
+	if e.Image == "" {
+		return fmt.Errorf("setting the spec environment: no agent image")
+	}
+	workers := 0
+	for _, n := range e.Nodes {
+		if n.Role != "control-plane" {
+			workers++
+		}
+	}
+	if workers < 2 {
+		return fmt.Errorf("setting the spec environment: the specs need at least 2 worker nodes, the cluster has %d", workers)
+	}
+	c := *e
+	if !c.ServiceCIDR.IsValid() {
+		c.ServiceCIDR = netip.MustParsePrefix("10.96.0.0/12")
+	}
+	if c.NodePortMin == 0 {
+		c.NodePortMin, c.NodePortMax = 30000, 32767
+	}
+	if c.PodTimeout == 0 {
+		c.PodTimeout = 60 * time.Second
+	}
+	envMu.Lock()
+	env = &c
+	envMu.Unlock()
+	return nil
+}
+
+// theEnv returns the environment; specs fail when it is unset.
+func theEnv() *Env {
+	envMu.Lock()
+	defer envMu.Unlock()
+	return env
+}
+
+// workers returns the worker nodes.
+func (e *Env) workers() []Node {
+	var out []Node
+	for _, n := range e.Nodes {
+		if n.Role != "control-plane" {
+			out = append(out, n)
+		}
+	}
+	return out
+}

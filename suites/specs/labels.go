@@ -1,0 +1,26 @@
+package specs
+
+// Labels of the specs, for --label-filter.
+const (
+	// LabelClusterIP marks ClusterIP Service specs.
+	LabelClusterIP = "ClusterIP"
+	// LabelNodePort marks NodePort Service specs.
+	LabelNodePort = "NodePort"
+	// LabelETPLocal marks externalTrafficPolicy Local specs.
+	LabelETPLocal = "ETPLocal"
+	// LabelAffinity marks session affinity (ClientIP) specs.
+	LabelAffinity = "Affinity"
+	// LabelHeadless marks headless Service specs.
+	LabelHeadless = "Headless"
+	// LabelUDP marks specs that send UDP.
+	LabelUDP = "UDP"
+	// LabelDNS marks specs that resolve names through the cluster DNS.
+	LabelDNS = "DNS"
+	// LabelRules marks specs that read the nodes' iptables rules.
+	LabelRules = "Rules"
+	// LabelSlow marks specs that wait on purpose (timeouts) and take longer.
+	LabelSlow = "Slow"
+)
+
+// SuiteLabels lists the labels that name a suite, in report order.
+var SuiteLabels = []string{LabelClusterIP, LabelNodePort, LabelETPLocal, LabelAffinity, LabelHeadless}
