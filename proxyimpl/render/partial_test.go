@@ -23,12 +23,32 @@ func partialBase() ([]*v1.Service, []*discoveryv1.EndpointSlice) {
 		}
 }
 
-func TestWritePartial(t *testing.T) {
-	cases := []struct {
-		name   string
-		mutate func([]*v1.Service, []*discoveryv1.EndpointSlice) ([]*v1.Service, []*discoveryv1.EndpointSlice)
-		want   string
-	}{{
+// partialCase is one change applied to partialBase, with the partial
+// restore text it must produce.
+type partialCase struct {
+	name   string
+	mutate func([]*v1.Service, []*discoveryv1.EndpointSlice) ([]*v1.Service, []*discoveryv1.EndpointSlice)
+	want   string
+}
+
+// syncs renders the base state and the changed one: the full text of the
+// base, the changed RuleSet and snapshot, and the partial text between them.
+func (pc partialCase) syncs(t *testing.T) (prevFull []byte, next *RuleSet, nextSnap *snapshot.Snapshot, partial []byte) {
+	t.Helper()
+	baseServices, baseSlices := partialBase()
+	prevSnap := build(t, baseServices, baseSlices)
+	prev := Render(Config{}, prevSnap)
+	services, slices := pc.mutate(partialBase())
+	nextSnap = build(t, services, slices)
+	changed := snapshot.Changed(prevSnap, nextSnap)
+	next = RenderChanged(Config{}, nextSnap, prev, changed)
+	partial, _ = WritePartial(prev, next, changed)
+	prevFull, _ = WriteFull(prev, nil)
+	return prevFull, next, nextSnap, partial
+}
+
+func partialCases() []partialCase {
+	return []partialCase{{
 		name: "nothing changed",
 		mutate: func(s []*v1.Service, e []*discoveryv1.EndpointSlice) ([]*v1.Service, []*discoveryv1.EndpointSlice) {
 			return s, e
@@ -75,22 +95,17 @@ func TestWritePartial(t *testing.T) {
 		},
 		want: wantPartialNoEndpoints,
 	}}
-	for _, tc := range cases {
+}
+
+func TestWritePartial(t *testing.T) {
+	for _, tc := range partialCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			baseServices, baseSlices := partialBase()
-			prevSnap := build(t, baseServices, baseSlices)
-			prev := Render(Config{}, prevSnap)
-			services, slices := tc.mutate(partialBase())
-			nextSnap := build(t, services, slices)
-			changed := snapshot.Changed(prevSnap, nextSnap)
-			next := RenderChanged(Config{}, nextSnap, prev, changed)
-			text, _ := WritePartial(prev, next, changed)
+			prevText, next, nextSnap, text := tc.syncs(t)
 			if diff := cmp.Diff(dedent(tc.want), string(text)); diff != "" {
 				t.Errorf("partial restore text (-want +got):\n%s", diff)
 			}
 			// Applied after the previous full sync, the partial text must
 			// leave the same chains and rules as a full sync of next.
-			prevText, _ := WriteFull(prev, nil)
 			full, _ := WriteFull(Render(Config{}, nextSnap), nil)
 			if diff := cmp.Diff(fakeState(t, full), fakeState(t, prevText, text)); diff != "" {
 				t.Errorf("kernel state after partial sync (-full +partial):\n%s", diff)

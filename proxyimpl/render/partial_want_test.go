@@ -42,8 +42,8 @@ const (
 	`
 	wantPartialNoEndpoints = `
 		*filter
-		-I SVCCHK-EXTERNAL-SERVICES 1 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT
-		-I SVCCHK-SERVICES 1 -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m tcp --dport 80 -j REJECT
+		-I SVCCHK-EXTERNAL-SERVICES 1 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
+		-I SVCCHK-SERVICES 1 -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
 		COMMIT
 		*nat
 		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]

@@ -69,7 +69,8 @@ func (pr *portRenderer) filterTarget() (string, string) {
 	if pr.p.HasEndpoints {
 		return "DROP", "has no local endpoints"
 	}
-	return "REJECT", "has no endpoints"
+	// The default reject type, spelled out as iptables-save prints it.
+	return "REJECT --reject-with icmp-port-unreachable", "has no endpoints"
 }
 
 // external renders node port, external IP and load balancer IP traffic.

@@ -152,9 +152,9 @@ const (
 	// no endpoints.
 	wantNoEndpoints = `
 		*filter
-		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT
-		-A SVCCHK-EXTERNAL-SERVICES -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT
-		-A SVCCHK-EXTERNAL-SERVICES -d 192.0.2.7/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT
+		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
+		-A SVCCHK-EXTERNAL-SERVICES -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
+		-A SVCCHK-EXTERNAL-SERVICES -d 192.0.2.7/32 -p tcp -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
 		*nat
 	`
 	// terminating fallback.
