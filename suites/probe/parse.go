@@ -5,48 +5,40 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+
+	"github.com/svccheck/svccheck/suites/agent"
 )
 
-// agentAttempt is one attempt as `svccheck agent probe --json` prints it.
-type agentAttempt struct {
-	Outcome  string `json:"outcome"`
-	Hostname string `json:"hostname"`
-	Client   string `json:"client"`
-	Error    string `json:"error"`
-}
-
-// agentReport is the document `svccheck agent probe --json` prints.
-type agentReport struct {
-	Attempts []agentAttempt `json:"attempts"`
-}
-
-// Parse parses the output of `svccheck agent probe --json`.
+// Parse parses the output of `svccheck agent probe --json` (an agent.Report).
 func Parse(out []byte) (Result, error) {
 	out = bytes.TrimSpace(out)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("parsing probe output: empty")
 	}
-	var rep agentReport
+	var rep agent.Report
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return nil, fmt.Errorf("parsing probe output %q: %w", truncate(out, 200), err)
 	}
 	res := make(Result, 0, len(rep.Attempts))
-	for i, a := range rep.Attempts {
-		o, err := outcome(a.Outcome)
-		if err != nil {
-			return nil, fmt.Errorf("parsing probe attempt %d: %w", i, err)
-		}
-		res = append(res, Attempt{Outcome: o, Hostname: a.Hostname, Client: a.Client, Error: a.Error})
+	for _, a := range rep.Attempts {
+		res = append(res, fromAgent(a))
 	}
 	return res, nil
 }
 
-func outcome(s string) (Outcome, error) {
-	switch Outcome(s) {
-	case Answered, Refused, Timeout, Failed:
-		return Outcome(s), nil
+// fromAgent converts one agent attempt.
+func fromAgent(a agent.Attempt) Attempt {
+	if a.OK {
+		return Attempt{Outcome: Answered, Hostname: a.Hostname, Client: a.Client}
 	}
-	return "", fmt.Errorf("unknown outcome %q", s)
+	o := Failed
+	switch a.ErrorKind {
+	case agent.Refused:
+		o = Refused
+	case agent.Timeout:
+		o = Timeout
+	}
+	return Attempt{Outcome: o, Error: a.Error}
 }
 
 func hostOnly(addr string) string {

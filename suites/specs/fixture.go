@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -207,5 +209,16 @@ func podNames(pods []*corev1.Pod) []string {
 
 // hostPort joins an address and a port.
 func hostPort(host string, port int32) string {
-	return fmt.Sprintf("%s:%d", host, port)
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// extraBackend adds one backend pod labelled app=app on node and waits until
+// it is Ready.
+func (fx *fixture) extraBackend(ctx context.Context, app, name string, node Node) *corev1.Pod {
+	GinkgoHelper()
+	fx.involve(node.Name)
+	out, err := workload.CreatePods(ctx, fx.env.Client, fx.ns, fx.env.Image, fx.env.PodTimeout,
+		workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"app": app}})
+	Expect(err).NotTo(HaveOccurred())
+	return out[0]
 }
