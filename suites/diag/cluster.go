@@ -163,6 +163,9 @@ func servicesForDump(l *corev1.ServiceList) runtime.Object {
 		return nil
 	}
 	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceList"}
+	if l.Items == nil {
+		l.Items = []corev1.Service{}
+	}
 	for i := range l.Items {
 		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}
 		l.Items[i].ManagedFields = nil
@@ -175,6 +178,9 @@ func sliceForDump(l *discoveryv1.EndpointSliceList) runtime.Object {
 		return nil
 	}
 	l.TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSliceList"}
+	if l.Items == nil {
+		l.Items = []discoveryv1.EndpointSlice{}
+	}
 	for i := range l.Items {
 		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"}
 		l.Items[i].ManagedFields = nil
@@ -187,6 +193,9 @@ func podsForDump(l *corev1.PodList) runtime.Object {
 		return nil
 	}
 	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}
+	if l.Items == nil {
+		l.Items = []corev1.Pod{}
+	}
 	for i := range l.Items {
 		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 		l.Items[i].ManagedFields = nil

@@ -31,10 +31,16 @@ func (d backendDump) works() bool { return !d.nat.failed() || !d.filter.failed()
 
 func (d backendDump) rules() int { return countRules(d.nat.stdout) + countRules(d.filter.stdout) }
 
-// countRules counts the "-A" lines of iptables-save output.
+// countRules counts the "-A" lines of iptables-save output, with or
+// without a leading "[packets:bytes]" counter.
 func countRules(save []byte) int {
 	n := 0
 	for _, line := range bytes.Split(save, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("[")) {
+			if i := bytes.IndexByte(line, ']'); i >= 0 {
+				line = bytes.TrimLeft(line[i+1:], " ")
+			}
+		}
 		if bytes.HasPrefix(line, []byte("-A ")) {
 			n++
 		}
