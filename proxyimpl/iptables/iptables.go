@@ -1,7 +1,3 @@
-// Package iptables is the proxy's narrow interface to the iptables userspace
-// tools: one restore per sync, a save for inspection, and backend detection.
-// Every command goes through a kind exec.Cmder, so the same code drives the
-// local host, a network namespace, a chroot into a node's root or a kind node.
 package iptables
 
 import (
