@@ -120,6 +120,16 @@ func newTable(name iptables.Table) *Table {
 	return t
 }
 
+// addChain adds a user chain where iptables-save lists it: after the
+// built-in chains, in byte order of the names.
+func (t *Table) addChain(c *Chain) {
+	i := len(t.Chains)
+	for i > 0 && !t.isBuiltin(t.Chains[i-1].Name) && t.Chains[i-1].Name > c.Name {
+		i--
+	}
+	t.Chains = slices.Insert(t.Chains, i, c)
+}
+
 func (t *Table) isBuiltin(name iptables.Chain) bool {
 	return slices.Contains(builtinChains[t.Name], name)
 }
@@ -136,7 +146,7 @@ func (t *Table) apply(op Op) error {
 		if ch != nil {
 			return fmt.Errorf("chain %s already exists", op.Chain)
 		}
-		t.Chains = append(t.Chains, &Chain{Name: op.Chain, Policy: "-"})
+		t.addChain(&Chain{Name: op.Chain, Policy: "-"})
 	case OpFlush:
 		for _, c := range t.Chains {
 			if op.Chain == "" || c == ch {
@@ -164,7 +174,7 @@ func (t *Table) declare(ch *Chain, op Op) error {
 	}
 	if ch == nil {
 		ch = &Chain{Name: op.Chain}
-		t.Chains = append(t.Chains, ch)
+		t.addChain(ch)
 	}
 	ch.Policy, ch.Rules = op.Policy, nil
 	ch.Counters = Counters{}

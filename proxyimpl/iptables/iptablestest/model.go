@@ -10,7 +10,8 @@ type Dump struct {
 	Tables []*Table
 }
 
-// Table is one iptables table with its chains in order.
+// Table is one iptables table. Its chains are in iptables-save order: the
+// built-in ones first, then user chains sorted by name.
 type Table struct {
 	Name   iptables.Table
 	Chains []*Chain
