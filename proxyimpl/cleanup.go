@@ -1,0 +1,120 @@
+package proxyimpl
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// savedTable is what parseSave keeps of one table.
+type savedTable struct {
+	// chains lists every chain, built-in ones included, in order.
+	chains []string
+	// hooks are rules outside svccheck's chains that jump or go to one of
+	// them, as "CHAIN spec".
+	hooks []savedRule
+}
+
+// savedRule is one rule: its chain and the text after "-A CHAIN ".
+type savedRule struct {
+	chain, spec string
+}
+
+// parseSave reads iptables-save output: per table, the chains and the
+// rules that lead into svccheck's chains.
+func parseSave(data []byte) map[iptables.Table]*savedTable {
+	out := map[iptables.Table]*savedTable{}
+	var cur *savedTable
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "*"):
+			cur = &savedTable{}
+			out[iptables.Table(line[1:])] = cur
+		case cur == nil:
+		case strings.HasPrefix(line, ":"):
+			name, _, _ := strings.Cut(line[1:], " ")
+			cur.chains = append(cur.chains, name)
+		case strings.HasPrefix(line, "-A "):
+			chain, spec, _ := strings.Cut(line[len("-A "):], " ")
+			if !strings.HasPrefix(chain, snapshot.ChainPrefix) && jumpsToOurs(spec) {
+				cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec})
+			}
+		}
+	}
+	return out
+}
+
+// jumpsToOurs reports whether a rule spec's target is one of svccheck's
+// chains.
+func jumpsToOurs(spec string) bool {
+	f := strings.Fields(spec)
+	for i := 0; i+1 < len(f); i++ {
+		if (f[i] == "-j" || f[i] == "-g") && strings.HasPrefix(f[i+1], snapshot.ChainPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// CleanupResult counts what Cleanup removed.
+type CleanupResult struct {
+	// Chains is the number of svccheck chains deleted.
+	Chains int
+	// Hooks is the number of jump rules deleted from other chains.
+	Hooks int
+}
+
+// Cleanup removes every chain svccheck's proxy creates (the ones starting
+// with SVCCHK-) and every rule in other chains that jumps to one of them,
+// in one restore, and nothing else. It finds them with iptables-save.
+func Cleanup(ctx context.Context, ipt iptables.Interface) (CleanupResult, error) {
+	var res CleanupResult
+	var text bytes.Buffer
+	for _, t := range []iptables.Table{iptables.TableFilter, iptables.TableNAT} {
+		data, err := ipt.Save(ctx, t, false)
+		if err != nil {
+			return res, fmt.Errorf("saving the %s table: %w", t, err)
+		}
+		st := parseSave(data)[t]
+		if st == nil {
+			continue
+		}
+		var ours []string
+		for _, c := range st.chains {
+			if strings.HasPrefix(c, snapshot.ChainPrefix) {
+				ours = append(ours, c)
+			}
+		}
+		if len(ours) == 0 && len(st.hooks) == 0 {
+			continue
+		}
+		fmt.Fprintf(&text, "*%s\n", t)
+		for _, c := range ours {
+			fmt.Fprintf(&text, ":%s - [0:0]\n", c)
+		}
+		for _, h := range st.hooks {
+			fmt.Fprintf(&text, "-D %s %s\n", h.chain, h.spec)
+		}
+		for _, c := range ours {
+			fmt.Fprintf(&text, "-X %s\n", c)
+		}
+		text.WriteString("COMMIT\n")
+		res.Chains += len(ours)
+		res.Hooks += len(st.hooks)
+	}
+	if text.Len() == 0 {
+		return res, nil
+	}
+	if err := ipt.Restore(ctx, text.Bytes()); err != nil {
+		return CleanupResult{}, fmt.Errorf("deleting svccheck's chains and jumps: %w", err)
+	}
+	return res, nil
+}

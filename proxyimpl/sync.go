@@ -1,0 +1,219 @@
+package proxyimpl
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/metrics"
+	"github.com/svccheck/svccheck/proxyimpl/render"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// Sync brings the rules in line with the informers' view now, ignoring
+// the minimum sync period: a full sync when none succeeded yet, after a
+// failure, after a Node address change or once SyncPeriod has passed
+// since the last full one, else a partial sync of the Services that
+// changed. Before the informers have synced it does nothing, so the rules
+// in place are never replaced by an empty view. The sync loop calls it;
+// tests may call it directly.
+func (p *Proxier) Sync(ctx context.Context) error {
+	p.syncMu.Lock()
+	defer p.syncMu.Unlock()
+	log := klog.FromContext(ctx)
+	if !p.informersSynced.Load() {
+		log.V(2).Info("Not syncing: informers have not synced yet")
+		return nil
+	}
+	start := p.cfg.Clock.Now()
+	changes, needFull := p.tracker.take()
+	full := p.rules == nil || needFull || start.Sub(p.lastFull) >= p.cfg.SyncPeriod
+	mode := metrics.ModePartial
+	if full {
+		mode = metrics.ModeFull
+	}
+	res, err := p.apply(ctx, full, changes)
+	end := p.cfg.Clock.Now()
+	if err != nil {
+		// The kernel state is unknown now: rewrite everything next time.
+		p.rules = nil
+		p.tracker.putBack(changes)
+		p.cfg.Metrics.ObserveFailure(mode, end.Sub(start))
+		return fmt.Errorf("%s sync: %w", mode, err)
+	}
+	p.clearStaleUDP(ctx, p.snap, res.snap, res.changed)
+	p.syncHealthChecks(ctx, res.snap)
+	p.reportProblems(ctx, full, changes, res.problems)
+	p.snap, p.rules = res.snap, res.rules
+	if full {
+		p.lastFull = start
+	}
+	counts := map[string]metrics.TableCount{}
+	for t, s := range res.stats {
+		counts[string(t)] = metrics.TableCount{Rules: s.Rules, Chains: s.Chains}
+	}
+	p.cfg.Metrics.ObserveSync(mode, end.Sub(start), end, counts)
+	for _, when := range changes {
+		p.cfg.Metrics.ObserveProgrammingLatency(when, end)
+	}
+	if p.cfg.Health != nil {
+		p.cfg.Health.Updated()
+	}
+	p.synced()
+	log.V(2).Info("Synced proxy rules", "mode", mode, "servicePorts", len(res.snap.Ports),
+		"changedServices", len(changes), "changedPorts", len(res.changed), "bytes", res.bytes,
+		"duration", end.Sub(start))
+	return nil
+}
+
+// syncResult is what apply computed and wrote.
+type syncResult struct {
+	snap     *snapshot.Snapshot
+	rules    *render.RuleSet
+	changed  map[snapshot.ServicePortName]bool
+	problems map[types.NamespacedName][]snapshot.Problem
+	stats    render.Stats
+	bytes    int
+}
+
+// apply builds the model, renders it and writes it: everything, or the
+// ports of the changed Services.
+func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.NamespacedName]time.Time) (*syncResult, error) {
+	cfg := snapshot.Config{NodeName: p.cfg.NodeName, ClusterCIDRs: p.cfg.ClusterCIDRs, NodeIPs: p.currentNodeIPs()}
+	rcfg := render.Config{MasqueradeMark: p.cfg.masqueradeMark()}
+	res := &syncResult{}
+	var err error
+	var data []byte
+	if full {
+		if res.snap, res.problems, err = p.buildAll(cfg); err != nil {
+			return nil, err
+		}
+		res.changed = snapshot.Changed(p.snap, res.snap)
+		res.rules = render.Render(rcfg, res.snap)
+		existing, err := p.existingChains(ctx)
+		if err != nil {
+			return nil, err
+		}
+		data, res.stats = render.WriteFull(res.rules, existing)
+	} else {
+		if res.snap, res.changed, res.problems, err = p.buildChanged(cfg, changes); err != nil {
+			return nil, err
+		}
+		res.rules = render.RenderChanged(rcfg, res.snap, p.rules, res.changed)
+		data, res.stats = render.WritePartial(p.rules, res.rules, res.changed)
+	}
+	res.bytes = len(data)
+	if len(data) > 0 {
+		if err := p.ipt.Restore(ctx, data); err != nil {
+			return nil, fmt.Errorf("restoring rules: %w", err)
+		}
+	}
+	if full {
+		for _, h := range render.Hooks() {
+			if _, err := p.ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
+				return nil, fmt.Errorf("ensuring jump from %s %s: %w", h.Table, h.Chain, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// buildAll models every Service in the informers' caches.
+func (p *Proxier) buildAll(cfg snapshot.Config) (*snapshot.Snapshot, map[types.NamespacedName][]snapshot.Problem, error) {
+	services, err := p.svcLister.List(labels.Everything())
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing Services: %w", err)
+	}
+	slices, err := p.sliceLister.List(labels.Everything())
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing EndpointSlices: %w", err)
+	}
+	snap, problems := snapshot.Build(cfg, services, slices)
+	return snap, groupProblems(problems), nil
+}
+
+// buildChanged models the changed Services again and reuses the applied
+// model for the others. It returns the ports that differ.
+func (p *Proxier) buildChanged(cfg snapshot.Config, changes map[types.NamespacedName]time.Time) (*snapshot.Snapshot, map[snapshot.ServicePortName]bool, map[types.NamespacedName][]snapshot.Problem, error) {
+	next := &snapshot.Snapshot{NodeName: p.snap.NodeName, ClusterCIDRs: p.snap.ClusterCIDRs, Ports: maps.Clone(p.snap.Ports)}
+	old := map[types.NamespacedName][]snapshot.ServicePortName{}
+	for name := range p.snap.Ports {
+		nsn := types.NamespacedName{Namespace: name.Namespace, Name: name.Name}
+		if _, ok := changes[nsn]; ok {
+			old[nsn] = append(old[nsn], name)
+			delete(next.Ports, name)
+		}
+	}
+	changed := map[snapshot.ServicePortName]bool{}
+	var problems []snapshot.Problem
+	for nsn := range changes {
+		ports, probs, err := p.buildService(cfg, nsn)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		problems = append(problems, probs...)
+		for _, port := range ports {
+			next.Ports[port.Name] = port
+			if !port.Equal(p.snap.Ports[port.Name]) {
+				changed[port.Name] = true
+			}
+		}
+		for _, name := range old[nsn] {
+			if _, ok := next.Ports[name]; !ok {
+				changed[name] = true
+			}
+		}
+	}
+	return next, changed, groupProblems(problems), nil
+}
+
+// buildService models one Service from the caches; a Service that is gone
+// has no ports.
+func (p *Proxier) buildService(cfg snapshot.Config, nsn types.NamespacedName) ([]*snapshot.ServicePort, []snapshot.Problem, error) {
+	svc, err := p.svcLister.Services(nsn.Namespace).Get(nsn.Name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("getting Service %s: %w", nsn, err)
+	}
+	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: nsn.Name})
+	slices, err := p.sliceLister.EndpointSlices(nsn.Namespace).List(sel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing EndpointSlices of %s: %w", nsn, err)
+	}
+	ports, problems := snapshot.ServicePorts(cfg, svc, slices)
+	return ports, problems, nil
+}
+
+// groupProblems groups problems by Service.
+func groupProblems(problems []snapshot.Problem) map[types.NamespacedName][]snapshot.Problem {
+	out := map[types.NamespacedName][]snapshot.Problem{}
+	for _, pr := range problems {
+		nsn := types.NamespacedName{Namespace: pr.Namespace, Name: pr.Name}
+		out[nsn] = append(out[nsn], pr)
+	}
+	return out
+}
+
+// existingChains lists the chains of the nat and filter tables as they are
+// in the kernel, for a full sync to delete stale ones.
+func (p *Proxier) existingChains(ctx context.Context) (map[iptables.Table][]string, error) {
+	out := map[iptables.Table][]string{}
+	for _, t := range []iptables.Table{iptables.TableNAT, iptables.TableFilter} {
+		data, err := p.ipt.Save(ctx, t, false)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s chains: %w", t, err)
+		}
+		out[t] = parseSave(data)[t].chains
+	}
+	return out, nil
+}
