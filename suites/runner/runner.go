@@ -35,6 +35,9 @@ type Options struct {
 	Progress io.Writer
 	// Heartbeat is the interval of the heartbeat lines; zero means 30s.
 	Heartbeat time.Duration
+	// DryRun walks the specs without running them (each is reported passed
+	// without running its body): for listing specs and checking filters.
+	DryRun bool
 }
 
 // Config turns o into Ginkgo's suite and reporter configuration.
@@ -46,6 +49,7 @@ func (o Options) Config() (types.SuiteConfig, types.ReporterConfig) {
 	if o.Timeout > 0 {
 		sc.Timeout = o.Timeout
 	}
+	sc.DryRun = o.DryRun
 	rc := types.NewDefaultReporterConfig()
 	rc.NoColor = true
 	if o.Verbose {

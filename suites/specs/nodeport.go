@@ -1,0 +1,57 @@
+package specs
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svccheck/svccheck/suites/probe"
+	"github.com/svccheck/svccheck/suites/workload"
+)
+
+var _ = Describe("NodePort", Label(LabelNodePort), func() {
+	It("is reachable on every node's address from every node", func(ctx SpecContext) {
+		backends := f.backends(ctx, "np", 2)
+		svc := f.service(ctx, workload.Service("", "np", corev1.ServiceTypeNodePort, map[string]string{"app": "np"}, workload.HTTPServicePort(80)))
+		port := svc.Spec.Ports[0].NodePort
+		Expect(port).NotTo(BeZero(), "no node port allocated")
+
+		for _, from := range f.env.Nodes {
+			for _, to := range f.env.Nodes {
+				By(fmt.Sprintf("probing %s:%d from node %s", to.Name, port, from.Name))
+				res := eventuallyAnswered(ctx, f.fromNode(from), probe.Request{Target: hostPort(to.IP, port), Protocol: probe.HTTP, Count: 2}, programBudget)
+				Expect(podNames(backends)).To(ContainElements(res.Hostnames()))
+			}
+		}
+	})
+
+	It("honours a fixed nodePort", func(ctx SpecContext) {
+		f.backends(ctx, "fixed", 1)
+		// A port from the upper half of the range, varied by the random seed
+		// so runs on a reused cluster do not collide.
+		fixed := f.env.NodePortMax - 1000 + int32(GinkgoRandomSeed()%900)
+		sp := workload.HTTPServicePort(80)
+		sp.NodePort = fixed
+		svc := f.service(ctx, workload.Service("", "fixed", corev1.ServiceTypeNodePort, map[string]string{"app": "fixed"}, sp))
+		Expect(svc.Spec.Ports[0].NodePort).To(Equal(fixed))
+
+		from, to := f.env.Nodes[0], f.worker(1)
+		eventuallyAnswered(ctx, f.fromNode(from), probe.Request{Target: hostPort(to.IP, fixed), Protocol: probe.HTTP, Count: 2}, programBudget)
+	})
+
+	It("allocates the node port from the node-port range", func(ctx SpecContext) {
+		svc := f.service(ctx, workload.Service("", "ranged", corev1.ServiceTypeNodePort, map[string]string{"app": "ranged"}, workload.HTTPServicePort(80)))
+		Expect(svc.Spec.Ports[0].NodePort).To(SatisfyAll(
+			BeNumerically(">=", f.env.NodePortMin), BeNumerically("<=", f.env.NodePortMax)),
+			"node port outside %d-%d", f.env.NodePortMin, f.env.NodePortMax)
+	})
+
+	It("is also reachable by its ClusterIP", func(ctx SpecContext) {
+		backends := f.backends(ctx, "both", 2)
+		client := f.clientPod(ctx, "client", f.worker(0))
+		svc := f.service(ctx, workload.Service("", "both", corev1.ServiceTypeNodePort, map[string]string{"app": "both"}, workload.HTTPServicePort(80)))
+		eventuallySeesAll(ctx, client, probe.Request{Target: hostPort(svc.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: 8}, podNames(backends), programBudget)
+	})
+})

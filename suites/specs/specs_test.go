@@ -1,0 +1,92 @@
+package specs_test
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/suites/runner"
+	"github.com/svccheck/svccheck/suites/specs"
+)
+
+// TestSpecLabels walks the specs without running them (a Ginkgo dry run)
+// and checks the labels --label-filter relies on.
+func TestSpecLabels(t *testing.T) {
+	report, passed, err := runner.Run(runner.Options{DryRun: true, Progress: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !passed {
+		t.Fatalf("dry run failed: %+v", report.SpecReports)
+	}
+	var leaves []types.SpecReport
+	for _, sr := range report.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt {
+			leaves = append(leaves, sr)
+		}
+	}
+	if len(leaves) < 20 {
+		t.Fatalf("found %d specs, want at least 20", len(leaves))
+	}
+	suites := map[string]int{}
+	for _, sr := range leaves {
+		var mine []string
+		for _, l := range sr.Labels() {
+			if slices.Contains(specs.SuiteLabels, l) {
+				mine = append(mine, l)
+			}
+		}
+		if len(mine) != 1 {
+			t.Errorf("%q has suite labels %v, want exactly one", sr.FullText(), mine)
+			continue
+		}
+		suites[mine[0]]++
+		if strings.Contains(sr.FullText(), "UDP") && !slices.Contains(sr.Labels(), specs.LabelUDP) {
+			t.Errorf("%q sends UDP but lacks the UDP label", sr.FullText())
+		}
+	}
+	for _, s := range specs.SuiteLabels {
+		if suites[s] == 0 {
+			t.Errorf("suite %s has no specs", s)
+		}
+	}
+
+	// The filters the documentation shows select what they say.
+	count := func(filter string) int {
+		f, err := types.ParseLabelFilter(filter)
+		if err != nil {
+			t.Fatalf("filter %q: %v", filter, err)
+		}
+		n := 0
+		for _, sr := range leaves {
+			if f(sr.Labels()) {
+				n++
+			}
+		}
+		return n
+	}
+	if got, want := count(specs.LabelAffinity), suites[specs.LabelAffinity]; got != want || want != 3 {
+		t.Errorf("Affinity selects %d specs, want 3 (suite has %d)", got, want)
+	}
+	if got := count("Affinity && !Slow"); got != 2 {
+		t.Errorf("'Affinity && !Slow' selects %d specs, want 2", got)
+	}
+	if got := count(specs.LabelUDP); got != 1 {
+		t.Errorf("UDP selects %d specs, want 1", got)
+	}
+	if got, want := count("!Affinity"), len(leaves)-3; got != want {
+		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
+	}
+}
+
+func TestSetEnvValidates(t *testing.T) {
+	if err := specs.SetEnv(nil); err == nil {
+		t.Error("SetEnv(nil) succeeded")
+	}
+	if err := specs.SetEnv(&specs.Env{}); err == nil {
+		t.Error("SetEnv without a client succeeded")
+	}
+}
