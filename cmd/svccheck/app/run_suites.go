@@ -139,12 +139,11 @@ func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *clu
 // runClusterError maps the cluster package's errors to exit codes: every
 // failure to get a cluster is an environment error (exit 2).
 func runClusterError(err error, name string) error {
-	if errors.Is(err, cluster.ErrNotFound) {
+	switch {
+	case errors.Is(err, cluster.ErrExists):
+		return usageError("%v (delete it with 'svccheck cluster delete --name %s' or run with --reuse)", err, name)
+	case errors.Is(err, cluster.ErrNotFound):
 		return usageError("%v (create it with 'svccheck cluster create --name %s', or drop --reuse)", err, name)
-	}
-	var ee *ExitError
-	if errors.As(clusterError(err, name), &ee) {
-		return ee
 	}
 	return usageError("%v", err)
 }
