@@ -3,6 +3,7 @@ package iptablestest
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
@@ -204,6 +205,10 @@ func (t *Table) checkTarget(r *Rule) error {
 		if tables != nil && !slices.Contains(tables, t.Name) {
 			return fmt.Errorf("target %s is not valid in table %s", name, t.Name)
 		}
+		if name == "DNAT" && hasPort(r.Target.ToDestination) && !portProtocol(r) {
+			// As iptables says: "Need TCP, UDP, SCTP or DCCP with port specification".
+			return fmt.Errorf("DNAT to a port needs -p tcp, udp, sctp or dccp")
+		}
 		return nil
 	}
 	if t.Chain(iptables.Chain(name)) == nil || t.isBuiltin(iptables.Chain(name)) {
@@ -260,4 +265,18 @@ func (t *Table) deleteChains(name iptables.Chain) error {
 	}
 	t.Chains = slices.DeleteFunc(t.Chains, func(c *Chain) bool { return doomed[c.Name] })
 	return nil
+}
+
+// portProtocol reports whether the rule matches one protocol with ports.
+func portProtocol(r *Rule) bool {
+	p := r.Protocol
+	return p != nil && !p.Negate && slices.Contains([]string{"tcp", "udp", "sctp", "dccp"}, p.Value)
+}
+
+// hasPort reports whether a --to-destination value names a port.
+func hasPort(dest string) bool {
+	if strings.HasPrefix(dest, "[") {
+		return strings.Contains(dest, "]:")
+	}
+	return strings.Count(dest, ":") == 1
 }

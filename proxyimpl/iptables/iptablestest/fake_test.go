@@ -19,8 +19,8 @@ const baseRestore = `*nat
 -A PREROUTING -j SVCCHK-SERVICES
 -A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j SVCCHK-SVC-A
 -A SVCCHK-SERVICES -d 10.96.0.11/32 -p tcp -m tcp --dport 80 -j SVCCHK-SVC-B
--A SVCCHK-SVC-A -j DNAT --to-destination 10.244.1.5:8080
--A SVCCHK-SVC-B -j DNAT --to-destination 10.244.1.6:8080
+-A SVCCHK-SVC-A -p tcp -j DNAT --to-destination 10.244.1.5:8080
+-A SVCCHK-SVC-B -p tcp -j DNAT --to-destination 10.244.1.6:8080
 COMMIT
 `
 
@@ -55,7 +55,7 @@ COMMIT
 :SVCCHK-SVC-A - [0:0]
 -A PREROUTING -j SVCCHK-SERVICES
 -A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j SVCCHK-SVC-A
--A SVCCHK-SVC-A -j DNAT --to-destination 10.244.1.5:8080
+-A SVCCHK-SVC-A -p tcp -j DNAT --to-destination 10.244.1.5:8080
 COMMIT
 `
 	if diff := cmp.Diff(want, string(got)); diff != "" {
@@ -65,7 +65,7 @@ COMMIT
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(withCounters), "[0:0] -A SVCCHK-SVC-A -j DNAT") {
+	if !strings.Contains(string(withCounters), "[0:0] -A SVCCHK-SVC-A -p tcp -j DNAT") {
 		t.Errorf("Save with counters lacks rule counters:\n%s", withCounters)
 	}
 	if c := f.Calls(); c.Restore != 2 || c.Save != 2 {
@@ -90,6 +90,7 @@ func TestFakeRestoreErrorsAreAtomic(t *testing.T) {
 		{"second table fails after first applied", "*filter\n:SVCCHK-F - [0:0]\nCOMMIT\n*nat\n-N SVCCHK-SVC-A\nCOMMIT\n", "already exists"},
 		{"missing commit", "*nat\n:SVCCHK-X - [0:0]\n", "COMMIT expected"},
 		{"policy on user chain", "*nat\n:SVCCHK-X ACCEPT [0:0]\nCOMMIT\n", "does not fit"},
+		{"DNAT to a port without a protocol", "*nat\n:SVCCHK-SVC-A - [0:0]\n-A SVCCHK-SVC-A -j DNAT --to-destination 10.244.1.5:80\nCOMMIT\n", "needs -p"},
 		{"DNAT outside nat", "*filter\n:SVCCHK-F - [0:0]\n-A SVCCHK-F -j DNAT --to-destination 1.2.3.4\nCOMMIT\n", "not valid in table filter"},
 	}
 	for _, tc := range tests {

@@ -185,7 +185,7 @@ func TestTraceSmallRulesets(t *testing.T) {
 		name: "negated statistic and mark arithmetic",
 		rules: "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
 			"-A PREROUTING -j MARK --set-xmark 0x6/0xf\n" +
-			"-A PREROUTING -m mark --mark 0x6/0xf -m statistic --mode random ! --probability 0.25 -j DNAT --to-destination 10.0.0.2:80\n" +
+			"-A PREROUTING -m mark --mark 0x6/0xf -m statistic --mode random ! --probability 0.25 -p tcp -j DNAT --to-destination 10.0.0.2:80\n" +
 			"-A PREROUTING -j DNAT --to-destination 10.0.0.3\nCOMMIT\n",
 		pkt: Packet{Source: "1.1.1.1", Protocol: "tcp", Destination: "10.0.0.1", DestinationPort: 8},
 		want: []pathSummary{
