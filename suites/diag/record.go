@@ -85,6 +85,9 @@ func run(ctx context.Context, cmder exec.Cmder, timeout time.Duration, name stri
 // exitCoder is satisfied by os/exec.ExitError.
 type exitCoder interface{ ExitCode() int }
 
+// exitStatuser is satisfied by client-go's exec.CodeExitError (pod exec).
+type exitStatuser interface{ ExitStatus() int }
+
 // describe turns a Run error into what a person needs: a timeout, an exit
 // status, or the error itself.
 func describe(ctx context.Context, err error, timeout time.Duration) error {
@@ -99,6 +102,10 @@ func describe(ctx context.Context, err error, timeout time.Duration) error {
 	var ec exitCoder
 	if errors.As(err, &ec) && ec.ExitCode() >= 0 {
 		return fmt.Errorf("exit status %d", ec.ExitCode())
+	}
+	var es exitStatuser
+	if errors.As(err, &es) {
+		return fmt.Errorf("exit status %d", es.ExitStatus())
 	}
 	return err
 }
