@@ -29,14 +29,16 @@ var extensionTargets = map[string][]iptables.Table{
 
 // Parse parses iptables-save output into a Dump. It applies the text as
 // iptables-restore would to empty tables, so restore input parses too, and
-// every table gets its built-in chains.
+// every table gets its built-in chains. Unlike Apply it takes a target that
+// names no chain for an extension target it does not know (HMARK, DSCP,
+// ...), as found in other programs' rules.
 func Parse(data []byte) (*Dump, error) {
 	s, err := ParseScript(data)
 	if err != nil {
 		return nil, err
 	}
 	d := &Dump{}
-	if err := d.Apply(s); err != nil {
+	if err := d.apply(s, true); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -84,6 +86,11 @@ func (d *Dump) Clone() *Dump {
 // refuses a jump to a missing chain, deleting a missing rule or chain, and
 // deleting a chain that is referenced or not empty.
 func (d *Dump) Apply(s *Script) error {
+	return d.apply(s, false)
+}
+
+// apply is Apply; lenient accepts unknown extension targets.
+func (d *Dump) apply(s *Script, lenient bool) error {
 	c := d.Clone()
 	for _, ts := range s.Tables {
 		t, err := c.ensureTable(ts.Name)
@@ -91,7 +98,7 @@ func (d *Dump) Apply(s *Script) error {
 			return err
 		}
 		for i, op := range ts.Ops {
-			if err := t.apply(op); err != nil {
+			if err := t.apply(op, lenient); err != nil {
 				return fmt.Errorf("applying table %s line %d (%s %s): %w", ts.Name, i+1, op.Kind, op.Chain, err)
 			}
 		}
@@ -135,7 +142,7 @@ func (t *Table) isBuiltin(name iptables.Chain) bool {
 	return slices.Contains(builtinChains[t.Name], name)
 }
 
-func (t *Table) apply(op Op) error {
+func (t *Table) apply(op Op, lenient bool) error {
 	ch := t.Chain(op.Chain)
 	if ch == nil && op.Chain != "" && op.Kind != OpDeclare && op.Kind != OpNewChain {
 		return fmt.Errorf("chain %s does not exist", op.Chain)
@@ -157,9 +164,9 @@ func (t *Table) apply(op Op) error {
 	case OpDeleteChain:
 		return t.deleteChains(op.Chain)
 	case OpAppend:
-		return t.insert(ch, len(ch.Rules)+1, op.Rule)
+		return t.insert(ch, len(ch.Rules)+1, op.Rule, lenient)
 	case OpInsert:
-		return t.insert(ch, max(op.Num, 1), op.Rule)
+		return t.insert(ch, max(op.Num, 1), op.Rule, lenient)
 	case OpDelete:
 		return t.delete(ch, op)
 	default:
@@ -185,18 +192,18 @@ func (t *Table) declare(ch *Chain, op Op) error {
 	return nil
 }
 
-func (t *Table) insert(ch *Chain, pos int, r *Rule) error {
+func (t *Table) insert(ch *Chain, pos int, r *Rule, lenient bool) error {
 	if pos > len(ch.Rules)+1 {
 		return fmt.Errorf("index %d too big for %d rules", pos, len(ch.Rules))
 	}
-	if err := t.checkTarget(r); err != nil {
+	if err := t.checkTarget(r, lenient); err != nil {
 		return err
 	}
 	ch.Rules = slices.Insert(ch.Rules, pos-1, r)
 	return nil
 }
 
-func (t *Table) checkTarget(r *Rule) error {
+func (t *Table) checkTarget(r *Rule, lenient bool) error {
 	name := r.Target.Name
 	if name == "" {
 		return nil
@@ -211,7 +218,13 @@ func (t *Table) checkTarget(r *Rule) error {
 		}
 		return nil
 	}
-	if t.Chain(iptables.Chain(name)) == nil || t.isBuiltin(iptables.Chain(name)) {
+	if t.isBuiltin(iptables.Chain(name)) {
+		return fmt.Errorf("jump to built-in chain %s", name)
+	}
+	if t.Chain(iptables.Chain(name)) == nil {
+		if lenient {
+			return nil
+		}
 		return fmt.Errorf("jump to missing chain %s", name)
 	}
 	if len(r.Target.Options) > 0 {

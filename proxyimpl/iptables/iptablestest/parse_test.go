@@ -247,3 +247,24 @@ func TestParseRealSaveModel(t *testing.T) {
 		}
 	}
 }
+
+// TestParseUnknownExtensionTarget: Parse takes other programs' extension
+// targets, while Apply (and so the Fake) refuses a jump to a missing chain.
+func TestParseUnknownExtensionTarget(t *testing.T) {
+	text := "*mangle\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p udp -j DSCP --set-dscp 0x2e\nCOMMIT\n"
+	d, err := Parse([]byte(text))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := &Rule{Protocol: &StringMatch{Value: "udp"}, Target: Target{Name: "DSCP", Options: []string{"--set-dscp", "0x2e"}}}
+	if diff := cmp.Diff(want, d.Table("mangle").Chain("POSTROUTING").Rules[0]); diff != "" {
+		t.Errorf("rule (-want +got):\n%s", diff)
+	}
+	s, err := ParseScript([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Dump{}).Apply(s); err == nil || !strings.Contains(err.Error(), "missing chain DSCP") {
+		t.Errorf("Apply error = %v, want a missing chain", err)
+	}
+}

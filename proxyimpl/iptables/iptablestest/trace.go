@@ -163,7 +163,8 @@ type recentKey struct {
 // INPUT or FORWARD, nat POSTROUTING. A statistic match forks the walk into
 // both branches; -m recent lists start empty unless AddRecent fills them,
 // so --rcheck and --update do not match by default. A match or target the
-// tracer cannot evaluate is an error, never silently true.
+// tracer cannot evaluate is an error, never silently true. The raw and
+// mangle tables are not walked.
 type Tracer struct {
 	nat    *Table
 	filter *Table
