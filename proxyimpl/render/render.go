@@ -40,8 +40,9 @@ func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed m
 
 // renderer holds what every rule of one rendering needs.
 type renderer struct {
-	mark        string // "0x4000"
-	clusterCIDR string // first IPv4 cluster CIDR, or ""
+	mark          string // "0x4000"
+	clusterCIDR   string // first IPv4 cluster CIDR, or ""
+	breakAffinity bool   // Config.BreakAffinity
 }
 
 func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
@@ -49,7 +50,7 @@ func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
 	if mark == 0 {
 		mark = DefaultMasqueradeMark
 	}
-	r := &renderer{mark: fmt.Sprintf("%#x", mark)}
+	r := &renderer{mark: fmt.Sprintf("%#x", mark), breakAffinity: cfg.BreakAffinity}
 	if len(snap.ClusterCIDRs) > 0 {
 		r.clusterCIDR = snap.ClusterCIDRs[0].String()
 	}

@@ -150,7 +150,7 @@ func (pr *portRenderer) endpointRules(eps []snapshot.Endpoint) []string {
 	rules := make([]string, 0, 2*len(eps))
 	prefix := "-p " + pr.proto + " -m comment --comment " + quote(pr.name)
 	var lists []string
-	if p.SessionAffinityClientIP {
+	if p.SessionAffinityClientIP && !pr.breakAffinity {
 		lists = make([]string, len(eps))
 		seconds := itoa(p.StickyMaxAgeSeconds)
 		for i, ep := range eps {

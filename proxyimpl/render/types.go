@@ -38,6 +38,10 @@ type Config struct {
 	// MasqueradeMark is the fwmark bit (one bit set) that marks packets for
 	// masquerading; 0 means DefaultMasqueradeMark.
 	MasqueradeMark uint32
+	// BreakAffinity renders no ClientIP session affinity rules: a proxy
+	// broken on purpose, so svccheck run --break affinity can show that the
+	// Affinity specs catch it. Never set it otherwise.
+	BreakAffinity bool
 }
 
 // Rule is one rule of a shared chain.
