@@ -60,6 +60,7 @@ func (p *Proxier) onNode(obj any) {
 	if !ok || node.Name != p.cfg.NodeName {
 		return
 	}
+	p.events.Add(1)
 	ips := nodeInternalIPs(node)
 	p.nodeMu.Lock()
 	same := slices.Equal(ips, p.nodeIPs)
@@ -74,6 +75,7 @@ func (p *Proxier) onNode(obj any) {
 }
 
 func (p *Proxier) changed(name types.NamespacedName, when time.Time) {
+	p.events.Add(1)
 	p.tracker.serviceChanged(name, when)
 	p.queued()
 }

@@ -47,6 +47,8 @@ type Proxier struct {
 	tracker         *changeTracker
 	runner          *runner
 	informersSynced atomic.Bool
+	// events counts the informer notifications handled, for tests.
+	events atomic.Int64
 
 	nodeMu  sync.Mutex
 	nodeIPs []netip.Addr // from the Node object
@@ -127,21 +129,30 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 // ctx is done. Rules stay in place when it returns. It returns an error
 // only when the informers did not sync in time.
 func (p *Proxier) Run(ctx context.Context) error {
+	defer p.factory.Shutdown()
+	defer p.nodes.Shutdown()
+	if err := p.startInformers(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	p.runner.request()
+	p.runner.loop(ctx)
+	return nil
+}
+
+// startInformers starts the informers and waits for their first list.
+// The caller shuts the factories down.
+func (p *Proxier) startInformers(ctx context.Context) error {
 	log := klog.FromContext(ctx)
 	p.log = log
 	p.factory.Start(ctx.Done())
 	p.nodes.Start(ctx.Done())
-	defer p.factory.Shutdown()
-	defer p.nodes.Shutdown()
-
 	waitCtx, cancel := context.WithTimeout(ctx, p.cfg.InformerSyncTimeout)
-	synced := cache.WaitForCacheSync(waitCtx.Done(), p.hasSynced...)
-	cancel()
-	if !synced {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("Services, EndpointSlices and Node %q were not listed within %v: check that the API server is reachable and that the proxy may list and watch them",
+	defer cancel()
+	if !cache.WaitForCacheSync(waitCtx.Done(), p.hasSynced...) {
+		return fmt.Errorf("listing Services, EndpointSlices and Node %q did not finish within %v: check that the API server is reachable and that the proxy may list and watch them",
 			p.cfg.NodeName, p.cfg.InformerSyncTimeout)
 	}
 	log.V(2).Info("Informers synced", "node", p.cfg.NodeName)
@@ -149,8 +160,6 @@ func (p *Proxier) Run(ctx context.Context) error {
 	if p.cfg.Health != nil {
 		p.cfg.Health.InformersSynced()
 	}
-	p.runner.request()
-	p.runner.loop(ctx)
 	return nil
 }
 
