@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,8 +14,9 @@ import (
 )
 
 // SetProxyEnv sets the environment variable key=value in every container of
-// the DaemonSet ns/name and waits, within timeout, until the DaemonSet has
-// rolled out: every pod updated and available.
+// the DaemonSet ns/name (an empty value removes key) and waits, within
+// timeout, until the DaemonSet has rolled out: every pod updated and
+// available.
 func SetProxyEnv(ctx context.Context, cs kubernetes.Interface, ns, name, key, value string, timeout time.Duration) error {
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
@@ -34,6 +36,10 @@ func SetProxyEnv(ctx context.Context, cs kubernetes.Interface, ns, name, key, va
 }
 
 func setEnv(c *corev1.Container, key, value string) {
+	if value == "" {
+		c.Env = slices.DeleteFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == key })
+		return
+	}
 	for i := range c.Env {
 		if c.Env[i].Name == key {
 			c.Env[i].Value, c.Env[i].ValueFrom = value, nil

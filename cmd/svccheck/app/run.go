@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
@@ -20,7 +21,7 @@ const breakAffinity = "affinity"
 
 // breakEnv is the environment variable the svccheck proxy reads to break
 // itself on purpose (to prove the suites catch a broken proxy).
-const breakEnv = "SVCCHECK_PROXY_BREAK"
+const breakEnv = proxyimpl.BreakEnv
 
 // runOptions are the flags of `svccheck run`.
 type runOptions struct {

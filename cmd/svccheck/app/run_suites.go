@@ -49,6 +49,17 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakAffinity, 2*time.Minute); err != nil {
 			return usageError("breaking the proxy: %v", err)
 		}
+		if !created || o.keepCluster {
+			defer func() {
+				// A cluster that outlives the run gets its intact proxy back.
+				tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+				defer cancel()
+				fmt.Fprintf(stderr, "restoring the svccheck proxy (removing %s)\n", breakEnv)
+				if rerr := workload.SetProxyEnv(tctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, "", 2*time.Minute); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("restoring the proxy: %w", rerr))
+				}
+			}()
+		}
 	}
 
 	nodes, err := c.Nodes(ctx)

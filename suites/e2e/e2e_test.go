@@ -1,0 +1,165 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/reports"
+)
+
+// Settings, from the environment (make e2e sets them).
+var (
+	binary  = envOr("SVCCHECK_BIN", "../../bin/svccheck")
+	name    = envOr("SVCCHECK_E2E_NAME", "svcchk-st-e2e")
+	outRoot = envOr("SVCCHECK_E2E_OUTPUT", "")
+)
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// run runs svccheck with args and returns its exit code.
+func run(t *testing.T, ctx context.Context, args ...string) int {
+	t.Helper()
+	t.Logf("running %s %s", binary, strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.SetStdout(os.Stdout)
+	cmd.SetStderr(os.Stderr)
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("took %s", time.Since(start).Round(time.Second))
+	if err == nil {
+		return 0
+	}
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	t.Fatalf("running svccheck: %v", err)
+	return -1
+}
+
+// readReport reads a run's report.json.
+func readReport(t *testing.T, dir string) types.Report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, reports.FileJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []types.Report
+	if err := json.Unmarshal(data, &rs); err != nil || len(rs) != 1 {
+		t.Fatalf("parsing %s: %v (%d reports)", reports.FileJSON, err, len(rs))
+	}
+	return rs[0]
+}
+
+func outputDir(t *testing.T, sub string) string {
+	if outRoot == "" {
+		return filepath.Join(t.TempDir(), sub)
+	}
+	return filepath.Join(outRoot, sub)
+}
+
+// TestRun creates a cluster with svccheck's proxy, runs every suite on it
+// (they must all pass), then reruns them with the proxy broken on purpose
+// (only the Affinity specs may fail), and deletes the cluster.
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	if _, err := os.Stat(binary); err != nil {
+		t.Fatalf("no svccheck binary at %s (run make build): %v", binary, err)
+	}
+
+	intact := outputDir(t, "intact")
+	code := run(t, ctx, "run", "--proxy", "svccheck", "--name", name, "--keep-cluster", "--output", intact)
+	t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", name) })
+	if code != 0 {
+		t.Errorf("svccheck run against the intact proxy exited %d, want 0; see %s", code, intact)
+	}
+	checkLayout(t, intact)
+
+	broken := outputDir(t, "broken-affinity")
+	if code := run(t, ctx, "run", "--proxy", "svccheck", "--name", name, "--reuse", "--break", "affinity", "--output", broken); code != 1 {
+		t.Errorf("svccheck run against the broken proxy exited %d, want 1", code)
+	}
+	report := readReport(t, broken)
+	var affinity int
+	for _, sr := range report.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		isAffinity := slices.Contains(sr.Labels(), "Affinity")
+		switch {
+		case isAffinity && sr.State != types.SpecStateFailed:
+			t.Errorf("Affinity spec %q is %s against the broken proxy, want failed", sr.FullText(), sr.State)
+		case !isAffinity && sr.State != types.SpecStatePassed:
+			t.Errorf("spec %q is %s against the broken proxy, want passed", sr.FullText(), sr.State)
+		}
+		if isAffinity {
+			affinity++
+		}
+	}
+	if affinity == 0 {
+		t.Fatal("the broken run had no Affinity specs")
+	}
+	checkNoAffinityRules(t, broken)
+}
+
+// checkLayout checks the output directory holds what the layout promises.
+func checkLayout(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{reports.FileJUnit, reports.FileJSON, reports.FileSummary, reports.DirNodes, filepath.Join(reports.DirCluster, reports.FileVersions)} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("output %s: %v", dir, err)
+		}
+	}
+}
+
+// checkNoAffinityRules reads the failure-time nat dumps of the broken run:
+// they must hold the affinity Service's rules, none of them a recent match.
+func checkNoAffinityRules(t *testing.T, dir string) {
+	t.Helper()
+	var sticky, recent int
+	err := filepath.WalkDir(filepath.Join(dir, reports.DirNodes), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(path, "/"+reports.DirFailures+"/") || !strings.Contains(d.Name(), "nat") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if bytes.Contains(line, []byte("/sticky:http")) {
+				sticky++
+				if bytes.Contains(line, []byte("-m recent")) {
+					recent++
+					t.Errorf("%s: affinity rule in the broken proxy's dump: %s", path, line)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sticky == 0 {
+		t.Errorf("no rules of the affinity Service (sticky) in the failure dumps under %s: the check proves nothing", dir)
+	}
+	t.Logf("%d rules of the affinity Service in the failure dumps, %d with recent", sticky, recent)
+}
