@@ -4,7 +4,7 @@ BIN := bin/svccheck
 # The e2e cluster name; make e2e creates and deletes it.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build test unit integration lint bench fuzz e2e clean
+.PHONY: build test unit integration lint bench fuzz e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
@@ -29,6 +29,15 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./proxyimpl/iptables/iptablestest
+
+# The suites end to end on a real kind cluster: svccheck run against
+# svccheck's proxy (every spec must pass), then against the proxy broken on
+# purpose with --break affinity (exactly the Affinity specs must fail, and the
+# node dumps must show no affinity rules). Needs root and Docker.
+E2E_OUTPUT ?= $(CURDIR)/svccheck-results/e2e
+e2e-suites: build
+	SVCCHECK_BIN=$(CURDIR)/$(BIN) SVCCHECK_E2E_NAME=$(E2E_NAME)-suites SVCCHECK_E2E_OUTPUT=$(E2E_OUTPUT) \
+		$(GO) test -tags e2e -count=1 -timeout 60m -v ./suites/e2e/
 
 clean:
 	rm -rf bin

@@ -71,10 +71,16 @@ func readReport(t *testing.T, dir string) types.Report {
 }
 
 func outputDir(t *testing.T, sub string) string {
+	t.Helper()
 	if outRoot == "" {
 		return filepath.Join(t.TempDir(), sub)
 	}
-	return filepath.Join(outRoot, sub)
+	dir := filepath.Join(outRoot, sub)
+	// Dumps of an earlier run must not be mistaken for this run's.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // TestRun creates a cluster with svccheck's proxy, runs every suite on it
