@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -32,7 +34,7 @@ const (
 
 // ProbeSpec describes a batch of probes from one namespace.
 type ProbeSpec struct {
-	// Proto is "tcp" or "udp".
+	// Proto is "tcp", "udp" (the echo protocol) or "http" (a GET of "/").
 	Proto string `json:"proto"`
 	// Addr is the target, "ip:port".
 	Addr string `json:"addr"`
@@ -41,6 +43,9 @@ type ProbeSpec struct {
 	Count int `json:"count"`
 	// Timeout bounds each probe.
 	Timeout time.Duration `json:"timeout"`
+	// SourcePort, when set, is the local port of every probe (UDP only:
+	// a fixed port keeps reusing one conntrack entry).
+	SourcePort int `json:"sourcePort,omitempty"`
 }
 
 // ProbeResult is the result of one probe.
@@ -49,12 +54,19 @@ type ProbeResult struct {
 	Outcome Outcome `json:"outcome"`
 	// Reply is the echo server's answer when Outcome is Answered.
 	Reply Reply `json:"reply"`
+	// Status and Body are the HTTP status code and body of an answered
+	// "http" probe.
+	Status int    `json:"status,omitempty"`
+	Body   string `json:"body,omitempty"`
 	// Err is the error text for any other outcome.
 	Err string `json:"err,omitempty"`
 }
 
 // String formats r for test failure messages.
 func (r ProbeResult) String() string {
+	if r.Outcome == Answered && r.Status != 0 {
+		return fmt.Sprintf("%s with HTTP %d: %s", r.Outcome, r.Status, r.Body)
+	}
 	if r.Outcome == Answered {
 		return fmt.Sprintf("%s by %s (client %s)", r.Outcome, r.Reply.Server, r.Reply.Client)
 	}
@@ -63,7 +75,7 @@ func (r ProbeResult) String() string {
 
 // RunProbes runs spec from the calling process's network namespace.
 func RunProbes(ctx context.Context, spec ProbeSpec) ([]ProbeResult, error) {
-	if spec.Proto != "tcp" && spec.Proto != "udp" {
+	if spec.Proto != "tcp" && spec.Proto != "udp" && spec.Proto != "http" {
 		return nil, fmt.Errorf("probing %s: unknown protocol %q", spec.Addr, spec.Proto)
 	}
 	results := make([]ProbeResult, 0, spec.Count)
@@ -80,7 +92,13 @@ func RunProbes(ctx context.Context, spec ProbeSpec) ([]ProbeResult, error) {
 func probeOnce(ctx context.Context, spec ProbeSpec) ProbeResult {
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
+	if spec.Proto == "http" {
+		return probeHTTP(ctx, spec.Addr)
+	}
 	var d net.Dialer
+	if spec.SourcePort != 0 {
+		d.LocalAddr = &net.UDPAddr{Port: spec.SourcePort}
+	}
 	conn, err := d.DialContext(ctx, spec.Proto+"4", spec.Addr)
 	if err != nil {
 		return classify(err)
@@ -100,6 +118,25 @@ func probeOnce(ctx context.Context, spec ProbeSpec) ProbeResult {
 		return classify(err)
 	}
 	return ProbeResult{Outcome: Answered, Reply: reply}
+}
+
+// probeHTTP GETs http://addr/ and reports the status and body.
+func probeHTTP(ctx context.Context, addr string) ProbeResult {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		return ProbeResult{Outcome: Failed, Err: err.Error()}
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return classify(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return classify(err)
+	}
+	return ProbeResult{Outcome: Answered, Status: resp.StatusCode, Body: strings.TrimSpace(string(body))}
 }
 
 // classify maps a dial or read error to an outcome.
