@@ -131,6 +131,9 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 func (p *Proxier) Run(ctx context.Context) error {
 	defer p.factory.Shutdown()
 	defer p.nodes.Shutdown()
+	// Cancelled before the Shutdowns above, which wait for the informers.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if err := p.startInformers(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
