@@ -78,16 +78,29 @@ type Spec struct {
 	// Dumps are the failure-time node dumps, relative to the output
 	// directory (its DumpsEntry).
 	Dumps []string `json:"dumps,omitempty"`
+	// GinkgoText is the spec's full text as Ginkgo reports it (container
+	// texts and It text); specs name their failure dumps after it.
+	GinkgoText string `json:"ginkgoText,omitempty"`
 }
 
-// FullText is the spec's suite and text joined by a space, the text Slug
-// and the comparison key are computed from.
+// FullText is the spec's suite and text joined by a space.
 func (s Spec) FullText() string {
 	return strings.TrimSpace(s.Suite + " " + s.Text)
 }
 
-// Slug is the spec's file name, used for its failure-time node dumps.
-func (s Spec) Slug() string { return Slug(s.FullText()) }
+// key identifies the spec across runs and names its dumps: GinkgoText,
+// else FullText.
+func (s Spec) key() string {
+	if s.GinkgoText != "" {
+		return s.GinkgoText
+	}
+	return s.FullText()
+}
+
+// Slug is the spec's file name, used for its failure-time node dumps:
+// Slug of GinkgoText (else of FullText), what a spec passes to
+// diag's CollectFailure as Slug(report.FullText()).
+func (s Spec) Slug() string { return Slug(s.key()) }
 
 // Results is a run's results model.
 type Results struct {
@@ -156,11 +169,12 @@ func specFromGinkgo(suiteDescription string, sr types.SpecReport) Spec {
 		labels = nil
 	}
 	s := Spec{
-		Labels:   labels,
-		Result:   resultOf(sr.State),
-		Duration: sr.RunTime,
-		Nodes:    entryList(sr.ReportEntries, NodesEntry),
-		Dumps:    entryList(sr.ReportEntries, DumpsEntry),
+		GinkgoText: sr.FullText(),
+		Labels:     labels,
+		Result:     resultOf(sr.State),
+		Duration:   sr.RunTime,
+		Nodes:      entryList(sr.ReportEntries, NodesEntry),
+		Dumps:      entryList(sr.ReportEntries, DumpsEntry),
 	}
 	switch {
 	case len(sr.ContainerHierarchyTexts) > 0:

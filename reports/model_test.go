@@ -19,16 +19,20 @@ func TestFromGinkgo(t *testing.T) {
 		},
 		Specs: []Spec{
 			{Suite: "ClusterIP", Text: "reaches every backend", Labels: []string{"ClusterIP", "TCP"}, Result: ResultPassed,
-				Duration: 12340 * time.Millisecond, Nodes: []string{"kind-worker", "kind-worker2"}},
+				Duration: 12340 * time.Millisecond, Nodes: []string{"kind-worker", "kind-worker2"}, GinkgoText: "ClusterIP reaches every backend"},
 			{Suite: "Affinity", Text: "sticks to one backend with ClientIP | pipes", Labels: []string{"Affinity"}, Result: ResultFailed,
 				Duration: 31 * time.Second, Nodes: []string{"kind-worker"},
 				Failure: &Failure{Message: "Expected\n    <int>: 3\nto equal\n    <int>: 1\n```", Location: "/src/suites/specs/Affinity.go:42"},
 				Dumps: []string{"nodes/kind-control-plane/failures/affinity-sticks-to-one-backend-with-clientip-pipes",
-					"nodes/kind-worker/failures/affinity-sticks-to-one-backend-with-clientip-pipes"}},
-			{Suite: "NodePort", Text: "is reachable on every node", Labels: []string{"NodePort", "Slow"}, Result: ResultSkipped},
-			{Suite: "Headless", Text: "returns one A record per pod", Labels: []string{"Headless"}, Result: ResultPending},
+					"nodes/kind-worker/failures/affinity-sticks-to-one-backend-with-clientip-pipes"},
+				GinkgoText: "Affinity sticks to one backend with ClientIP | pipes"},
+			{Suite: "NodePort", Text: "is reachable on every node", Labels: []string{"NodePort", "Slow"}, Result: ResultSkipped,
+				GinkgoText: "NodePort is reachable on every node"},
+			{Suite: "Headless", Text: "returns one A record per pod", Labels: []string{"Headless"}, Result: ResultPending,
+				GinkgoText: "Headless returns one A record per pod"},
 			{Suite: "ETPLocal", Text: "preserves the client address", Labels: []string{"ETPLocal"}, Result: ResultTimedOut,
-				Duration: 2 * time.Minute, Failure: &Failure{Message: "timed out", Location: "/src/suites/specs/ETPLocal.go:77"}},
+				Duration: 2 * time.Minute, Failure: &Failure{Message: "timed out", Location: "/src/suites/specs/ETPLocal.go:77"},
+				GinkgoText: "ETPLocal preserves the client address"},
 			{Suite: "svccheck", Text: "[AfterSuite]", Result: ResultFailed, Duration: 300 * time.Millisecond,
 				Failure: &Failure{Message: "deleting namespaces: boom", Location: "/src/suites/suite.go:5"}},
 		},
@@ -124,4 +128,28 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// TestSlugFollowsGinkgoText checks that a spec without containers (its
+// suite taken from a label) is slugged like the spec names its dumps:
+// after Ginkgo's full text, not the suite column.
+func TestSlugFollowsGinkgoText(t *testing.T) {
+	sr := types.SpecReport{
+		LeafNodeType:   types.NodeTypeIt,
+		LeafNodeText:   "top-level spec",
+		LeafNodeLabels: []string{"NodePort"},
+		State:          types.SpecStateFailed,
+	}
+	res := FromGinkgo(types.Report{SpecReports: types.SpecReports{sr}}, Metadata{})
+	s := res.Specs[0]
+	if s.Suite != "NodePort" || s.Text != "top-level spec" {
+		t.Errorf("suite %q text %q, want NodePort and the spec text", s.Suite, s.Text)
+	}
+	if got, want := s.Slug(), Slug(sr.FullText()); got != want {
+		t.Errorf("Slug() = %q, want %q (Slug of Ginkgo's full text)", got, want)
+	}
+	res.AddDumps(map[string][]string{"top-level-spec": {"nodes/n/failures/top-level-spec"}})
+	if diff := cmp.Diff([]string{"nodes/n/failures/top-level-spec"}, res.Specs[0].Dumps); diff != "" {
+		t.Errorf("AddDumps mismatch (-want +got):\n%s", diff)
+	}
 }

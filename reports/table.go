@@ -76,7 +76,7 @@ func (c Comparison) Disagreements() int {
 	return n
 }
 
-// Compare lines up runs spec by spec, keyed by suite and spec text.
+// Compare lines up runs spec by spec, keyed by the spec's full text.
 func Compare(runs ...Results) Comparison {
 	var c Comparison
 	index := map[string]int{}
@@ -87,7 +87,7 @@ func Compare(runs ...Results) Comparison {
 		}
 		c.Modes = append(c.Modes, mode)
 		for _, s := range run.Specs {
-			key := s.FullText()
+			key := s.key()
 			row, ok := index[key]
 			if !ok {
 				row = len(c.Rows)

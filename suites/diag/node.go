@@ -88,15 +88,21 @@ func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, m
 		candidates = []ports{{SvccheckMetricsPort, SvccheckHealthzPort}, {KubeProxyMetricsPort, KubeProxyHealthzPort}}
 	}
 	var metrics, healthz record
+	var tried []string
 	for i, p := range candidates {
 		metrics = curl(ctx, node, timeout, FileMetrics, fmt.Sprintf("http://127.0.0.1:%d/metrics", p.metrics))
 		if !metrics.failed() || i == len(candidates)-1 {
 			healthz = curl(ctx, node, timeout, FileHealthz, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.healthz))
 			break
 		}
+		tried = append(tried, fmt.Sprintf("port %d failed (%v)", p.metrics, metrics.err))
 	}
 	if mode == "" {
-		metrics.header = append(metrics.header, "proxy mode unknown: tried svccheck's metrics port, then kube-proxy's")
+		note := "proxy mode unknown: tried svccheck's metrics port, then kube-proxy's"
+		if len(tried) > 0 {
+			note += "; " + strings.Join(tried, "; ")
+		}
+		metrics.header = append(metrics.header, note)
 	}
 	return []record{metrics, healthz}
 }
