@@ -117,6 +117,11 @@ func TestWriteComparison(t *testing.T) {
 		t.Fatalf("WriteComparison: %v", err)
 	}
 	golden(t, "comparison.txt", buf.Bytes())
+	buf.Reset()
+	if err := WriteComparisonMarkdown(&buf, Compare(a, b)); err != nil {
+		t.Fatalf("WriteComparisonMarkdown: %v", err)
+	}
+	golden(t, "comparison.md", buf.Bytes())
 }
 
 // junitSuites is the part of a JUnit document the test checks.

@@ -14,6 +14,9 @@ const (
 	FileJUnit = "junit.xml"
 	// FileJSON is Ginkgo's JSON report.
 	FileJSON = "report.json"
+	// FileComparison is the Markdown comparison of a --compare run, in the
+	// directory holding one output directory per proxy mode.
+	FileComparison = "comparison.md"
 	// DirNodes holds one directory per node.
 	DirNodes = "nodes"
 	// DirCluster holds the cluster objects, one directory per namespace.

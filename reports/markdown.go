@@ -172,3 +172,34 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// WriteComparisonMarkdown writes c as Markdown (comparison.md of a
+// --compare run): one column per proxy mode, disagreeing rows marked, and
+// the count of disagreements.
+func WriteComparisonMarkdown(w io.Writer, c Comparison) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "# svccheck comparison: %s\n\n", strings.Join(c.Modes, " vs "))
+	fmt.Fprintf(bw, "%d of %d specs differ.\n\n", c.Disagreements(), len(c.Rows))
+	if len(c.Rows) > 0 {
+		fmt.Fprintf(bw, "| Suite | Spec |")
+		for _, m := range c.Modes {
+			fmt.Fprintf(bw, " %s |", cell(m))
+		}
+		fmt.Fprintf(bw, " Agree |\n|---|---|%s---|\n", strings.Repeat("---|", len(c.Modes)))
+		for _, row := range c.Rows {
+			fmt.Fprintf(bw, "| %s | %s |", cell(row.Suite), cell(row.Text))
+			for _, r := range row.Results {
+				fmt.Fprintf(bw, " %s |", r)
+			}
+			mark := "yes"
+			if row.Differs {
+				mark = "**DIFFERS**"
+			}
+			fmt.Fprintf(bw, " %s |\n", mark)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	return nil
+}
