@@ -1,0 +1,93 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/svccheck/svccheck/proxyimpl"
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// foreignRules are rules and a chain svccheck does not own, as
+// "table chain args...".
+var foreignRules = [][]string{
+	{"nat", "-N", "FOREIGN"},
+	{"nat", "-A", "FOREIGN", "-s", "10.98.0.0/24", "-j", "RETURN"},
+	{"nat", "-A", "PREROUTING", "-s", "10.98.0.0/24", "-j", "FOREIGN"},
+	{"nat", "-A", "POSTROUTING", "-s", "10.99.0.0/24", "-m", "comment", "--comment", "foreign", "-j", "RETURN"},
+	{"filter", "-A", "INPUT", "-s", "10.99.0.0/24", "-m", "comment", "--comment", "foreign", "-j", "ACCEPT"},
+}
+
+// foreignView returns the lines of both tables' iptables-save output that
+// are not svccheck's: no comment lines, nothing naming an SVCCHK- chain.
+func foreignView(t *testing.T, c *cluster, n *Node) string {
+	t.Helper()
+	var lines []string
+	for _, table := range []iptables.Table{iptables.TableFilter, iptables.TableNAT} {
+		for _, line := range strings.Split(c.save(n, table, false), "\n") {
+			if strings.HasPrefix(line, "#") || strings.Contains(line, snapshot.ChainPrefix) {
+				continue
+			}
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestIntegrationForeignRulesSurvive checks that rules and chains svccheck
+// does not own survive a full sync by a restarted proxy and a cleanup, and
+// that cleanup leaves no SVCCHK- state behind.
+func TestIntegrationForeignRulesSurvive(t *testing.T) {
+	c := newCluster(t, 1, 1)
+	n := c.topo.Nodes[0]
+	pod := n.Pods[0]
+	svc := newService("web", vip(90), v1.ProtocolTCP, 80, nodePort(30090))
+	c.create(svc, newSlice(svc, pod))
+	c.settle()
+	ctx := context.Background()
+	for _, r := range foreignRules {
+		args := append([]string{"-w", "-t", r[0]}, r[1:]...)
+		if out, err := c.topo.Exec(ctx, n.NS, "iptables-"+string(testBackend()), args...); err != nil {
+			t.Fatalf("adding a foreign rule: %v: %s", err, out)
+		}
+	}
+	want := foreignView(t, c, n)
+	for _, s := range []string{"FOREIGN", "10.98.0.0/24", "10.99.0.0/24"} {
+		if strings.Count(want, s) == 0 {
+			t.Fatalf("foreign rules missing %q before any sync:\n%s", s, want)
+		}
+	}
+
+	// A restarted proxy starts with a full sync over the existing state.
+	c.nodes[n.Name].shutdown(t)
+	np := c.startProxy(n)
+	if texts := np.ipt.since(0); len(texts) == 0 || !strings.Contains(string(texts[0]), ":"+snapshot.ChainPrefix+"SERVICES") {
+		t.Fatalf("first restore of the restarted proxy is not a full sync:\n%s", texts)
+	}
+	expectSpread(t, c.topo, c.topo.Client, "tcp", hostPort(n.IP, 30090), 3, names(pod))
+	if got := foreignView(t, c, n); got != want {
+		t.Errorf("foreign rules after a full sync:\n%s\nwant:\n%s", got, want)
+	}
+
+	np.shutdown(t)
+	res, err := proxyimpl.Cleanup(ctx, np.ipt)
+	if err != nil {
+		t.Fatalf("cleanup: %v", err)
+	}
+	if res.Chains == 0 || res.Hooks == 0 {
+		t.Errorf("cleanup removed %d chains and %d hooks, want some of each", res.Chains, res.Hooks)
+	}
+	for _, table := range []iptables.Table{iptables.TableFilter, iptables.TableNAT} {
+		if save := c.save(n, table, false); strings.Contains(save, snapshot.ChainPrefix) {
+			t.Errorf("%s table after cleanup still holds svccheck state:\n%s", table, save)
+		}
+	}
+	if got := foreignView(t, c, n); got != want {
+		t.Errorf("foreign rules after cleanup:\n%s\nwant:\n%s", got, want)
+	}
+	expectOutcome(t, c.topo, c.topo.Client, "tcp", hostPort(n.IP, 30090), 1, Refused)
+}
