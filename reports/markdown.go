@@ -54,13 +54,13 @@ func writeSpecTable(w io.Writer, r Results) {
 		fmt.Fprintf(w, "No specs ran.\n\n")
 		return
 	}
-	fmt.Fprintf(w, "| Suite | Spec | Result | Duration | Nodes |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| Suite | Spec | Labels | Result | Duration | Nodes |\n|---|---|---|---|---|---|\n")
 	for _, s := range r.Specs {
 		result := string(s.Result)
 		if s.Result.Failed() {
 			result = fmt.Sprintf("**%s** ([details](#%s))", s.Result, s.Slug())
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", cell(s.Suite), cell(s.Text), result,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", cell(s.Suite), cell(s.Text), cell(strings.Join(s.Labels, ", ")), result,
 			FormatDuration(s.Duration), cell(strings.Join(s.Nodes, ", ")))
 	}
 	fmt.Fprintln(w)
