@@ -205,6 +205,9 @@ func validName(s string) bool {
 // whitespace-separated, with double quotes grouping words and backslash
 // escaping a quote or backslash inside them.
 func splitWords(line string) ([]string, error) {
+	if !strings.ContainsAny(line, "\"\\") {
+		return strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' }), nil
+	}
 	var words []string
 	var w strings.Builder
 	inWord, inQuote := false, false
