@@ -63,10 +63,8 @@ func newScratch(tb testing.TB) *scratch {
 // host runs a command on the host with stdin, returning its stdout.
 func (s *scratch) host(stdin []byte, name string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := s.cmder.Command(name, args...).SetStdout(&stdout).SetStderr(&stderr)
-	if stdin != nil {
-		cmd.SetStdin(bytes.NewReader(stdin))
-	}
+	cmd := s.cmder.Command(name, args...).SetStdout(&stdout).SetStderr(&stderr).
+		SetStdin(bytes.NewReader(stdin))
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("running %s %q: %w: %s", name, args, err, stderr.String())
 	}
@@ -81,7 +79,8 @@ func (s *scratch) run(stdin []byte, args ...string) ([]byte, error) {
 // restore feeds text to "iptables-<backend>-restore --noflush" (with
 // --test when test is set) inside the namespace.
 func (s *scratch) restore(b iptables.Backend, text []byte, test bool) error {
-	args := []string{"iptables-" + string(b) + "-restore", "--noflush"}
+	// -w: the legacy backend's xtables lock is shared by all namespaces.
+	args := []string{"iptables-" + string(b) + "-restore", "--noflush", "-w", "10"}
 	if test {
 		args = append(args, "--test")
 	}
