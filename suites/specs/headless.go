@@ -71,7 +71,7 @@ var _ = Describe("Headless", Label(LabelHeadless), func() {
 		for i, p := range backends {
 			want[i] = p.Status.PodIP
 		}
-		name := fmt.Sprintf("headless.%s.svc.cluster.local", f.ns)
+		name := fmt.Sprintf("headless.%s.svc.cluster.local.", f.ns)
 
 		Eventually(ctx, func(g Gomega) {
 			rep := lookupFromPod(ctx, g, client, name)

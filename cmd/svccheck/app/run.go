@@ -78,7 +78,7 @@ stock kube-proxy, one cluster each, and prints both side by side.`,
 	fl.BoolVar(&o.reuse, "reuse", false, "run against the existing cluster --name instead of creating one")
 	fl.BoolVar(&o.keepCluster, "keep-cluster", false, "keep the cluster this run creates")
 	fl.StringVar(&o.labelFilter, "label-filter", "", "run only specs matching this Ginkgo label filter, e.g. 'ClusterIP && !Slow'")
-	fl.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
+	fl.StringArrayVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	fl.StringVar(&o.output, "output", "", "results directory (default ./svccheck-results/<timestamp>)")
 	fl.DurationVar(&o.timeout, "timeout", 30*time.Minute, "time limit of the spec run")
 	fl.IntVar(&o.parallel, "parallel", 1, "number of specs to run at once (only 1 is supported)")
