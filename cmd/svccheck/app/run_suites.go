@@ -1,11 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/svccheck/svccheck/reports"
@@ -65,6 +68,11 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if !created {
+		if err := checkImageLoaded(ctx, c.Name, c.Image, nodes); err != nil {
+			return usageError("%v", err)
+		}
 	}
 	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
 	dnodes := diagNodes(nodes)
@@ -194,4 +202,22 @@ func (f *failureCollector) CollectFailure(ctx context.Context, specSlug string) 
 
 func (f *failureCollector) CollectNamespace(ctx context.Context, namespace string) error {
 	return f.collector.CollectCluster(ctx, []string{namespace}, f.outDir)
+}
+
+// checkImageLoaded checks that every node has the svccheck image of this
+// binary, which the agent pods run: a cluster created by another build of
+// svccheck does not.
+func checkImageLoaded(ctx context.Context, name, image string, nodes []cluster.Node) error {
+	for _, n := range nodes {
+		var out bytes.Buffer
+		cmd := n.Cmder.CommandContext(ctx, "ctr", "-n", "k8s.io", "images", "ls", "-q")
+		cmd.SetStdout(&out)
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("listing the images of node %s: %w", n.Name, err)
+		}
+		if !slices.Contains(strings.Fields(out.String()), image) {
+			return fmt.Errorf("node %s lacks the svccheck image %s of this binary: the cluster was made by another svccheck build; recreate it (svccheck cluster delete --name %s)", n.Name, image, name)
+		}
+	}
+	return nil
 }
