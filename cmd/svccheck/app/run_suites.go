@@ -97,6 +97,9 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		return fmt.Errorf("running the suites: %w", err)
 	}
 	specEnd := time.Now()
+	if report.PreRunStats.SpecsThatWillRun == 0 {
+		return usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
+	}
 
 	// The final dumps run even when the run was interrupted.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
