@@ -106,20 +106,54 @@ func TestIntegrationRunner(t *testing.T) {
 			}
 			sameAsFake(t, ctx, r, f, "after sync")
 
-			// Deleting a referenced chain fails in both and changes nothing.
-			bad := []byte("*nat\n:SVCCHK-SVC-ABCDEF0123456789 - [0:0]\n-X SVCCHK-SVC-ABCDEF0123456789\nCOMMIT\n")
-			for _, x := range []iptables.Interface{r, f} {
-				if err := x.Restore(ctx, bad); err == nil {
-					t.Errorf("%T Restore deleting a referenced chain succeeded", x)
+			// Restores the real tools refuse fail in the Fake too, and
+			// change nothing in either.
+			for _, tc := range badRestores {
+				data := []byte("*nat\n" + tc.text + "COMMIT\n")
+				if b == iptables.BackendNFT && tc.nftAccepts {
+					// iptables-nft is laxer than legacy here; the Fake
+					// follows legacy. Check that, then undo it.
+					if err := r.Restore(ctx, data); err != nil {
+						t.Errorf("iptables-nft now refuses to %s: %v", tc.name, err)
+					}
+					if err := r.Restore(ctx, []byte("*nat\n-X SVCCHK-T\nCOMMIT\n")); err != nil {
+						t.Fatal(err)
+					}
+					if err := f.Restore(ctx, data); err == nil {
+						t.Errorf("Fake Restore to %s succeeded", tc.name)
+					}
+					continue
 				}
+				for _, x := range []iptables.Interface{r, f} {
+					if err := x.Restore(ctx, data); err == nil {
+						t.Errorf("%T Restore to %s succeeded", x, tc.name)
+					}
+				}
+				sameAsFake(t, ctx, r, f, "after failing to "+tc.name)
 			}
-			sameAsFake(t, ctx, r, f, "after failed restore")
 
 			ensureAndDelete(t, ctx, r)
 			ensureAndDelete(t, ctx, f)
 			sameAsFake(t, ctx, r, f, "after ensure and delete")
 		})
 	}
+}
+
+// badRestores are nat restores the real tools refuse (iptables-nft
+// accepts some of them).
+var badRestores = []struct {
+	name, text string
+	nftAccepts bool
+}{
+	{"delete a referenced chain", ":SVCCHK-SVC-ABCDEF0123456789 - [0:0]\n-X SVCCHK-SVC-ABCDEF0123456789\n", false},
+	{"delete a non-empty chain", ":SVCCHK-T - [0:0]\n-A SVCCHK-T -j RETURN\n-X SVCCHK-T\n", false},
+	{"delete a missing chain", "-X SVCCHK-NOPE\n", false},
+	{"delete a missing rule", "-D SVCCHK-HAIRPIN -j ACCEPT\n", false},
+	{"jump to a missing chain", ":SVCCHK-T - [0:0]\n-A SVCCHK-T -j SVCCHK-NOPE\n", false},
+	{"DNAT to a port without -p", ":SVCCHK-T - [0:0]\n-A SVCCHK-T -j DNAT --to-destination 10.244.1.5:80\n", false},
+	{"create an existing chain", "-N SVCCHK-HAIRPIN\n", false},
+	{"append to a missing chain", "-A SVCCHK-NOPE -j RETURN\n", false},
+	{"set a policy on a user chain", ":SVCCHK-T ACCEPT [0:0]\n", true},
 }
 
 func ensureAndDelete(t *testing.T, ctx context.Context, x iptables.Interface) {
