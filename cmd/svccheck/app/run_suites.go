@@ -46,32 +46,58 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		defer fmt.Fprintf(stderr, "kept cluster %s (delete it with: svccheck cluster delete --name %s)\n", c.Name, c.Name)
 	}
 	clusterReady := time.Since(start)
-
 	if o.breakMode == breakAffinity {
-		fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakAffinity)
-		if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakAffinity, 2*time.Minute); err != nil {
-			return usageError("breaking the proxy: %v", err)
+		restore, err := breakProxy(ctx, c, stderr)
+		if err != nil {
+			return err
 		}
 		if !created || o.keepCluster {
-			defer func() {
-				// A cluster that outlives the run gets its intact proxy back.
-				tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-				defer cancel()
-				fmt.Fprintf(stderr, "restoring the svccheck proxy (removing %s)\n", breakEnv)
-				if rerr := workload.SetProxyEnv(tctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, "", 2*time.Minute); rerr != nil {
-					err = errors.Join(err, fmt.Errorf("restoring the proxy: %w", rerr))
-				}
-			}()
+			// A cluster that outlives the run gets its intact proxy back.
+			defer func() { err = errors.Join(err, restore()) }()
 		}
 	}
+	res, err := runAndReport(ctx, o, c, created, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "cluster ready after %s, specs ran %s, total %s; results in %s\n",
+		reports.FormatDuration(clusterReady), reports.FormatDuration(res.Meta.End.Sub(res.Meta.Start)),
+		reports.FormatDuration(time.Since(start)), o.output)
+	if !res.Passed() {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.TotalsLine(res.Totals()), o.output)}
+	}
+	return nil
+}
 
+// breakProxy deploys svccheck's proxy broken on purpose and returns the
+// function that restores it.
+func breakProxy(ctx context.Context, c *cluster.Cluster, stderr io.Writer) (restore func() error, err error) {
+	fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakAffinity)
+	if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakAffinity, 2*time.Minute); err != nil {
+		return nil, usageError("breaking the proxy: %v", err)
+	}
+	return func() error {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		fmt.Fprintf(stderr, "restoring the svccheck proxy (removing %s)\n", breakEnv)
+		if err := workload.SetProxyEnv(tctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, "", 2*time.Minute); err != nil {
+			return fmt.Errorf("restoring the proxy: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// runAndReport runs the specs on c, dumps the nodes and the cluster, and
+// writes the reports and the terminal table. A run whose specs failed is
+// not an error here: the results say so.
+func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, stdout, stderr io.Writer) (reports.Results, error) {
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
-		return usageError("%v", err)
+		return reports.Results{}, usageError("%v", err)
 	}
 	if !created {
 		if err := checkImageLoaded(ctx, c.Name, c.Image, nodes); err != nil {
-			return usageError("%v", err)
+			return reports.Results{}, usageError("%v", err)
 		}
 	}
 	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
@@ -81,24 +107,20 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		Failures: &failureCollector{collector: collector, nodes: dnodes, outDir: o.output},
 	}
 	if err := specs.SetEnv(env); err != nil {
-		return usageError("%v", err)
+		return reports.Results{}, usageError("%v", err)
 	}
 
 	specStart := time.Now()
 	report, passed, err := runner.Run(runner.Options{
-		Description: "svccheck " + string(c.Proxy),
-		LabelFilter: o.labelFilter,
-		Focus:       o.focus,
-		Timeout:     o.timeout,
-		Verbose:     o.verbose,
-		Progress:    stderr,
+		Description: "svccheck " + string(c.Proxy), LabelFilter: o.labelFilter, Focus: o.focus,
+		Timeout: o.timeout, Verbose: o.verbose, Progress: stderr,
 	})
 	if err != nil {
-		return fmt.Errorf("running the suites: %w", err)
+		return reports.Results{}, fmt.Errorf("running the suites: %w", err)
 	}
 	specEnd := time.Now()
 	if report.PreRunStats.SpecsThatWillRun == 0 {
-		return usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
+		return reports.Results{}, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
 	}
 
 	// The final dumps run even when the run was interrupted.
@@ -113,26 +135,45 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 	}
 	meta := reports.Metadata{
 		ProxyMode: string(c.Proxy), ClusterName: c.Name, NodeImage: c.NodeImage,
-		KubernetesVersion: collector.ClusterVersions(dctx).ServerVersion,
-		Start:             specStart, End: specEnd,
+		KubernetesVersion: collector.ClusterVersions(dctx).ServerVersion, Start: specStart, End: specEnd,
 	}
 	if o.breakMode != "" {
 		meta.ProxyMode += " (broken: " + o.breakMode + ")"
 	}
 	res := reports.FromGinkgo(report, meta)
 	if err := reports.WriteFiles(o.output, report, res); err != nil {
-		return fmt.Errorf("writing the reports: %w", err)
+		return res, fmt.Errorf("writing the reports: %w", err)
 	}
 	if err := reports.WriteTable(stdout, res); err != nil {
-		return fmt.Errorf("writing the summary table: %w", err)
+		return res, fmt.Errorf("writing the summary table: %w", err)
 	}
-	fmt.Fprintf(stderr, "cluster ready after %s, specs ran %s, total %s; results in %s\n",
-		reports.FormatDuration(clusterReady), reports.FormatDuration(specEnd.Sub(specStart)),
-		reports.FormatDuration(time.Since(start)), o.output)
-	if !passed || !res.Passed() {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.TotalsLine(res.Totals()), o.output)}
+	writeSuiteTimes(stderr, res)
+	if !passed && res.Passed() {
+		// Ginkgo failed the run outside any spec (a suite-level node or the
+		// suite timeout); the results alone would read as a pass.
+		return res, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the spec run failed outside the specs; see %s", o.output)}
 	}
-	return nil
+	return res, nil
+}
+
+// writeSuiteTimes prints how long each suite's specs took together.
+func writeSuiteTimes(w io.Writer, res reports.Results) {
+	var order []string
+	took := map[string]time.Duration{}
+	count := map[string]int{}
+	for _, s := range res.Specs {
+		if s.Result == reports.ResultSkipped || s.Result == reports.ResultPending {
+			continue
+		}
+		if _, ok := took[s.Suite]; !ok {
+			order = append(order, s.Suite)
+		}
+		took[s.Suite] += s.Duration
+		count[s.Suite]++
+	}
+	for _, suite := range order {
+		fmt.Fprintf(w, "suite %s: %d specs in %s\n", suite, count[suite], reports.FormatDuration(took[suite]))
+	}
 }
 
 // obtainCluster returns the cluster of the run, creating it unless --reuse;
