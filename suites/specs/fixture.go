@@ -45,6 +45,7 @@ type fixture struct {
 var f *fixture
 
 var _ = BeforeEach(func(ctx SpecContext) {
+	f = nil
 	e := theEnv()
 	Expect(e).NotTo(BeNil(), "the spec environment is not set (specs.SetEnv)")
 	ns, err := workload.CreateNamespace(ctx, e.Client, "svcchk")
