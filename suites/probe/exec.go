@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -99,7 +100,11 @@ func PodExec(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating SPDY executor: %w", err)
 	}
-	exe, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool { return true })
+	// Fall back to SPDY only when the WebSocket upgrade itself failed, as
+	// kubectl does; a command that ran and failed must not run twice.
+	exe, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating exec fallback: %w", err)
 	}
