@@ -19,8 +19,10 @@ type Packet struct {
 	// SourcePort is only needed when rules match on --sport.
 	SourcePort      uint16
 	DestinationPort uint16
-	// Local marks a packet generated on the node itself (nat and filter
-	// OUTPUT) rather than one arriving from outside (nat PREROUTING).
+	// Local marks a packet generated on the node itself, by a process in
+	// the node's network namespace (nat and filter OUTPUT), rather than
+	// one arriving from outside or from a pod on the node (nat
+	// PREROUTING).
 	Local bool
 	// InInterface and OutInterface are only needed when rules match -i or
 	// -o; a locally delivered packet leaves through and enters on "lo".
@@ -72,7 +74,9 @@ type Path struct {
 	RulesWalked int
 	// LocalDelivery is set when the final destination is a local address.
 	LocalDelivery bool
-	// Masquerade is set when MASQUERADE (or SNAT) was reached.
+	// Masquerade is set when MASQUERADE (or SNAT) was reached. Like the
+	// kernel, a packet delivered locally never walks nat POSTROUTING, so
+	// a masquerade mark alone does not set it.
 	Masquerade bool
 	// Mark is the packet mark at the end.
 	Mark uint32
