@@ -35,8 +35,7 @@ func setAffinity(s *corev1.Service, on bool, timeout int32) {
 // with affinity as given, and waits until the Service answers.
 func affinitySetup(ctx context.Context, on bool, timeout int32) (probe.Prober, probe.Request, []string) {
 	GinkgoHelper()
-	backends := f.backends(ctx, "sticky", 3)
-	client := f.clientPod(ctx, "client", f.worker(0))
+	backends, client := f.withClient(ctx, "sticky", 3)
 	svc := workload.Service("", "sticky", corev1.ServiceTypeClusterIP, map[string]string{"app": "sticky"}, workload.HTTPServicePort(80))
 	setAffinity(svc, on, timeout)
 	svc = f.service(ctx, svc)

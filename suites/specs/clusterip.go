@@ -16,8 +16,7 @@ import (
 
 var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	It("reaches every backend over time", func(ctx SpecContext) {
-		backends := f.backends(ctx, "web", 3)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		backends, client := f.withClient(ctx, "web", 3)
 		svc := f.service(ctx, workload.Service("", "web", corev1.ServiceTypeClusterIP, map[string]string{"app": "web"}, workload.HTTPServicePort(80)))
 
 		By("probing " + svc.Spec.ClusterIP + ":80 until every backend answered")
@@ -25,8 +24,7 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	})
 
 	It("forwards several ports, TCP and UDP, to named target ports", Label(LabelUDP), func(ctx SpecContext) {
-		backends := f.backends(ctx, "multi", 2)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		backends, client := f.withClient(ctx, "multi", 2)
 		svc := f.service(ctx, workload.Service("", "multi", corev1.ServiceTypeClusterIP, map[string]string{"app": "multi"},
 			workload.HTTPServicePort(80), workload.UDPServicePort(53)))
 
@@ -37,8 +35,7 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	})
 
 	It("follows a change of the Service port", func(ctx SpecContext) {
-		f.backends(ctx, "move", 1)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		_, client := f.withClient(ctx, "move", 1)
 		svc := f.service(ctx, workload.Service("", "move", corev1.ServiceTypeClusterIP, map[string]string{"app": "move"}, workload.HTTPServicePort(80)))
 		eventuallyAnswered(ctx, client, probe.Request{Target: hostPort(svc.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: 2}, programBudget)
 
@@ -53,8 +50,7 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	})
 
 	It("follows backends scaling up and down", func(ctx SpecContext) {
-		first := f.backends(ctx, "scale", 1)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		first, client := f.withClient(ctx, "scale", 1)
 		svc := f.service(ctx, workload.Service("", "scale", corev1.ServiceTypeClusterIP, map[string]string{"app": "scale"}, workload.HTTPServicePort(80)))
 		req := probe.Request{Target: hostPort(svc.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: 8}
 		eventuallySeesAll(ctx, client, req, podNames(first), programBudget)
@@ -93,8 +89,7 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	})
 
 	It("forwards a selector-less Service to a hand-made EndpointSlice", func(ctx SpecContext) {
-		backends := f.backends(ctx, "manual", 2)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		backends, client := f.withClient(ctx, "manual", 2)
 		svc := f.service(ctx, workload.Service("", "manual", corev1.ServiceTypeClusterIP, nil, workload.HTTPServicePort(80)))
 
 		By("pointing an EndpointSlice at " + backends[1].Name + " only")

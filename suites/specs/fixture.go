@@ -101,9 +101,34 @@ func (fx *fixture) worker(i int) Node {
 }
 
 // backends creates n agent pods named prefix-0..n-1 labelled app=prefix,
-// spread over nodes in turn, and waits until they are Ready.
+// spread over nodes in turn (default: the workers), and waits until they are
+// Ready.
 func (fx *fixture) backends(ctx context.Context, prefix string, n int, nodes ...Node) []*corev1.Pod {
 	GinkgoHelper()
+	return fx.create(ctx, fx.backendPods(prefix, n, nodes)...)
+}
+
+// withClient creates n backends as backends does and a client pod named
+// "client" on the first worker, all at once, and returns the backends and
+// the client's prober.
+func (fx *fixture) withClient(ctx context.Context, prefix string, n int) ([]*corev1.Pod, *probe.PodProber) {
+	GinkgoHelper()
+	node := fx.worker(0)
+	fx.involve(node.Name)
+	pods := append(fx.backendPods(prefix, n, nil), workload.Pod{Name: "client", Node: node.Name, Labels: map[string]string{"role": "client"}})
+	out := fx.create(ctx, pods...)
+	return out[:n], fx.podProber("client")
+}
+
+// clientPod creates an agent pod on node to probe from and returns its prober.
+func (fx *fixture) clientPod(ctx context.Context, name string, node Node) *probe.PodProber {
+	GinkgoHelper()
+	fx.involve(node.Name)
+	fx.create(ctx, workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"role": "client"}})
+	return fx.podProber(name)
+}
+
+func (fx *fixture) backendPods(prefix string, n int, nodes []Node) []workload.Pod {
 	if len(nodes) == 0 {
 		nodes = fx.env.workers()
 	}
@@ -113,19 +138,16 @@ func (fx *fixture) backends(ctx context.Context, prefix string, n int, nodes ...
 		pods[i] = workload.Pod{Name: fmt.Sprintf("%s-%d", prefix, i), Node: node.Name, Labels: map[string]string{"app": prefix}}
 		fx.involve(node.Name)
 	}
+	return pods
+}
+
+// create creates agent pods in the spec's namespace and waits until they are
+// Ready.
+func (fx *fixture) create(ctx context.Context, pods ...workload.Pod) []*corev1.Pod {
+	GinkgoHelper()
 	out, err := workload.CreatePods(ctx, fx.env.Client, fx.ns, fx.env.Image, fx.env.PodTimeout, pods...)
 	Expect(err).NotTo(HaveOccurred())
 	return out
-}
-
-// clientPod creates an agent pod on node to probe from and returns its prober.
-func (fx *fixture) clientPod(ctx context.Context, name string, node Node) *probe.PodProber {
-	GinkgoHelper()
-	fx.involve(node.Name)
-	_, err := workload.CreatePods(ctx, fx.env.Client, fx.ns, fx.env.Image, fx.env.PodTimeout,
-		workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"role": "client"}})
-	Expect(err).NotTo(HaveOccurred())
-	return fx.podProber(name)
 }
 
 // podProber probes from an existing pod of the spec's namespace.
@@ -218,8 +240,5 @@ func hostPort(host string, port int32) string {
 func (fx *fixture) extraBackend(ctx context.Context, app, name string, node Node) *corev1.Pod {
 	GinkgoHelper()
 	fx.involve(node.Name)
-	out, err := workload.CreatePods(ctx, fx.env.Client, fx.ns, fx.env.Image, fx.env.PodTimeout,
-		workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"app": app}})
-	Expect(err).NotTo(HaveOccurred())
-	return out[0]
+	return fx.create(ctx, workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"app": app}})[0]
 }

@@ -64,9 +64,8 @@ var _ = Describe("Headless", Label(LabelHeadless), func() {
 	})
 
 	It("resolves to one A record per ready pod", Label(LabelDNS), func(ctx SpecContext) {
-		backends := f.backends(ctx, "dns", 3)
+		backends, client := f.withClient(ctx, "dns", 3)
 		f.service(ctx, headlessService("headless", "dns"))
-		client := f.podProber(f.clientPod(ctx, "client", f.worker(0)).Pod)
 		want := make([]string, len(backends))
 		for i, p := range backends {
 			want[i] = p.Status.PodIP

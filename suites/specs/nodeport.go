@@ -49,8 +49,7 @@ var _ = Describe("NodePort", Label(LabelNodePort), func() {
 	})
 
 	It("is also reachable by its ClusterIP", func(ctx SpecContext) {
-		backends := f.backends(ctx, "both", 2)
-		client := f.clientPod(ctx, "client", f.worker(0))
+		backends, client := f.withClient(ctx, "both", 2)
 		svc := f.service(ctx, workload.Service("", "both", corev1.ServiceTypeNodePort, map[string]string{"app": "both"}, workload.HTTPServicePort(80)))
 		eventuallySeesAll(ctx, client, probe.Request{Target: hostPort(svc.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: 8}, podNames(backends), programBudget)
 	})
