@@ -50,16 +50,23 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// changeOne returns snapshots of a 10k x 10 cluster before and after one
+// Service's endpoints changed (a remote endpoint replaced, a local added).
+func changeOne() (prev, next *snapshot.Snapshot) {
+	services, slices := genCluster(10000, 10)
+	prev, _ = snapshot.Build(testConfig, services, slices)
+	slices[4321] = slice(slices[4321].Namespace, services[4321].Name, "changed", "p80", 8080,
+		readyEp("10.250.0.1", "node-x"), readyEp("10.250.0.2", testNode))
+	next, _ = snapshot.Build(testConfig, services, slices)
+	return prev, next
+}
+
 // BenchmarkRenderPartial measures a partial sync's pure part at 10k
 // Services after one Service's endpoints changed: finding the changed
 // ports, re-rendering them and writing the partial restore text.
 func BenchmarkRenderPartial(b *testing.B) {
-	services, slices := genCluster(10000, 10)
-	prevSnap, _ := snapshot.Build(testConfig, services, slices)
+	prevSnap, nextSnap := changeOne()
 	prev := Render(Config{}, prevSnap)
-	slices[4321] = slice(slices[4321].Namespace, services[4321].Name, "changed", "p80", 8080,
-		readyEp("10.250.0.1", "node-x"), readyEp("10.250.0.2", testNode))
-	nextSnap, _ := snapshot.Build(testConfig, services, slices)
 	var text []byte
 	var stats Stats
 	b.ReportAllocs()
@@ -69,4 +76,54 @@ func BenchmarkRenderPartial(b *testing.B) {
 		text, stats = WritePartial(prev, next, changed)
 	}
 	reportStats(b, stats, len(text))
+}
+
+// BenchmarkRestore applies rendered text with the real iptables-restore of
+// each backend in a new network namespace: a full sync at each size (into
+// an empty namespace), and a one-Service partial sync at 10k Services
+// (alternating between the two states). It needs root.
+func BenchmarkRestore(b *testing.B) {
+	needRealIPTables(b)
+	for _, backend := range backends {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/full/services=%d/endpoints=10", backend, n), func(b *testing.B) {
+				services, slices := genCluster(n, 10)
+				snap, _ := snapshot.Build(testConfig, services, slices)
+				text, stats := WriteFull(Render(Config{}, snap), nil)
+				for range b.N {
+					b.StopTimer()
+					ns := newScratch(b)
+					b.StartTimer()
+					if err := ns.restore(backend, text, false); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportStats(b, stats, len(text))
+			})
+		}
+		b.Run(fmt.Sprintf("%s/partial/services=10000/endpoints=10", backend), func(b *testing.B) {
+			prevSnap, nextSnap := changeOne()
+			prev := Render(Config{}, prevSnap)
+			changed := snapshot.Changed(prevSnap, nextSnap)
+			next := RenderChanged(Config{}, nextSnap, prev, changed)
+			full, _ := WriteFull(prev, nil)
+			forward, stats := WritePartial(prev, next, changed)
+			back, _ := WritePartial(next, prev, changed)
+			ns := newScratch(b)
+			if err := ns.restore(backend, full, false); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				text := forward
+				if i%2 == 1 {
+					text = back
+				}
+				if err := ns.restore(backend, text, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportStats(b, stats, len(forward))
+		})
+	}
 }
