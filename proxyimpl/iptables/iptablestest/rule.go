@@ -128,14 +128,12 @@ func (p *ruleParser) option(name string, negate bool) error {
 	if owner == nil && !p.hasTgt {
 		return fmt.Errorf("option %s belongs to no match", name)
 	}
-	n, ok := -1, false
+	// An option no table knows takes the words up to the next option.
+	n := -1
 	if owner != nil {
-		n, ok = moduleArity[owner.name][name]
-	} else {
-		n, ok = targetArity[p.r.Target.Name][name]
-	}
-	if !ok {
-		n = -1
+		if a, ok := moduleArity[owner.name][name]; ok {
+			n = a
+		}
 	}
 	opt, err := p.values(name, negate, n)
 	if err != nil {

@@ -2,7 +2,7 @@ package iptablestest
 
 import (
 	"fmt"
-	"math"
+	"strings"
 )
 
 // targetArity maps each modelled extension target to its options and
@@ -80,7 +80,7 @@ func markAction(opt, val string) (MarkAction, error) {
 	if err != nil {
 		return MarkAction{}, err
 	}
-	hasMask := m != math.MaxUint32 || len(val) > 0 && containsByte(val, '/')
+	hasMask := strings.Contains(val, "/")
 	switch opt {
 	case "--set-xmark":
 		return MarkAction{Value: v, Mask: m}, nil
@@ -98,13 +98,4 @@ func markAction(opt, val string) (MarkAction, error) {
 	default: // --and-mark
 		return MarkAction{Value: 0, Mask: ^v}, nil
 	}
-}
-
-func containsByte(s string, b byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return true
-		}
-	}
-	return false
 }
