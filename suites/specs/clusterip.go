@@ -109,6 +109,32 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 		Expect(res.Hostnames()).To(Equal([]string{backends[1].Name}))
 	})
 
+	It("sends connections where the node's rules say", Label(LabelRules), func(ctx SpecContext) {
+		prefix := chainPrefix()
+		if prefix == "" {
+			Skip("tracing rules needs an iptables proxy, not " + f.env.Proxy)
+		}
+		backends := f.backends(ctx, "traced", 3)
+		svc := f.service(ctx, workload.Service("", "traced", corev1.ServiceTypeClusterIP, map[string]string{"app": "traced"}, workload.HTTPServicePort(80)))
+		node := f.worker(1)
+		target := hostPort(svc.Spec.ClusterIP, 80)
+		want := make([]string, len(backends))
+		for i, p := range backends {
+			want[i] = hostPort(p.Status.PodIP, workload.HTTPPort)
+		}
+
+		By("tracing a connection from " + node.Name + " through its rules")
+		tracer := &probe.RuleTracer{Name: node.Name, Cmder: node.Cmder, LocalAddrs: []string{node.IP}, ChainPrefix: prefix}
+		Eventually(ctx, func(g Gomega) {
+			res, err := tracer.Trace(ctx, probe.TCP, target)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(res.Endpoints()).To(ConsistOf(want), "traced paths:\n%s", res)
+		}).WithTimeout(programBudget).WithPolling(poll).Should(Succeed())
+
+		By("sending real connections from " + node.Name + ": they must reach the same backends")
+		eventuallySeesAll(ctx, f.fromNode(node), probe.Request{Target: target, Protocol: probe.HTTP, Count: 10}, podNames(backends), programBudget)
+	})
+
 	It("allocates the ClusterIP from the cluster's Service range", func(ctx SpecContext) {
 		svc := f.service(ctx, workload.Service("", "ranged", corev1.ServiceTypeClusterIP, map[string]string{"app": "ranged"}, workload.HTTPServicePort(80)))
 		ip, err := netip.ParseAddr(svc.Spec.ClusterIP)

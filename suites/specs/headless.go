@@ -33,6 +33,18 @@ func natRules(ctx context.Context, node Node) (string, error) {
 	return "", fmt.Errorf("reading the rules of proxy %q is not supported", f.env.Proxy)
 }
 
+// chainPrefix returns the prefix of the cluster's proxy's iptables chains,
+// or "" when the proxy does not program iptables.
+func chainPrefix() string {
+	switch f.env.Proxy {
+	case "svccheck":
+		return "SVCCHK-"
+	case "kube-proxy", "kube-proxy:iptables":
+		return "KUBE-"
+	}
+	return ""
+}
+
 var _ = Describe("Headless", Label(LabelHeadless), func() {
 	It("gets no ClusterIP", func(ctx SpecContext) {
 		svc := f.service(ctx, headlessService("headless", "headless"))

@@ -1,0 +1,110 @@
+package probe
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+)
+
+// RuleTracer is the simulated prober: it reads a node's nat and filter
+// rules and traces a connection through them, predicting where the proxy
+// sends it without sending anything. Where it disagrees with real probes
+// from the same node, the rules and the kernel disagree: a finding.
+type RuleTracer struct {
+	// Name is the node's name.
+	Name string
+	// Cmder runs iptables-save on the node.
+	Cmder exec.Cmder
+	// LocalAddrs are the node's own addresses.
+	LocalAddrs []string
+	// ChainPrefix selects the proxy's chains ("SVCCHK-" or "KUBE-"); the
+	// node's other rules (Docker's, the CNI's) are left out of the trace.
+	ChainPrefix string
+}
+
+// Trace traces the first packet of a connection from the node itself to
+// target and returns every path it can take.
+func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (*iptablestest.Result, error) {
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s: %w", target, err)
+	}
+	dport, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s: bad port: %w", target, err)
+	}
+	var save bytes.Buffer
+	for _, table := range []string{"nat", "filter"} {
+		var out, errOut bytes.Buffer
+		cmd := t.Cmder.CommandContext(ctx, "iptables-save", "-t", table)
+		cmd.SetStdout(&out)
+		cmd.SetStderr(&errOut)
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("running iptables-save -t %s on node %s: %w: %s", table, t.Name, err, strings.TrimSpace(errOut.String()))
+		}
+		save.Write(ProxyRules(out.Bytes(), t.ChainPrefix))
+	}
+	dump, err := iptablestest.Parse(save.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("parsing the rules of node %s: %w", t.Name, err)
+	}
+	tracer, err := iptablestest.NewTracer(dump, t.LocalAddrs...)
+	if err != nil {
+		return nil, fmt.Errorf("tracing on node %s: %w", t.Name, err)
+	}
+	proto4 := string(proto)
+	if proto == HTTP || proto == "" {
+		proto4 = string(TCP)
+	}
+	src := "127.0.0.1"
+	if len(t.LocalAddrs) > 0 {
+		src = t.LocalAddrs[0]
+	}
+	res, err := tracer.Trace(iptablestest.Packet{Source: src, Destination: host, Protocol: proto4, DestinationPort: uint16(dport), Local: true})
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s %s on node %s: %w", proto4, target, t.Name, err)
+	}
+	return res, nil
+}
+
+// ProxyRules keeps, of iptables-save output, the table headers, COMMIT
+// lines, chain declarations, the rules of chains starting with prefix and
+// the rules that jump to such chains; counters are dropped.
+func ProxyRules(save []byte, prefix string) []byte {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(save))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "[") { // -c counters
+			if i := strings.Index(line, "] "); i > 0 {
+				line = line[i+2:]
+			}
+		}
+		switch {
+		case strings.HasPrefix(line, "*"), line == "COMMIT":
+		case strings.HasPrefix(line, ":"):
+			if f := strings.Fields(line); len(f) >= 2 {
+				line = f[0] + " " + f[1] + " [0:0]"
+			}
+		case strings.HasPrefix(line, "-A "):
+			f := strings.Fields(line)
+			if len(f) < 2 || !(strings.HasPrefix(f[1], prefix) || strings.Contains(line, " -j "+prefix)) {
+				continue
+			}
+		default:
+			continue
+		}
+		out.WriteString(line)
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}
