@@ -126,14 +126,10 @@ func findChain(chains []Chain, table iptables.Table, name string) *Chain {
 // the Hooks rules first: a chain still referenced cannot be deleted.
 func WriteCleanup(existing map[iptables.Table][]string) ([]byte, Stats) {
 	tws := newTableWriters()
-	for _, t := range tables {
-		list := slices.Clone(existing[t])
-		slices.Sort(list)
-		for _, c := range slices.Compact(list) {
-			if len(c) >= len(snapshot.ChainPrefix) && c[:len(snapshot.ChainPrefix)] == snapshot.ChainPrefix {
-				tws[t].declare(c)
-				tws[t].deletes = append(tws[t].deletes, c)
-			}
+	for t, chains := range staleChains(existing, nil) {
+		for _, c := range chains {
+			tws[t].declare(c)
+			tws[t].deletes = append(tws[t].deletes, c)
 		}
 	}
 	return finish(tws)

@@ -149,25 +149,41 @@ func (pr *portRenderer) endpointRules(eps []snapshot.Endpoint) []string {
 	p := pr.p
 	rules := make([]string, 0, 2*len(eps))
 	prefix := "-p " + pr.proto + " -m comment --comment " + quote(pr.name)
+	buf := make([]byte, 0, 256)
+	dnat := func(ep snapshot.Endpoint) {
+		buf = append(buf, " -j DNAT --to-destination "...)
+		buf = ep.IP.AppendTo(buf)
+		buf = append(buf, ':')
+		buf = strconv.AppendInt(buf, int64(ep.Port), 10)
+		rules = append(rules, string(buf))
+	}
 	var lists []string
 	if p.SessionAffinityClientIP && !pr.breakAffinity {
 		lists = make([]string, len(eps))
 		seconds := itoa(p.StickyMaxAgeSeconds)
 		for i, ep := range eps {
 			lists[i] = p.AffinityList(ep)
-			rules = append(rules, prefix+" -m recent --update --seconds "+seconds+" --reap --name "+lists[i]+
-				" --mask 255.255.255.255 --rsource -j DNAT --to-destination "+ep.String())
+			buf = append(buf[:0], prefix...)
+			buf = append(buf, " -m recent --update --seconds "...)
+			buf = append(buf, seconds...)
+			buf = append(buf, " --reap --name "...)
+			buf = append(buf, lists[i]...)
+			buf = append(buf, " --mask 255.255.255.255 --rsource"...)
+			dnat(ep)
 		}
 	}
 	for i, ep := range eps {
-		var stat, set string
+		buf = append(buf[:0], prefix...)
 		if n := len(eps) - i; n > 1 {
-			stat = " -m statistic --mode random --probability " + probability(n)
+			buf = append(buf, " -m statistic --mode random --probability "...)
+			buf = append(buf, probability(n)...)
 		}
 		if lists != nil {
-			set = " -m recent --set --name " + lists[i] + " --mask 255.255.255.255 --rsource"
+			buf = append(buf, " -m recent --set --name "...)
+			buf = append(buf, lists[i]...)
+			buf = append(buf, " --mask 255.255.255.255 --rsource"...)
 		}
-		rules = append(rules, prefix+stat+set+" -j DNAT --to-destination "+ep.String())
+		dnat(ep)
 	}
 	return rules
 }

@@ -37,12 +37,7 @@ func (tw *tableWriter) declare(chain string) {
 }
 
 func (tw *tableWriter) line(op, chain, spec string) {
-	tw.rules.WriteString(op)
-	tw.rules.WriteByte(' ')
-	tw.rules.WriteString(chain)
-	tw.rules.WriteByte(' ')
-	tw.rules.WriteString(spec)
-	tw.rules.WriteByte('\n')
+	writeLine(&tw.rules, op, chain, spec)
 	if op == "-D" {
 		tw.stats.Deleted++
 	} else {
@@ -51,9 +46,7 @@ func (tw *tableWriter) line(op, chain, spec string) {
 }
 
 func (tw *tableWriter) appendChain(c Chain) {
-	for _, r := range c.Rules {
-		tw.line("-A", c.Name, r)
-	}
+	tw.stats.Rules += writeChain(&tw.rules, c)
 }
 
 func (tw *tableWriter) empty() bool {
@@ -118,70 +111,109 @@ func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot
 // that start with snapshot.ChainPrefix and are not in rs are flushed and
 // deleted.
 func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
-	tws := newTableWriters()
 	names := sortedNames(rs.Services)
+	declared := map[iptables.Table][]string{}
 	own := make(map[tableChain]bool, 2*len(names))
-	sizes := map[iptables.Table]int{}
+	size := 0
+	declare := func(t iptables.Table, name string) {
+		declared[t] = append(declared[t], name)
+		own[tableChain{t, name}] = true
+		size += len(name) + 10
+	}
+	for _, g := range rs.Global {
+		declare(g.Table, g.Name)
+	}
+	declare(rs.Hairpin.Table, rs.Hairpin.Name)
 	for _, n := range names {
 		sr := rs.Services[n]
 		for _, r := range sr.Shared {
-			sizes[r.Table] += len(r.Chain) + len(r.Spec) + 5
+			size += len(r.Chain) + len(r.Spec) + 5
 		}
 		for _, c := range sr.Chains {
+			declare(c.Table, c.Name)
 			for _, r := range c.Rules {
-				sizes[c.Table] += len(c.Name) + len(r) + 5
+				size += len(c.Name) + len(r) + 5
 			}
 		}
 	}
-	for t, n := range sizes {
-		tws[t].rules.Grow(n + 4096)
-	}
+	stale := staleChains(existing, own)
 
-	for _, g := range rs.Global {
-		tws[g.Table].declare(g.Name)
-		own[tableChain{g.Table, g.Name}] = true
-	}
-	tws[rs.Hairpin.Table].declare(rs.Hairpin.Name)
-	own[tableChain{rs.Hairpin.Table, rs.Hairpin.Name}] = true
-	for _, n := range names {
-		for _, c := range rs.Services[n].Chains {
-			tws[c.Table].declare(c.Name)
-			own[tableChain{c.Table, c.Name}] = true
+	var out bytes.Buffer
+	out.Grow(size + 8192)
+	stats := Stats{}
+	for _, t := range tables {
+		var st TableStats
+		out.WriteString("*" + string(t) + "\n")
+		for _, c := range append(declared[t], stale[t]...) {
+			out.WriteString(":" + c + " - [0:0]\n")
+			st.Chains++
 		}
+		for _, g := range rs.Global {
+			if g.Table != t {
+				continue
+			}
+			if sharedChains[tableChain{g.Table, g.Name}] {
+				for _, n := range names {
+					for _, r := range rs.Services[n].Shared {
+						if r.Table == t && r.Chain == g.Name {
+							writeLine(&out, "-A", r.Chain, r.Spec)
+							st.Rules++
+						}
+					}
+				}
+			}
+			st.Rules += writeChain(&out, g)
+		}
+		if rs.Hairpin.Table == t {
+			st.Rules += writeChain(&out, rs.Hairpin)
+		}
+		for _, n := range names {
+			for _, c := range rs.Services[n].Chains {
+				if c.Table == t {
+					st.Rules += writeChain(&out, c)
+				}
+			}
+		}
+		for _, c := range stale[t] {
+			out.WriteString("-X " + c + "\n")
+			st.Deleted++
+		}
+		out.WriteString("COMMIT\n")
+		stats[t] = st
 	}
+	return out.Bytes(), stats
+}
+
+// staleChains returns, per table, the chains of existing that start with
+// snapshot.ChainPrefix and are not in own, sorted.
+func staleChains(existing map[iptables.Table][]string, own map[tableChain]bool) map[iptables.Table][]string {
 	stale := map[iptables.Table][]string{}
 	for _, t := range tables {
 		list := slices.Clone(existing[t])
 		slices.Sort(list)
 		for _, c := range slices.Compact(list) {
 			if strings.HasPrefix(c, snapshot.ChainPrefix) && !own[tableChain{t, c}] {
-				tws[t].declare(c)
 				stale[t] = append(stale[t], c)
 			}
 		}
 	}
+	return stale
+}
 
-	for _, g := range rs.Global {
-		tw := tws[g.Table]
-		if sharedChains[tableChain{g.Table, g.Name}] {
-			for _, n := range names {
-				for _, r := range rs.Services[n].Shared {
-					if r.Table == g.Table && r.Chain == g.Name {
-						tw.line("-A", r.Chain, r.Spec)
-					}
-				}
-			}
-		}
-		tw.appendChain(g)
+// writeLine writes "op chain spec\n".
+func writeLine(out *bytes.Buffer, op, chain, spec string) {
+	out.WriteString(op)
+	out.WriteByte(' ')
+	out.WriteString(chain)
+	out.WriteByte(' ')
+	out.WriteString(spec)
+	out.WriteByte('\n')
+}
+
+// writeChain appends every rule of c and returns how many it wrote.
+func writeChain(out *bytes.Buffer, c Chain) int {
+	for _, r := range c.Rules {
+		writeLine(out, "-A", c.Name, r)
 	}
-	tws[rs.Hairpin.Table].appendChain(rs.Hairpin)
-	for _, n := range names {
-		for _, c := range rs.Services[n].Chains {
-			tws[c.Table].appendChain(c)
-		}
-	}
-	for _, t := range tables {
-		tws[t].deletes = stale[t]
-	}
-	return finish(tws)
+	return len(c.Rules)
 }
