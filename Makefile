@@ -4,7 +4,7 @@ BIN := bin/svccheck
 # The e2e cluster name; make e2e creates and deletes it.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build test unit integration lint bench fuzz e2e e2e-suites clean
+.PHONY: build test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
@@ -29,6 +29,10 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./proxyimpl/iptables/iptablestest
+
+# Random Services rendered and applied with real iptables-restore (root).
+fuzz-render:
+	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./proxyimpl/render
 
 # The suites end to end on a real kind cluster: svccheck run against
 # svccheck's proxy (every spec must pass), then against the proxy broken on
