@@ -50,7 +50,7 @@ func Build(cfg Config, services []*v1.Service, endpointSlices []*discoveryv1.End
 		}
 	}
 	bySvc := GroupSlices(endpointSlices)
-	var problems []Problem
+	problems := CheckSlices(endpointSlices)
 	for _, svc := range services {
 		key := svc.Namespace + "/" + svc.Name
 		ports, probs := ServicePorts(cfg, svc, bySvc[key])

@@ -63,6 +63,24 @@ func endpoint(ip string, port int32, node string, ready, serving, terminating, l
 
 var webHTTP = ServicePortName{Namespace: "ns", Name: "web", Port: "http", Protocol: v1.ProtocolTCP}
 
+func TestCheckSlices(t *testing.T) {
+	bad := endpointSlice("bad", discoveryv1.AddressTypeIPv4, 0, testEp{ip: "10.244.1.300"}, testEp{ip: "fd00::1"}, testEp{ip: "10.244.1.5"})
+	v6 := endpointSlice("v6", discoveryv1.AddressTypeIPv6, 0, testEp{ip: "fd00::1"})
+	_, problems := Build(testConfig, []*v1.Service{service()}, []*discoveryv1.EndpointSlice{bad, v6})
+	var got []string
+	for _, p := range problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`EndpointSlice ns/bad: skipping port "http": port 0 out of range`,
+		`EndpointSlice ns/bad: skipping endpoint "10.244.1.300": not an IPv4 address`,
+		`EndpointSlice ns/bad: skipping endpoint "fd00::1": not an IPv4 address`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
 func TestBuildEndpoints(t *testing.T) {
 	yes, no := ptr(true), ptr(false)
 	cases := []struct {

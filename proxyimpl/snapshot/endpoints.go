@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -142,4 +143,38 @@ func usable(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 		return ready
 	}
 	return fallback
+}
+
+// CheckSlices reports the malformed fields of IPv4 EndpointSlices that
+// Build skips: ports out of range and endpoint addresses that are not IPv4
+// addresses.
+func CheckSlices(endpointSlices []*discoveryv1.EndpointSlice) []Problem {
+	var problems []Problem
+	for _, s := range endpointSlices {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		report := func(format string, args ...any) {
+			problems = append(problems, Problem{Kind: "EndpointSlice", Namespace: s.Namespace,
+				Name: s.Name, Message: fmt.Sprintf(format, args...)})
+		}
+		for _, p := range s.Ports {
+			if p.Port != nil && (*p.Port <= 0 || *p.Port > 65535) {
+				name := ""
+				if p.Name != nil {
+					name = *p.Name
+				}
+				report("skipping port %q: port %d out of range", name, *p.Port)
+			}
+		}
+		for _, e := range s.Endpoints {
+			if len(e.Addresses) == 0 {
+				continue
+			}
+			if a, err := netip.ParseAddr(e.Addresses[0]); err != nil || !a.Is4() {
+				report("skipping endpoint %q: not an IPv4 address", e.Addresses[0])
+			}
+		}
+	}
+	return problems
 }
