@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,23 +52,27 @@ func imageNameOfRunning() (string, error) {
 	return ImageName(self)
 }
 
+// ErrNotStatic is returned when the svccheck binary to load onto the nodes
+// is not a static linux executable.
+var ErrNotStatic = errors.New("svccheck binary is not a static linux executable")
+
 // CheckStaticBinary returns an error unless path is a statically linked
 // linux ELF executable for the host's architecture, which is what the node
 // containers can run.
 func CheckStaticBinary(path string) error {
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("svccheck binary %s is not a linux executable (build it with 'make build'): %w", path, err)
+		return fmt.Errorf("%w: %s (build it with 'make build'): %w", ErrNotStatic, path, err)
 	}
 	defer f.Close()
 	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
 	if want != 0 && f.Machine != want {
-		return fmt.Errorf("svccheck binary %s is built for %v, the nodes need %s", path, f.Machine, runtime.GOARCH)
+		return fmt.Errorf("%w: %s is built for %v, the nodes need %s", ErrNotStatic, path, f.Machine, runtime.GOARCH)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("svccheck binary %s is dynamically linked and cannot run in the minimal svccheck image; "+
-				"build a static one with 'make build' (CGO_ENABLED=0) and run bin/svccheck", path)
+			return fmt.Errorf("%w: %s is dynamically linked and cannot run in the minimal svccheck image; "+
+				"build a static one with 'make build' (CGO_ENABLED=0) and run bin/svccheck", ErrNotStatic, path)
 		}
 	}
 	return nil

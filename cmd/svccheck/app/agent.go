@@ -1,0 +1,116 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/svccheck/svccheck/suites/agent"
+)
+
+func init() { subcommands = append(subcommands, newAgentCommand) }
+
+// newAgentCommand is `svccheck agent`, the test workload run in pods and on
+// nodes.
+func newAgentCommand(stdout, _ io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Test workload: an echo server (serve) and a prober (probe)",
+	}
+	cmd.AddCommand(newAgentServeCommand(), newAgentProbeCommand(stdout), newAgentDNSCommand(stdout))
+	return cmd
+}
+
+func newAgentServeCommand() *cobra.Command {
+	var httpPort, udpPort int
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve HTTP (/hostname, /clientip, /echo, /healthz) and UDP echo",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if httpPort < 1 || httpPort > 65535 || udpPort < 0 || udpPort > 65535 {
+				return usageError("--http-port must be 1..65535 and --udp-port 0..65535")
+			}
+			host, err := os.Hostname()
+			if err != nil {
+				return fmt.Errorf("reading the hostname: %w", err)
+			}
+			cfg := agent.ServerConfig{Hostname: host, HTTPAddr: agent.JoinPort(httpPort)}
+			if udpPort != 0 {
+				cfg.UDPAddr = agent.JoinPort(udpPort)
+			}
+			return agent.Serve(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().IntVar(&httpPort, "http-port", 8080, "TCP port of the HTTP server")
+	cmd.Flags().IntVar(&udpPort, "udp-port", 8081, "UDP port of the UDP echo server (0: none)")
+	return cmd
+}
+
+func newAgentProbeCommand(stdout io.Writer) *cobra.Command {
+	var (
+		opts     agent.ProbeOptions
+		protocol string
+		asJSON   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Dial a target and report who answered, or how each attempt failed",
+		Long: `Dial --target --count times, each on a new connection, and report per attempt
+who answered (the agent's hostname and the client address it saw) or the
+failure: refused, timeout or other. Exits 0 even when attempts fail; the
+report says what happened.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := agent.ParseProtocol(protocol)
+			if err != nil {
+				return usageError("--protocol: %v", err)
+			}
+			opts.Protocol = p
+			if opts.Target == "" {
+				return usageError("--target host:port is required")
+			}
+			if opts.Count < 1 || opts.SourcePort < 0 || opts.SourcePort > 65535 {
+				return usageError("--count must be at least 1 and --source-port 0..65535")
+			}
+			rep, err := agent.Probe(cmd.Context(), opts)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(stdout)
+				return enc.Encode(rep)
+			}
+			writeProbeText(stdout, rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Target, "target", "", "host:port to dial")
+	f.StringVar(&protocol, "protocol", "http", "tcp (connect only), udp or http")
+	f.IntVar(&opts.Count, "count", 1, "number of attempts")
+	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "timeout of each attempt")
+	f.IntVar(&opts.SourcePort, "source-port", 0, "local port to dial from (0: any)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// writeProbeText prints one line per attempt.
+func writeProbeText(w io.Writer, rep agent.Report) {
+	for _, a := range rep.Attempts {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d %s %s ", a.Seq, rep.Protocol, rep.Target)
+		if a.OK {
+			fmt.Fprintf(&b, "ok hostname=%s client=%s", a.Hostname, a.Client)
+		} else {
+			fmt.Fprintf(&b, "%s: %s", a.ErrorKind, a.Error)
+		}
+		fmt.Fprintf(&b, " (%.1fms)", a.Millis)
+		fmt.Fprintln(w, b.String())
+	}
+}

@@ -1,0 +1,102 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/svccheck/svccheck/suites/cluster"
+)
+
+func init() { subcommands = append(subcommands, newClusterCommand) }
+
+// newClusterCommand is `svccheck cluster`, which creates and deletes kind
+// clusters running svccheck's proxy or kube-proxy.
+func newClusterCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Create and delete kind clusters running svccheck's proxy or kube-proxy",
+	}
+	cmd.AddCommand(newClusterCreateCommand(stdout, stderr), newClusterDeleteCommand(stdout))
+	return cmd
+}
+
+func newClusterCreateCommand(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		opts  cluster.Options
+		proxy string
+	)
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a kind cluster with the chosen Service proxy Ready on every node",
+		Long: `Create a kind cluster (1 control plane and --workers workers) through kind's Go
+API, side-load the svccheck image and binary on every node, and, for --proxy
+svccheck, run svccheck's proxy as a DaemonSet in place of kube-proxy. Waits
+until the proxy and CoreDNS are Ready. The node image is --node-image, else
+kind's default image when Docker has it, else svccheck's air-gapped image
+(built on first use).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			mode, err := cluster.ParseProxyMode(proxy)
+			if err != nil {
+				return usageError("--proxy: %v", err)
+			}
+			opts.Proxy = mode
+			if opts.Workers < 0 {
+				return usageError("--workers must not be negative")
+			}
+			opts.Progress = stderr
+			c, err := cluster.Create(cmd.Context(), opts)
+			if err != nil {
+				return clusterError(err, opts.Name)
+			}
+			fmt.Fprintf(stdout, "cluster %s is ready (proxy %s); use it with:\n  export KUBECONFIG=%s\n",
+				c.Name, c.Proxy, c.KubeconfigPath)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Name, "name", cluster.DefaultName, "kind cluster name")
+	f.IntVar(&opts.Workers, "workers", cluster.DefaultWorkers, "number of worker nodes")
+	f.StringVar(&proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy: svccheck, kube-proxy, kube-proxy:nftables or kube-proxy:ipvs")
+	f.StringVar(&opts.NodeImage, "node-image", "", "kind node image (default: kind's default image if Docker has it, else svccheck's air-gapped image)")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "where to write the cluster's kubeconfig (default ~/.kube/svccheck-<name>.yaml)")
+	f.BoolVar(&opts.Retain, "retain", false, "keep the nodes of a failed or interrupted create, for debugging")
+	return cmd
+}
+
+func newClusterDeleteCommand(stdout io.Writer) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete a kind cluster and its svccheck kubeconfig",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cluster.Delete(cmd.Context(), name); err != nil {
+				return clusterError(err, name)
+			}
+			fmt.Fprintf(stdout, "deleted cluster %s\n", name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", cluster.DefaultName, "kind cluster name")
+	return cmd
+}
+
+// clusterError turns the cluster package's environment errors into usage
+// errors (exit 2) with a hint; other errors pass through.
+func clusterError(err error, name string) error {
+	switch {
+	case errors.Is(err, cluster.ErrExists):
+		return usageError("%v: delete it with 'svccheck cluster delete --name %s', or reuse it with --reuse", err, name)
+	case errors.Is(err, cluster.ErrNotFound):
+		return usageError("%v (see 'docker ps' for kind clusters)", err)
+	case errors.Is(err, cluster.ErrDockerUnavailable):
+		return usageError("%v", err)
+	case errors.Is(err, cluster.ErrNotStatic):
+		return usageError("%v", err)
+	}
+	return err
+}
