@@ -50,7 +50,7 @@ func Build(cfg Config, services []*v1.Service, endpointSlices []*discoveryv1.End
 		}
 	}
 	bySvc := GroupSlices(endpointSlices)
-	problems := CheckSlices(endpointSlices)
+	var problems []Problem
 	for _, svc := range services {
 		key := svc.Namespace + "/" + svc.Name
 		ports, probs := ServicePorts(cfg, svc, bySvc[key])
@@ -106,6 +106,7 @@ func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.End
 		problems = append(problems, Problem{Kind: "Service", Namespace: svc.Namespace,
 			Name: svc.Name, Message: fmt.Sprintf(format, args...)})
 	}
+	checkSlices(endpointSlices, report)
 	clusterIPs, err := clusterIPv4s(svc)
 	if err != nil {
 		report("skipping Service: %v", err)

@@ -72,9 +72,9 @@ func TestCheckSlices(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`EndpointSlice ns/bad: skipping port "http": port 0 out of range`,
-		`EndpointSlice ns/bad: skipping endpoint "10.244.1.300": not an IPv4 address`,
-		`EndpointSlice ns/bad: skipping endpoint "fd00::1": not an IPv4 address`,
+		`Service ns/web: EndpointSlice bad: skipping port "http": port 0 out of range`,
+		`Service ns/web: EndpointSlice bad: skipping endpoint "10.244.1.300": not an IPv4 address`,
+		`Service ns/web: EndpointSlice bad: skipping endpoint "fd00::1": not an IPv4 address`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

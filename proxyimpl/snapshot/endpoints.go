@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -145,18 +144,13 @@ func usable(eps []Endpoint, keep func(Endpoint) bool) []Endpoint {
 	return fallback
 }
 
-// CheckSlices reports the malformed fields of IPv4 EndpointSlices that
-// Build skips: ports out of range and endpoint addresses that are not IPv4
-// addresses.
-func CheckSlices(endpointSlices []*discoveryv1.EndpointSlice) []Problem {
-	var problems []Problem
+// checkSlices reports the malformed fields of a Service's IPv4
+// EndpointSlices that are skipped: ports out of range and endpoint
+// addresses that are not IPv4 addresses.
+func checkSlices(endpointSlices []*discoveryv1.EndpointSlice, report func(string, ...any)) {
 	for _, s := range endpointSlices {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
 			continue
-		}
-		report := func(format string, args ...any) {
-			problems = append(problems, Problem{Kind: "EndpointSlice", Namespace: s.Namespace,
-				Name: s.Name, Message: fmt.Sprintf(format, args...)})
 		}
 		for _, p := range s.Ports {
 			if p.Port != nil && (*p.Port <= 0 || *p.Port > 65535) {
@@ -164,7 +158,7 @@ func CheckSlices(endpointSlices []*discoveryv1.EndpointSlice) []Problem {
 				if p.Name != nil {
 					name = *p.Name
 				}
-				report("skipping port %q: port %d out of range", name, *p.Port)
+				report("EndpointSlice %s: skipping port %q: port %d out of range", s.Name, name, *p.Port)
 			}
 		}
 		for _, e := range s.Endpoints {
@@ -172,9 +166,8 @@ func CheckSlices(endpointSlices []*discoveryv1.EndpointSlice) []Problem {
 				continue
 			}
 			if a, err := netip.ParseAddr(e.Addresses[0]); err != nil || !a.Is4() {
-				report("skipping endpoint %q: not an IPv4 address", e.Addresses[0])
+				report("EndpointSlice %s: skipping endpoint %q: not an IPv4 address", s.Name, e.Addresses[0])
 			}
 		}
 	}
-	return problems
 }

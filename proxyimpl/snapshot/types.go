@@ -211,11 +211,12 @@ func Changed(old, cur *Snapshot) map[ServicePortName]bool {
 }
 
 // Problem is a malformed field that made Build skip a Service, a port or
-// an address.
+// an address. Problems of a Service's EndpointSlices are reported on the
+// Service, naming the slice in the message.
 type Problem struct {
-	// Kind is the object kind: "Service" or "EndpointSlice".
+	// Kind is the kind of the object the problem is reported on: "Service".
 	Kind string
-	// Namespace and Name identify the object.
+	// Namespace and Name identify the Service.
 	Namespace, Name string
 	// Message says what is wrong and what was skipped.
 	Message string
