@@ -1,0 +1,278 @@
+//go:build e2e
+
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/svccheck/svccheck/suites/agent"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/kind/pkg/exec"
+)
+
+// TestE2E creates a 3-node cluster (SVCCHECK_E2E_PROXY, default svccheck)
+// from the static binary SVCCHECK_BINARY, checks a ClusterIP Service from a
+// pod and a NodePort Service from every node, checks every node's nat table
+// belongs to the expected proxy, deletes the cluster and checks nothing of it
+// is left. Run it with `make e2e`.
+func TestE2E(t *testing.T) {
+	bin := os.Getenv("SVCCHECK_BINARY")
+	if bin == "" {
+		t.Fatal("SVCCHECK_BINARY must name a static svccheck binary (make e2e sets it)")
+	}
+	name := envOr("SVCCHECK_E2E_NAME", "svcchk-cl-e2e")
+	mode, err := ParseProxyMode(envOr("SVCCHECK_E2E_PROXY", string(ProxySvccheck)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	c, err := Create(ctx, Options{Name: name, Workers: 2, Proxy: mode, NodeImage: os.Getenv("SVCCHECK_E2E_NODE_IMAGE"),
+		Binary: bin, Progress: testWriter{t}})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	t.Logf("FIGURE cluster create to all-ready: %s (proxy %s, node image %s)", time.Since(start).Round(time.Second), mode, c.NodeImage)
+	deleted := false
+	defer func() {
+		if !deleted {
+			if err := c.Delete(context.WithoutCancel(ctx)); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+		}
+	}()
+
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 3 {
+		t.Fatalf("got %d nodes, want 3", len(nodes))
+	}
+	clusterIP, nodePort := deployEchoService(ctx, t, c)
+	checkClusterIPFromPod(ctx, t, c, clusterIP)
+	checkNodePortFromNodes(ctx, t, nodes, nodePort)
+	checkNATTables(ctx, t, nodes, mode)
+
+	containers := dockerLines(t, "ps", "-a", "-q", "--filter", "label=io.x-k8s.kind.cluster="+name)
+	volumes := dockerLines(t, append([]string{"inspect", "-f", "{{range .Mounts}}{{if .Name}}{{.Name}}\n{{end}}{{end}}"}, containers...)...)
+	if err := c.Delete(ctx); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	deleted = true
+	if left := dockerLines(t, "ps", "-a", "-q", "--filter", "label=io.x-k8s.kind.cluster="+name); len(left) > 0 {
+		t.Errorf("containers of %s left after delete: %v", name, left)
+	}
+	if left := dockerLines(t, "network", "ls", "-q", "--filter", "name="+name); len(left) > 0 {
+		t.Errorf("networks of %s left after delete: %v", name, left)
+	}
+	all := dockerLines(t, "volume", "ls", "-q")
+	for _, v := range volumes {
+		if contains(all, v) {
+			t.Errorf("volume %s of cluster %s left after delete", v, name)
+		}
+	}
+	t.Logf("checked %d containers and %d volumes of %s are gone", len(containers), len(volumes), name)
+	if _, err := os.Stat(c.KubeconfigPath); !os.IsNotExist(err) {
+		t.Errorf("kubeconfig %s left after delete", c.KubeconfigPath)
+	}
+}
+
+const e2eNS = "default"
+
+// deployEchoService runs two agent backends behind a NodePort Service and
+// returns its ClusterIP address and node port.
+func deployEchoService(ctx context.Context, t *testing.T, c *Cluster) (string, int32) {
+	labels := map[string]string{"app": "svccheck-echo"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "svccheck-echo", Namespace: e2eNS},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{agentContainer(c.Image, "serve")}},
+			},
+		},
+	}
+	if _, err := c.Clientset.AppsV1().Deployments(e2eNS).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "svccheck-echo", Namespace: e2eNS},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: labels, Ports: []corev1.ServicePort{
+			{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP},
+		}},
+	}
+	got, err := c.Clientset.CoreV1().Services(e2eNS).Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := c.Clientset.AppsV1().Deployments(e2eNS).Get(ctx, dep.Name, metav1.GetOptions{})
+		return err == nil && d.Status.ReadyReplicas == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("echo backends not Ready: %v%s", err, c.diagnoseNS(ctx, e2eNS, "app=svccheck-echo"))
+	}
+	return got.Spec.ClusterIP, got.Spec.Ports[0].NodePort
+}
+
+func agentContainer(image string, args ...string) corev1.Container {
+	return corev1.Container{
+		Name: "agent", Image: image, ImagePullPolicy: corev1.PullNever, Args: append([]string{"agent"}, args...),
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: "/healthz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+	}
+}
+
+// checkClusterIPFromPod probes the ClusterIP from a pod and wants every
+// attempt answered, by both backends.
+func checkClusterIPFromPod(ctx context.Context, t *testing.T, c *Cluster, clusterIP string) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "svccheck-client", Namespace: e2eNS},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: "probe", Image: c.Image, ImagePullPolicy: corev1.PullNever,
+			Args: []string{"agent", "probe", "--target", clusterIP + ":80", "--protocol", "http", "--count", "20", "--json"},
+		}}},
+	}
+	if _, err := c.Clientset.CoreV1().Pods(e2eNS).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := c.Clientset.CoreV1().Pods(e2eNS).Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), nil
+	})
+	if err != nil {
+		t.Fatalf("client pod did not finish: %v%s", err, c.diagnoseNS(ctx, e2eNS, ""))
+	}
+	raw, err := c.Clientset.CoreV1().Pods(e2eNS).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, "pod -> ClusterIP "+clusterIP, raw, 2)
+}
+
+// checkNodePortFromNodes probes every node's node port from every node.
+func checkNodePortFromNodes(ctx context.Context, t *testing.T, nodes []Node, nodePort int32) {
+	for _, from := range nodes {
+		for _, to := range nodes {
+			target := fmt.Sprintf("%s:%d", to.InternalIP, nodePort)
+			var out bytes.Buffer
+			cmd := from.Cmder.CommandContext(ctx, NodeBinaryPath, "agent", "probe", "--target", target, "--protocol", "http", "--count", "10", "--json")
+			if err := cmd.SetStdout(&out).Run(); err != nil {
+				t.Errorf("probe from node %s: %v", from.Name, err)
+				continue
+			}
+			checkReport(t, fmt.Sprintf("node %s -> NodePort %s", from.Name, target), out.Bytes(), 1)
+		}
+	}
+}
+
+// checkReport wants every attempt answered, by at least minBackends backends.
+func checkReport(t *testing.T, what string, raw []byte, minBackends int) {
+	t.Helper()
+	var rep agent.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Errorf("%s: bad probe report %q: %v", what, raw, err)
+		return
+	}
+	seen := map[string]int{}
+	for _, a := range rep.Attempts {
+		if !a.OK {
+			t.Errorf("%s: attempt %d failed: %s %s", what, a.Seq, a.ErrorKind, a.Error)
+			continue
+		}
+		seen[a.Hostname]++
+	}
+	if len(rep.Attempts) == 0 || len(seen) < minBackends {
+		t.Errorf("%s: answered by %v over %d attempts, want at least %d backends", what, seen, len(rep.Attempts), minBackends)
+	}
+	t.Logf("%s: answered by %v", what, seen)
+}
+
+// checkNATTables wants svccheck's chains and no kube-proxy Service chains on
+// every node for ProxySvccheck, and the reverse for kube-proxy in iptables mode.
+func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyMode) {
+	for _, n := range nodes {
+		lines, err := exec.OutputLines(n.Cmder.CommandContext(ctx, "iptables-save", "-t", "nat"))
+		if err != nil {
+			t.Errorf("iptables-save on %s: %v", n.Name, err)
+			continue
+		}
+		dump := strings.Join(lines, "\n")
+		hasOurs := strings.Contains(dump, ":SVCCHK")
+		hasKube := strings.Contains(dump, ":KUBE-SVC-") || strings.Contains(dump, ":KUBE-SEP-")
+		switch mode {
+		case ProxySvccheck:
+			if !hasOurs || hasKube {
+				t.Errorf("node %s nat table: SVCCHK chains %t (want true), KUBE-SVC/KUBE-SEP chains %t (want false)", n.Name, hasOurs, hasKube)
+			}
+		case ProxyKubeProxy:
+			if hasOurs || !hasKube {
+				t.Errorf("node %s nat table: SVCCHK chains %t (want false), KUBE-SVC/KUBE-SEP chains %t (want true)", n.Name, hasOurs, hasKube)
+			}
+		}
+	}
+}
+
+// diagnoseNS is diagnose for another namespace; an empty selector takes
+// every pod.
+func (c *Cluster) diagnoseNS(ctx context.Context, ns, selector string) string {
+	pods, err := c.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return "\n" + err.Error()
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "\n--- pod %s on %s: %s", p.Name, p.Spec.NodeName, p.Status.Phase)
+		for _, cs := range p.Status.ContainerStatuses {
+			fmt.Fprintf(&b, " %s ready=%t %s", cs.Name, cs.Ready, containerState(cs.State))
+		}
+		c.writeEvents(ctx, &b, p)
+	}
+	return b.String()
+}
+
+func dockerLines(t *testing.T, args ...string) []string {
+	t.Helper()
+	lines, err := exec.OutputLines(exec.Command("docker", args...))
+	if err != nil {
+		t.Fatalf("docker %v: %v", args, err)
+	}
+	var out []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// testWriter sends progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
