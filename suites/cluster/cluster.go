@@ -241,7 +241,7 @@ func (c *Cluster) discover(ctx context.Context) error {
 		}
 		c.Proxy = mode
 	}
-	out, err := exec.Output(exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.Config.Image}}", c.Name+"-control-plane"))
+	out, err := exec.Output(localCmder().CommandContext(ctx, "docker", "inspect", "-f", "{{.Config.Image}}", c.Name+"-control-plane"))
 	if err != nil {
 		return fmt.Errorf("finding the node image of cluster %s: %w", c.Name, err)
 	}
