@@ -9,10 +9,12 @@ import (
 	"time"
 )
 
-// nodeEntrypoint and the other image settings are those of kind's base image.
+// nodeEntrypoint and the other image settings are those of kind's base
+// image. Docker's import and commit cannot set a stop signal, so the build
+// container is run with it and commit keeps it.
 const (
 	nodeEntrypoint = `ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]`
-	nodeStopSignal = `STOPSIGNAL SIGRTMIN+3`
+	nodeStopSignal = "SIGRTMIN+3"
 	nodeEnv        = `ENV container=docker`
 )
 
@@ -22,7 +24,7 @@ const imagesPathInNode = "/kind/svccheck-images.tar"
 
 // importRootfs makes a Docker image from the node root filesystem tarball.
 func (b *builder) importRootfs(ctx context.Context, rootfsTar, image string) error {
-	args := []string{"import", "--change", nodeEntrypoint, "--change", nodeStopSignal, "--change", nodeEnv, rootfsTar, image}
+	args := []string{"import", "--change", nodeEntrypoint, "--change", nodeEnv, rootfsTar, image}
 	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: args}); err != nil {
 		return fmt.Errorf("importing the node root filesystem into Docker: %w", err)
 	}
@@ -34,7 +36,7 @@ func (b *builder) importRootfs(ctx context.Context, rootfsTar, image string) err
 func (b *builder) preload(ctx context.Context, baseImage, archive, tag string) (err error) {
 	container := "svcchk-nodeimage-build-" + randomSuffix()
 	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: []string{
-		"run", "-d", "--name", container, "--privileged", "--entrypoint", "sleep", baseImage, "infinity",
+		"run", "-d", "--name", container, "--privileged", "--stop-signal", nodeStopSignal, "--entrypoint", "sleep", baseImage, "infinity",
 	}}); err != nil {
 		b.removeContainer(container)
 		return fmt.Errorf("starting the build container: %w", err)
@@ -73,7 +75,7 @@ func (b *builder) preload(ctx context.Context, baseImage, archive, tag string) (
 		return fmt.Errorf("cleaning the build container: %w", err)
 	}
 	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: []string{
-		"commit", "--change", nodeEntrypoint, "--change", "CMD []", "--change", nodeStopSignal, "--change", nodeEnv, container, tag,
+		"commit", "--change", nodeEntrypoint, "--change", "CMD []", "--change", nodeEnv, container, tag,
 	}}); err != nil {
 		return fmt.Errorf("committing the node image: %w", err)
 	}
