@@ -39,6 +39,13 @@ func TestIntegrationEnsure(t *testing.T) {
 	}
 	t.Logf("warm Ensure took %s", time.Since(start))
 
+	cfg, err := osexec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.StopSignal}}", image).CombinedOutput()
+	if err != nil {
+		t.Fatalf("inspecting %s: %v\n%s", image, err, cfg)
+	}
+	if got, want := strings.TrimSpace(string(cfg)), `["/usr/local/bin/entrypoint","/sbin/init"] [] SIGRTMIN+3`; got != want && got != strings.Replace(want, "[]", "null", 1) {
+		t.Errorf("image config = %s, want %s", got, want)
+	}
 	inImage := func(script string) string {
 		t.Helper()
 		out, err := osexec.CommandContext(ctx, "docker", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", script).CombinedOutput()
