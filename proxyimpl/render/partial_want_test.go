@@ -20,8 +20,8 @@ const (
 	`
 	wantPartialNodePort = `
 		*nat
-		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
+		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-I SVCCHK-NODEPORTS 1 -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30099 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
@@ -32,8 +32,8 @@ const (
 	`
 	wantPartialDelete = `
 		*nat
-		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
+		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		-D SVCCHK-SERVICES -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-DRXRYXBX2F3H75LF
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-X SVCCHK-SVC-DRXRYXBX2F3H75LF
@@ -46,8 +46,8 @@ const (
 		-I SVCCHK-SERVICES 1 -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
 		COMMIT
 		*nat
-		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
+		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		-D SVCCHK-SERVICES -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-DRXRYXBX2F3H75LF
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-X SVCCHK-SVC-DRXRYXBX2F3H75LF
@@ -56,8 +56,8 @@ const (
 	`
 	wantPartialLocalEndpoint = `
 		*nat
-		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
+		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		-A SVCCHK-HAIRPIN -s 10.244.1.7/32 -d 10.244.1.7/32 -m comment --comment "svccheck hairpin 10.244.1.7" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.7:80
@@ -68,21 +68,21 @@ const (
 	`
 	wantFullStale = `
 		*filter
-		:SVCCHK-SERVICES - [0:0]
 		:SVCCHK-EXTERNAL-SERVICES - [0:0]
-		:SVCCHK-NODEPORTS - [0:0]
 		:SVCCHK-FORWARD - [0:0]
+		:SVCCHK-NODEPORTS - [0:0]
 		:SVCCHK-OLD-FILTER - [0:0]
+		:SVCCHK-SERVICES - [0:0]
 		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding rules" -m mark --mark 0x8000/0x8000 -j ACCEPT
 		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 		-X SVCCHK-OLD-FILTER
 		COMMIT
 		*nat
-		:SVCCHK-SERVICES - [0:0]
-		:SVCCHK-NODEPORTS - [0:0]
-		:SVCCHK-MARK-MASQ - [0:0]
-		:SVCCHK-POSTROUTING - [0:0]
 		:SVCCHK-HAIRPIN - [0:0]
+		:SVCCHK-MARK-MASQ - [0:0]
+		:SVCCHK-NODEPORTS - [0:0]
+		:SVCCHK-POSTROUTING - [0:0]
+		:SVCCHK-SERVICES - [0:0]
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-SVC-STALE0000000000 - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL

@@ -17,8 +17,8 @@ const (
 	wantMultiPort = `
 		*filter
 		*nat
-		:SVCCHK-SVC-OUCEAXATWYYOKTSQ - [0:0]
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-OUCEAXATWYYOKTSQ - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p443 cluster IP" -m tcp --dport 443 -j SVCCHK-SVC-OUCEAXATWYYOKTSQ
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
@@ -60,8 +60,8 @@ const (
 	wantNodePort = `
 		*filter
 		*nat
-		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-EXT-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
@@ -74,8 +74,8 @@ const (
 		*filter
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80 health check node port" -m tcp --dport 31000 -j ACCEPT
 		*nat
-		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-EXT-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
@@ -93,8 +93,8 @@ const (
 		-A SVCCHK-EXTERNAL-SERVICES -p tcp -m comment --comment "ns1/svc1:p80 has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j DROP
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80 health check node port" -m tcp --dport 31000 -j ACCEPT
 		*nat
-		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-EXT-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
@@ -123,9 +123,9 @@ const (
 	wantITPLocalNodePort = `
 		*filter
 		*nat
-		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-CLU-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-EXT-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
@@ -171,8 +171,8 @@ const (
 	wantExternalIPs = `
 		*filter
 		*nat
-		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		:SVCCHK-EXT-KUEAGMSZTYSV7XVL - [0:0]
+		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SERVICES -d 192.0.2.7/32 -p tcp -m comment --comment "ns1/svc1:p80 external IP" -m tcp --dport 80 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SERVICES -d 198.51.100.9/32 -p tcp -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp --dport 80 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL

@@ -60,6 +60,7 @@ func (tw *tableWriter) writeTo(out *bytes.Buffer) {
 		return
 	}
 	out.WriteString("*" + string(tw.table) + "\n")
+	slices.Sort(tw.declared) // see WriteFull
 	for _, c := range tw.declared {
 		out.WriteString(":" + c + " - [0:0]\n")
 	}
@@ -144,7 +145,11 @@ func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats
 	for _, t := range tables {
 		var st TableStats
 		out.WriteString("*" + string(t) + "\n")
-		for _, c := range append(declared[t], stale[t]...) {
+		// Sorted: iptables-nft keeps chains in a name-ordered list, and
+		// declaring them out of order makes a large restore quadratic.
+		decl := append(declared[t], stale[t]...)
+		slices.Sort(decl)
+		for _, c := range decl {
 			out.WriteString(":" + c + " - [0:0]\n")
 			st.Chains++
 		}
