@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/svccheck/svccheck/proxyimpl/conntrack"
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
@@ -37,6 +38,15 @@ type testEnv struct {
 // mutate may change the Config first.
 func newEnv(t *testing.T, mutate func(*Config), objs ...runtime.Object) *testEnv {
 	t.Helper()
+	fakeIPT := iptablestest.NewFake()
+	env := newEnvIPT(t, fakeIPT, mutate, objs...)
+	env.ipt = fakeIPT
+	return env
+}
+
+// newEnvIPT is newEnv programming ipt (env.ipt stays nil).
+func newEnvIPT(t *testing.T, ipt iptables.Interface, mutate func(*Config), objs ...runtime.Object) *testEnv {
+	t.Helper()
 	node := &v1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: testNode},
 		Status:     v1.NodeStatus{Addresses: []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: testNodeIP}}},
@@ -51,8 +61,8 @@ func newEnv(t *testing.T, mutate func(*Config), objs ...runtime.Object) *testEnv
 		mutate(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	env := &testEnv{t: t, ctx: ctx, client: client, ipt: iptablestest.NewFake(), ct: conntrack.NewFake()}
-	p, err := New(client, env.ipt, env.ct, cfg)
+	env := &testEnv{t: t, ctx: ctx, client: client, ct: conntrack.NewFake()}
+	p, err := New(client, ipt, env.ct, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -125,13 +135,19 @@ func (e *testEnv) updateSlice(s *discoveryv1.EndpointSlice) {
 // trace traces a packet through the Fake's current tables.
 func (e *testEnv) trace(pkt iptablestest.Packet) *iptablestest.Result {
 	e.t.Helper()
-	tr, err := iptablestest.NewTracer(e.ipt.Dump(), testNodeIP)
+	return traceDump(e.t, e.ipt.Dump(), pkt)
+}
+
+// traceDump traces a packet through d as node-a.
+func traceDump(t *testing.T, d *iptablestest.Dump, pkt iptablestest.Packet) *iptablestest.Result {
+	t.Helper()
+	tr, err := iptablestest.NewTracer(d, testNodeIP)
 	if err != nil {
-		e.t.Fatalf("NewTracer: %v", err)
+		t.Fatalf("NewTracer: %v", err)
 	}
 	res, err := tr.Trace(pkt)
 	if err != nil {
-		e.t.Fatalf("Trace: %v", err)
+		t.Fatalf("Trace: %v", err)
 	}
 	return res
 }

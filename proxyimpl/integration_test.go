@@ -1,0 +1,130 @@
+package proxyimpl
+
+import (
+	"context"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+)
+
+// realDump saves both tables of ipt and parses them.
+func realDump(t *testing.T, ctx context.Context, ipt iptables.Interface) (*iptablestest.Dump, string) {
+	t.Helper()
+	var all strings.Builder
+	for _, table := range []iptables.Table{iptables.TableFilter, iptables.TableNAT} {
+		data, err := ipt.Save(ctx, table, false)
+		if err != nil {
+			t.Fatalf("saving %s: %v", table, err)
+		}
+		all.Write(data)
+	}
+	d, err := iptablestest.Parse([]byte(all.String()))
+	if err != nil {
+		t.Fatalf("parsing save output: %v\n%s", err, all.String())
+	}
+	return d, all.String()
+}
+
+// TestIntegrationProxierRealIPTables runs the controller's syncs (full,
+// partial, after a deletion) and Cleanup against real iptables-restore of
+// each backend in a fresh network namespace, and traces packets through
+// what the kernel then holds.
+func TestIntegrationProxierRealIPTables(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("integration test needs root (network namespaces, iptables)")
+	}
+	for _, b := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+		t.Run(string(b), func(t *testing.T) {
+			for _, tool := range []string{"ip", "iptables-" + string(b) + "-restore", "iptables-" + string(b) + "-save"} {
+				if _, err := osexec.LookPath(tool); err != nil {
+					t.Skipf("integration test needs %s: apt-get install -y iptables iproute2", tool)
+				}
+			}
+			ns := fmt.Sprintf("svcchk-ctl-%d-%s", os.Getpid(), b)
+			local := &exec.LocalCmder{}
+			if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
+				t.Fatalf("creating network namespace: %v", err)
+			}
+			t.Cleanup(func() {
+				if err := local.Command("ip", "netns", "del", ns).Run(); err != nil {
+					t.Errorf("deleting network namespace %s: %v", ns, err)
+				}
+			})
+			runRealScenario(t, iptables.New(iptables.NetNSCmder(ns), b))
+		})
+	}
+}
+
+func runRealScenario(t *testing.T, ipt iptables.Interface) {
+	ctx := context.Background()
+	// A chain left by an earlier run, and someone else's rules.
+	earlier := "*nat\n:SVCCHK-SVC-LEFTOVER0000000 - [0:0]\n:OTHER - [0:0]\n-A OTHER -j RETURN\n-A PREROUTING -j OTHER\nCOMMIT\n"
+	if err := ipt.Restore(ctx, []byte(earlier)); err != nil {
+		t.Fatalf("seeding: %v", err)
+	}
+	webSlice := slice("demo", "web", "web-1", 8080, v1.ProtocolTCP, endpoint{"10.244.1.5", testNode})
+	env := newEnvIPT(t, ipt, nil,
+		service("demo", "web", "10.96.0.10", 80, v1.ProtocolTCP), webSlice,
+		service("demo", "dns", "10.96.0.53", 53, v1.ProtocolUDP),
+		slice("demo", "dns", "dns-1", 53, v1.ProtocolUDP, endpoint{"10.244.2.7", "node-b"}),
+	)
+	env.start(5)
+	env.sync()
+	web := iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80}
+	dns := iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.53", Protocol: "udp", DestinationPort: 53}
+	check := func(step string, pkt iptablestest.Packet, want []string) {
+		t.Helper()
+		d, text := realDump(t, ctx, ipt)
+		res := traceDump(t, d, pkt)
+		if diff := cmp.Diff(want, res.Endpoints()); diff != "" {
+			t.Errorf("%s: endpoints of %s:%d (-want +got):\n%s\n%s\n%s", step, pkt.Destination, pkt.DestinationPort, diff, res, text)
+		}
+	}
+	check("full sync", web, []string{"10.244.1.5:8080"})
+	check("full sync", dns, []string{"10.244.2.7:53"})
+	if _, text := realDump(t, ctx, ipt); strings.Contains(text, "LEFTOVER") || !strings.Contains(text, "-A OTHER -j RETURN") {
+		t.Errorf("full sync: want the leftover chain gone and other rules kept:\n%s", text)
+	}
+
+	grown := webSlice.DeepCopy()
+	grown.Endpoints = append(grown.Endpoints, slice("demo", "web", "x", 8080, v1.ProtocolTCP, endpoint{"10.244.2.6", "node-b"}).Endpoints...)
+	env.updateSlice(grown)
+	env.waitEvents(6)
+	env.sync()
+	check("partial sync, endpoint added", web, []string{"10.244.1.5:8080", "10.244.2.6:8080"})
+	check("partial sync, endpoint added", dns, []string{"10.244.2.7:53"})
+
+	if err := env.client.CoreV1().Services("demo").Delete(ctx, "dns", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitEvents(7)
+	env.sync()
+	check("partial sync, Service deleted", web, []string{"10.244.1.5:8080", "10.244.2.6:8080"})
+	// Nothing DNATs the deleted Service's address any more.
+	check("partial sync, Service deleted", dns, []string{"10.96.0.53:53"})
+	if env.p.Generation() != 3 {
+		t.Errorf("generation = %d, want 3 successful syncs", env.p.Generation())
+	}
+
+	res, err := Cleanup(ctx, ipt)
+	if err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	_, text := realDump(t, ctx, ipt)
+	if strings.Contains(text, "SVCCHK") || !strings.Contains(text, "-A PREROUTING -j OTHER") {
+		t.Errorf("after cleanup (%+v): want no svccheck rules and the others kept:\n%s", res, text)
+	}
+}
