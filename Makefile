@@ -55,3 +55,8 @@ e2e: build
 
 clean:
 	rm -rf bin
+
+# The air-gapped kind node image (needs root, Docker, Go and debootstrap).
+.PHONY: node-image
+node-image: build
+	$(BIN) image build-node
