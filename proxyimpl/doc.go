@@ -86,6 +86,16 @@
 // no lines. A "-D" that does not match makes the restore fail, which forces
 // the next full sync.
 //
+// # Restore text
+//
+// Chains are declared in name order and the nat table comes before the
+// filter table: iptables-nft keeps chains in a name-ordered list, so
+// declaring thousands of hash-named chains out of order makes a restore
+// quadratic (148 s instead of 40 s at 10k Services x 10 endpoints on a
+// loaded machine), and a large nat table restores markedly faster when the
+// filter table does not precede it. Rule specs are written in
+// iptables-save's order, so "-D" finds them.
+//
 // # Limits
 //
 // IPv4 only. Topology hints, trafficDistribution and

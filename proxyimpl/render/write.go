@@ -115,28 +115,11 @@ func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot
 // deleted.
 func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
 	names := sortedNames(rs.Services)
-	declared := map[iptables.Table][]string{}
-	own := make(map[tableChain]bool, 2*len(names))
-	size := 0
-	declare := func(t iptables.Table, name string) {
-		declared[t] = append(declared[t], name)
-		own[tableChain{t, name}] = true
-		size += len(name) + 10
-	}
-	for _, g := range rs.Global {
-		declare(g.Table, g.Name)
-	}
-	declare(rs.Hairpin.Table, rs.Hairpin.Name)
-	for _, n := range names {
-		sr := rs.Services[n]
-		for _, r := range sr.Shared {
-			size += len(r.Chain) + len(r.Spec) + 5
-		}
-		for _, c := range sr.Chains {
-			declare(c.Table, c.Name)
-			for _, r := range c.Rules {
-				size += len(c.Name) + len(r) + 5
-			}
+	declared, size := fullChains(rs, names)
+	own := map[tableChain]bool{}
+	for t, chains := range declared {
+		for _, c := range chains {
+			own[tableChain{t, c}] = true
 		}
 	}
 	stale := staleChains(existing, own)
@@ -160,14 +143,7 @@ func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats
 				continue
 			}
 			if sharedChains[tableChain{g.Table, g.Name}] {
-				for _, n := range names {
-					for _, r := range rs.Services[n].Shared {
-						if r.Table == t && r.Chain == g.Name {
-							writeLine(&out, "-A", r.Chain, r.Spec)
-							st.Rules++
-						}
-					}
-				}
+				st.Rules += writeShared(&out, rs, names, t, g.Name)
 			}
 			st.Rules += writeChain(&out, g)
 		}
@@ -189,6 +165,46 @@ func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats
 		stats[t] = st
 	}
 	return out.Bytes(), stats
+}
+
+// fullChains returns the chains of rs per table and an estimate of the
+// size of the restore text.
+func fullChains(rs *RuleSet, names []snapshot.ServicePortName) (map[iptables.Table][]string, int) {
+	declared := map[iptables.Table][]string{}
+	size := 0
+	for _, g := range rs.Global {
+		declared[g.Table] = append(declared[g.Table], g.Name)
+	}
+	declared[rs.Hairpin.Table] = append(declared[rs.Hairpin.Table], rs.Hairpin.Name)
+	for _, n := range names {
+		sr := rs.Services[n]
+		for _, r := range sr.Shared {
+			size += len(r.Chain) + len(r.Spec) + 5
+		}
+		for _, c := range sr.Chains {
+			declared[c.Table] = append(declared[c.Table], c.Name)
+			size += len(c.Name) + 10
+			for _, r := range c.Rules {
+				size += len(c.Name) + len(r) + 5
+			}
+		}
+	}
+	return declared, size
+}
+
+// writeShared appends the ports' rules in one shared chain, in port name
+// order, and returns how many it wrote.
+func writeShared(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName, t iptables.Table, chain string) int {
+	n := 0
+	for _, name := range names {
+		for _, r := range rs.Services[name].Shared {
+			if r.Table == t && r.Chain == chain {
+				writeLine(out, "-A", r.Chain, r.Spec)
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // staleChains returns, per table, the chains of existing that start with
