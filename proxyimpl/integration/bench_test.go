@@ -46,27 +46,35 @@ func BenchmarkRestoreFull(b *testing.B) {
 		walkedFewest, walkedMost := walkedRules(b, f)
 		for _, backend := range backends {
 			b.Run(fmt.Sprintf("%s/%s", backend, s), func(b *testing.B) {
-				var bare time.Duration
+				var bare restoreTime
+				var parts syncTimes
 				b.StopTimer()
 				for i := range b.N {
 					ns := fmt.Sprintf("svcchk-%d-bench-%d", os.Getpid(), i)
-					bare += timeBareRestore(b, ctx, ns, backend, f.full)
+					bt := timeBareRestore(b, ctx, ns, backend, f.full)
+					bare.wall += bt.wall
+					bare.cpu += bt.cpu
 					if err := addNS(ctx, ns); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()
-					err := fullSync(ctx, ns, backend, f)
+					st, err := fullSync(ctx, ns, backend, f)
 					b.StopTimer()
 					if err != nil {
 						b.Fatal(err)
 					}
+					parts = parts.add(st)
 					if err := deleteNS(ctx, ns); err != nil {
 						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(chains), "chains")
 				b.ReportMetric(float64(rules), "rules")
-				b.ReportMetric(bare.Seconds()/float64(b.N), "bare-restore-s")
+				b.ReportMetric(bare.wall.Seconds()/float64(b.N), "bare-restore-s")
+				b.ReportMetric(bare.cpu.Seconds()/float64(b.N), "bare-cpu-s")
+				b.ReportMetric(parts.render.Seconds()/float64(b.N), "render-s")
+				b.ReportMetric(parts.restore.Seconds()/float64(b.N), "restore-s")
+				b.ReportMetric(parts.hooks.Seconds()/float64(b.N), "hooks-s")
 				b.ReportMetric(float64(walkedFewest), "walked-min")
 				b.ReportMetric(float64(walkedMost), "walked-max")
 			})
@@ -85,7 +93,8 @@ func BenchmarkRestorePartial(b *testing.B) {
 	next, changed := f.changeLast(b)
 	for _, backend := range backends {
 		b.Run(fmt.Sprintf("%s/%s", backend, s), func(b *testing.B) {
-			var bare time.Duration
+			var bare restoreTime
+			var parts syncTimes
 			var chains, rules, deleted int
 			b.StopTimer()
 			for i := range b.N {
@@ -93,14 +102,18 @@ func BenchmarkRestorePartial(b *testing.B) {
 				if err := addNS(ctx, ns); err != nil {
 					b.Fatal(err)
 				}
-				if err := fullSync(ctx, ns, backend, f); err != nil {
+				if _, err := fullSync(ctx, ns, backend, f); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
+				start := time.Now()
 				rs := render.RenderChanged(render.Config{}, next, f.rules, changed)
 				text, st := render.WritePartial(f.rules, rs, changed)
+				rendered := time.Now()
 				err := restore(ctx, ns, backend, text)
 				b.StopTimer()
+				parts.restore += time.Since(rendered)
+				parts.render += rendered.Sub(start)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -113,14 +126,15 @@ func BenchmarkRestorePartial(b *testing.B) {
 				if err := addNS(ctx, ns); err != nil {
 					b.Fatal(err)
 				}
-				if err := fullSync(ctx, ns, backend, f); err != nil {
+				if _, err := fullSync(ctx, ns, backend, f); err != nil {
 					b.Fatal(err)
 				}
 				d, err := bareRestore(ctx, ns, backend, text)
 				if err != nil {
 					b.Fatal(err)
 				}
-				bare += d
+				bare.wall += d.wall
+				bare.cpu += d.cpu
 				if err := deleteNS(ctx, ns); err != nil {
 					b.Fatal(err)
 				}
@@ -128,14 +142,17 @@ func BenchmarkRestorePartial(b *testing.B) {
 			b.ReportMetric(float64(chains), "chains")
 			b.ReportMetric(float64(rules), "rules")
 			b.ReportMetric(float64(deleted), "deleted")
-			b.ReportMetric(bare.Seconds()/float64(b.N), "bare-restore-s")
+			b.ReportMetric(bare.wall.Seconds()/float64(b.N), "bare-restore-s")
+			b.ReportMetric(bare.cpu.Seconds()/float64(b.N), "bare-cpu-s")
+			b.ReportMetric(parts.render.Seconds()/float64(b.N), "render-s")
+			b.ReportMetric(parts.restore.Seconds()/float64(b.N), "restore-s")
 		})
 	}
 }
 
 // timeBareRestore restores data with the bare tool into a fresh namespace
 // ns, deletes it again and returns how long the restore took.
-func timeBareRestore(b *testing.B, ctx context.Context, ns string, backend iptables.Backend, data []byte) time.Duration {
+func timeBareRestore(b *testing.B, ctx context.Context, ns string, backend iptables.Backend, data []byte) restoreTime {
 	b.Helper()
 	if err := addNS(ctx, ns); err != nil {
 		b.Fatal(err)

@@ -3,34 +3,49 @@ package integration
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"sigs.k8s.io/kind/pkg/exec"
+	"time"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 )
 
-// fullSync does what the proxy does on a full sync of f into namespace ns:
-// render the snapshot, write the full restore text, restore it, ensure the
-// hook rules.
-func fullSync(ctx context.Context, ns string, backend iptables.Backend, f *fixture) error {
-	rs := render.Render(render.Config{}, f.snap)
-	text, _ := render.WriteFull(rs, nil)
-	if err := restore(ctx, ns, backend, text); err != nil {
-		return err
-	}
-	for _, h := range render.Hooks() {
-		args := append([]string{"netns", "exec", ns, "iptables-" + string(backend), "-w", "-t", string(h.Table), "-A", string(h.Chain)}, h.Args...)
-		if out, err := exec.CombinedOutputLines(exec.DefaultCmder.CommandContext(ctx, "ip", args...)); err != nil {
-			return fmt.Errorf("adding hook rule: %w: %s", err, strings.Join(out, "\n"))
-		}
-	}
-	return nil
+// syncTimes splits the time of a full sync into its parts.
+type syncTimes struct {
+	render, restore, hooks time.Duration
 }
 
-// restore applies data with the backend's iptables-restore in namespace ns.
+// add sums two syncTimes.
+func (s syncTimes) add(o syncTimes) syncTimes {
+	return syncTimes{s.render + o.render, s.restore + o.restore, s.hooks + o.hooks}
+}
+
+// fullSync does what the proxy does on a full sync of f into namespace ns,
+// through svccheck's iptables runner: render the snapshot, write the full
+// restore text, restore it, ensure the hook rules. It returns how long
+// each part took.
+func fullSync(ctx context.Context, ns string, backend iptables.Backend, f *fixture) (syncTimes, error) {
+	var st syncTimes
+	ipt := iptables.New(iptables.NetNSCmder(ns), backend)
+	start := time.Now()
+	rs := render.Render(render.Config{}, f.snap)
+	text, _ := render.WriteFull(rs, nil)
+	st.render = time.Since(start)
+	start = time.Now()
+	if err := ipt.Restore(ctx, text); err != nil {
+		return st, fmt.Errorf("full sync: %w", err)
+	}
+	st.restore = time.Since(start)
+	start = time.Now()
+	for _, h := range render.Hooks() {
+		if _, err := ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
+			return st, fmt.Errorf("full sync: %w", err)
+		}
+	}
+	st.hooks = time.Since(start)
+	return st, nil
+}
+
+// restore applies data through svccheck's iptables runner in namespace ns.
 func restore(ctx context.Context, ns string, backend iptables.Backend, data []byte) error {
-	_, err := bareRestore(ctx, ns, backend, data)
-	return err
+	return iptables.New(iptables.NetNSCmder(ns), backend).Restore(ctx, data)
 }
