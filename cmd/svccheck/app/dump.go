@@ -263,17 +263,18 @@ const hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // newDumpExecHostCommand is run in a host pod: it chroots into the node's
 // root mounted at /host and replaces itself with the given command.
 func newDumpExecHostCommand() *cobra.Command {
-	return &cobra.Command{
+	root := diag.HostRoot
+	cmd := &cobra.Command{
 		Use:    "exec-host -- COMMAND [ARG...]",
 		Short:  "Run a command in the node's root file system from a host pod",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			if err := syscall.Chroot(diag.HostRoot); err != nil {
-				return usageError("chroot %s: %v", diag.HostRoot, err)
+			if err := syscall.Chroot(root); err != nil {
+				return usageError("chroot %s: %v", root, err)
 			}
 			if err := os.Chdir("/"); err != nil {
-				return usageError("chdir / in %s: %v", diag.HostRoot, err)
+				return usageError("chdir / in %s: %v", root, err)
 			}
 			if err := os.Setenv("PATH", hostPath); err != nil {
 				return usageError("setting PATH: %v", err)
@@ -288,4 +289,6 @@ func newDumpExecHostCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&root, "root", root, "the node's root file system")
+	return cmd
 }

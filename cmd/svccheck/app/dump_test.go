@@ -3,10 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
 
 func TestDumpFlagErrors(t *testing.T) {
@@ -99,5 +104,73 @@ func TestDumpHiddenCommands(t *testing.T) {
 		if err != nil || sub.Name() != name || !sub.Hidden {
 			t.Errorf("dump %s: found %v (err %v), want a hidden subcommand", name, sub, err)
 		}
+	}
+}
+
+// appMainEnv makes the test binary run as svccheck (see TestMain), so
+// tests can run svccheck as a separate process without building it.
+const appMainEnv = "SVCCHECK_APP_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(appMainEnv) == "1" {
+		os.Exit(ExitCode(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)))
+	}
+	os.Exit(m.Run())
+}
+
+// TestIntegrationDumpExecHost runs exec-host (the test binary acting as
+// svccheck) against a scratch root file system holding only a static gofmt
+// and a Go file: the command must be found through the node PATH and see
+// the scratch root as /.
+func TestIntegrationDumpExecHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("integration test: chroot needs root")
+	}
+	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
+	data, err := os.ReadFile(gofmt)
+	if err != nil {
+		t.Skipf("integration test: no gofmt binary to put in the scratch root: %v", err)
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "gofmt"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "only-in-root.go"), []byte("package   x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := &kindexec.LocalCmder{}
+	run := func(args ...string) (string, string, error) {
+		var stdout, stderr bytes.Buffer
+		cmd := local.Command(self, append([]string{"dump", "exec-host", "--root", root, "--"}, args...)...)
+		cmd.SetEnv(appMainEnv + "=1").SetStdout(&stdout).SetStderr(&stderr)
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+	stdout, stderr, err := run("gofmt", "/only-in-root.go")
+	if err != nil {
+		t.Fatalf("exec-host gofmt: %v\nstderr: %s", err, stderr)
+	}
+	if stdout != "package x\n" {
+		t.Errorf("exec-host gofmt printed %q, want the scratch root's file formatted", stdout)
+	}
+	// A missing tool exits 127, like a shell, and says which.
+	_, stderr, err = run("iptables-save")
+	var re *kindexec.RunError
+	var ee *osexec.ExitError
+	if !errors.As(err, &re) || !errors.As(re.Inner, &ee) || ee.ExitCode() != 127 {
+		t.Fatalf("exec-host of a missing tool = %v, want exit status 127", err)
+	}
+	if !strings.Contains(stderr, "iptables-save on the node") {
+		t.Errorf("stderr %q does not name the missing tool", stderr)
 	}
 }
