@@ -26,7 +26,7 @@ const (
 // testEnv is a Proxier over a fake clientset, an iptables Fake and a
 // conntrack Fake.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	p      *Proxier
 	client *fake.Clientset
@@ -36,7 +36,7 @@ type testEnv struct {
 
 // newEnv builds a Proxier for node-a over objs plus the Node object.
 // mutate may change the Config first.
-func newEnv(t *testing.T, mutate func(*Config), objs ...runtime.Object) *testEnv {
+func newEnv(t testing.TB, mutate func(*Config), objs ...runtime.Object) *testEnv {
 	t.Helper()
 	fakeIPT := iptablestest.NewFake()
 	env := newEnvIPT(t, fakeIPT, mutate, objs...)
@@ -45,7 +45,7 @@ func newEnv(t *testing.T, mutate func(*Config), objs ...runtime.Object) *testEnv
 }
 
 // newEnvIPT is newEnv programming ipt (env.ipt stays nil).
-func newEnvIPT(t *testing.T, ipt iptables.Interface, mutate func(*Config), objs ...runtime.Object) *testEnv {
+func newEnvIPT(t testing.TB, ipt iptables.Interface, mutate func(*Config), objs ...runtime.Object) *testEnv {
 	t.Helper()
 	node := &v1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: testNode},
@@ -139,7 +139,7 @@ func (e *testEnv) trace(pkt iptablestest.Packet) *iptablestest.Result {
 }
 
 // traceDump traces a packet through d as node-a.
-func traceDump(t *testing.T, d *iptablestest.Dump, pkt iptablestest.Packet) *iptablestest.Result {
+func traceDump(t testing.TB, d *iptablestest.Dump, pkt iptablestest.Packet) *iptablestest.Result {
 	t.Helper()
 	tr, err := iptablestest.NewTracer(d, testNodeIP)
 	if err != nil {
