@@ -27,8 +27,11 @@ const KindDefaultImage = defaults.Image
 func checkDocker(ctx context.Context, cmder exec.Cmder) error {
 	out, err := exec.CombinedOutputLines(cmder.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}"))
 	if err != nil {
-		return fmt.Errorf("%w: 'docker info' failed (is Docker installed and running?): %v: %s",
-			ErrDockerUnavailable, err, strings.Join(out, "; "))
+		msg := fmt.Sprintf("%v", err)
+		if len(out) > 0 {
+			msg += ": " + strings.Join(out, "; ")
+		}
+		return fmt.Errorf("%w: 'docker info' failed (is Docker installed and running?): %s", ErrDockerUnavailable, msg)
 	}
 	return nil
 }
