@@ -101,6 +101,24 @@ func BenchmarkRestore(b *testing.B) {
 				reportStats(b, stats, len(text))
 			})
 		}
+		if backend == iptables.BackendNFT {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("%s/full-batched/services=%d/endpoints=10", backend, n), func(b *testing.B) {
+					services, slices := genCluster(n, 10)
+					snap, _ := snapshot.Build(testConfig, services, slices)
+					text, stats := WriteFullBatched(Render(Config{}, snap), nil, DefaultBatchRules)
+					for range b.N {
+						b.StopTimer()
+						ns := newScratch(b)
+						b.StartTimer()
+						if err := ns.restore(backend, text, false); err != nil {
+							b.Fatal(err)
+						}
+					}
+					reportStats(b, stats, len(text))
+				})
+			}
+		}
 		b.Run(fmt.Sprintf("%s/partial/services=10000/endpoints=10", backend), func(b *testing.B) {
 			prevSnap, nextSnap := changeOne()
 			prev := Render(Config{}, prevSnap)

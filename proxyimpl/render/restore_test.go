@@ -128,3 +128,26 @@ func TestIntegrationRestoreShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationRestoreBatched applies a batched full sync with the real
+// iptables-restore of both backends: the kernel must hold what one
+// transaction gives.
+func TestIntegrationRestoreBatched(t *testing.T) {
+	needRealIPTables(t)
+	single, batched, _, _ := batchedCase(t)
+	for _, b := range backends {
+		t.Run(string(b), func(t *testing.T) {
+			ns := newScratch(t)
+			if err := ns.restore(b, batched, false); err != nil {
+				t.Fatalf("batched restore: %v", err)
+			}
+			saved, err := ns.save(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(fakeState(t, single), fakeState(t, saved)); diff != "" {
+				t.Errorf("kernel after batched full sync (-one transaction +kernel):\n%s", diff)
+			}
+		})
+	}
+}

@@ -115,56 +115,67 @@ func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot
 // deleted.
 func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
 	names := sortedNames(rs.Services)
-	declared, size := fullChains(rs, names)
+	declared, stale, size := fullPlan(rs, names, existing)
+	var out bytes.Buffer
+	out.Grow(size + 8192)
+	stats := Stats{}
+	for _, t := range tables {
+		stats[t] = writeTable(&out, rs, names, t, declared[t], stale[t])
+	}
+	return out.Bytes(), stats
+}
+
+// fullPlan returns the chains a full sync declares and the stale chains it
+// deletes, per table, and an estimate of the text's size.
+func fullPlan(rs *RuleSet, names []snapshot.ServicePortName, existing map[iptables.Table][]string) (declared, stale map[iptables.Table][]string, size int) {
+	declared, size = fullChains(rs, names)
 	own := map[tableChain]bool{}
 	for t, chains := range declared {
 		for _, c := range chains {
 			own[tableChain{t, c}] = true
 		}
 	}
-	stale := staleChains(existing, own)
+	return declared, staleChains(existing, own), size
+}
 
-	var out bytes.Buffer
-	out.Grow(size + 8192)
-	stats := Stats{}
-	for _, t := range tables {
-		var st TableStats
-		out.WriteString("*" + string(t) + "\n")
-		// Sorted: iptables-nft keeps chains in a name-ordered list, and
-		// declaring them out of order makes a large restore quadratic.
-		decl := append(declared[t], stale[t]...)
-		slices.Sort(decl)
-		for _, c := range decl {
-			out.WriteString(":" + c + " - [0:0]\n")
-			st.Chains++
-		}
-		for _, g := range rs.Global {
-			if g.Table != t {
-				continue
-			}
-			if sharedChains[tableChain{g.Table, g.Name}] {
-				st.Rules += writeShared(&out, rs, names, t, g.Name)
-			}
-			st.Rules += writeChain(&out, g)
-		}
-		if rs.Hairpin.Table == t {
-			st.Rules += writeChain(&out, rs.Hairpin)
-		}
-		for _, n := range names {
-			for _, c := range rs.Services[n].Chains {
-				if c.Table == t {
-					st.Rules += writeChain(&out, c)
-				}
-			}
-		}
-		for _, c := range stale[t] {
-			out.WriteString("-X " + c + "\n")
-			st.Deleted++
-		}
-		out.WriteString("COMMIT\n")
-		stats[t] = st
+// writeTable writes table t of rs as one transaction: every chain
+// declared, filled, and the stale chains deleted.
+func writeTable(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName, t iptables.Table, declared, stale []string) TableStats {
+	var st TableStats
+	out.WriteString("*" + string(t) + "\n")
+	// Sorted: iptables-nft keeps chains in a name-ordered list, and
+	// declaring them out of order makes a large restore quadratic.
+	decl := append(slices.Clone(declared), stale...)
+	slices.Sort(decl)
+	for _, c := range decl {
+		out.WriteString(":" + c + " - [0:0]\n")
+		st.Chains++
 	}
-	return out.Bytes(), stats
+	for _, g := range rs.Global {
+		if g.Table != t {
+			continue
+		}
+		if sharedChains[tableChain{g.Table, g.Name}] {
+			st.Rules += writeShared(out, rs, names, t, g.Name)
+		}
+		st.Rules += writeChain(out, g)
+	}
+	if rs.Hairpin.Table == t {
+		st.Rules += writeChain(out, rs.Hairpin)
+	}
+	for _, n := range names {
+		for _, c := range rs.Services[n].Chains {
+			if c.Table == t {
+				st.Rules += writeChain(out, c)
+			}
+		}
+	}
+	for _, c := range stale {
+		out.WriteString("-X " + c + "\n")
+		st.Deleted++
+	}
+	out.WriteString("COMMIT\n")
+	return st
 }
 
 // fullChains returns the chains of rs per table and an estimate of the

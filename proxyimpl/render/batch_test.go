@@ -1,0 +1,53 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// batchedCase renders 60 generated Services, with stale chains left over
+// from a previous sync, in one transaction and in batches of about 25 rules.
+func batchedCase(t *testing.T) (single, batched []byte, singleStats, batchedStats Stats) {
+	t.Helper()
+	services, slices := genCluster(60, 3)
+	snap := build(t, services, slices)
+	rs := Render(Config{}, snap)
+	existing := map[iptables.Table][]string{
+		iptables.TableNAT:    {"SVCCHK-SVC-STALE0000000000", "SVCCHK-EXT-STALE0000000000"},
+		iptables.TableFilter: {"SVCCHK-OLD"},
+	}
+	single, singleStats = WriteFull(rs, existing)
+	batched, batchedStats = WriteFullBatched(rs, existing, 25)
+	return single, batched, singleStats, batchedStats
+}
+
+func TestWriteFullBatched(t *testing.T) {
+	single, batched, singleStats, batchedStats := batchedCase(t)
+	if n := strings.Count(string(batched), "*nat\n"); n < 5 {
+		t.Errorf("batched text has %d nat transactions, want at least 5", n)
+	}
+	if diff := cmp.Diff(fakeState(t, single), fakeState(t, batched)); diff != "" {
+		t.Errorf("state after batched full sync (-one transaction +batched):\n%s", diff)
+	}
+	if diff := cmp.Diff(singleStats, batchedStats); diff != "" {
+		t.Errorf("stats (-one transaction +batched):\n%s", diff)
+	}
+	// Over an existing state, too: the previous sync's rules are replaced.
+	baseServices, baseSlices := partialBase()
+	old, _ := WriteFull(Render(Config{}, build(t, baseServices, baseSlices)), nil)
+	if diff := cmp.Diff(fakeState(t, old, single), fakeState(t, old, batched)); diff != "" {
+		t.Errorf("state after batched resync (-one transaction +batched):\n%s", diff)
+	}
+	// No batching asked for: exactly WriteFull.
+	rs := Render(Config{}, &snapshot.Snapshot{})
+	a, _ := WriteFull(rs, nil)
+	b, _ := WriteFullBatched(rs, nil, 0)
+	if diff := cmp.Diff(string(a), string(b)); diff != "" {
+		t.Errorf("WriteFullBatched(0) (-WriteFull +batched):\n%s", diff)
+	}
+}
