@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 )
 
@@ -89,6 +90,7 @@ func (r *runner) loop(ctx context.Context) {
 		if err != nil {
 			failures++
 			wait := max(r.backoff(failures), r.minInterval)
+			klog.FromContext(ctx).Error(err, "Sync failed", "failures", failures, "retryIn", wait)
 			notUntil = lastRun.Add(wait)
 			timer.Reset(wait)
 			continue
