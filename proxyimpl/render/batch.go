@@ -28,10 +28,10 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 	if batchRules <= 0 {
 		return WriteFull(rs, existing)
 	}
-	names := sortedNames(rs.Services)
-	declared, stale, size := fullPlan(rs, names, existing)
+	ordered := sortedServices(rs.Services)
+	declared, stale, size := fullPlan(rs, ordered, existing)
 	var out bytes.Buffer
-	out.Grow(size + 8192)
+	out.Grow(size + 4096)
 	stats := Stats{}
 	nat := iptables.TableNAT
 	add := func(st TableStats) {
@@ -55,8 +55,8 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 	// The ports' own chains, a port never split across blocks.
 	var batch []Chain
 	n := 0
-	for _, name := range names {
-		for _, c := range rs.Services[name].Chains {
+	for _, sr := range ordered {
+		for _, c := range sr.Chains {
 			if c.Table == nat {
 				batch = append(batch, c)
 				n += len(c.Rules)
@@ -88,7 +88,7 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 	}
 	for _, g := range rs.Global {
 		if g.Table == nat && sharedChains[tableChain{g.Table, g.Name}] {
-			st.Rules += writeShared(&out, rs, names, nat, g.Name)
+			st.Rules += writeShared(&out, ordered, nat, g.Name)
 			st.Rules += writeChain(&out, g)
 		}
 	}
@@ -101,7 +101,7 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 
 	// The filter table is small: one transaction, as WriteFull writes it.
 	filter := iptables.TableFilter
-	stats[filter] = writeTable(&out, rs, names, filter, declared[filter], stale[filter])
+	stats[filter] = writeTable(&out, rs, ordered, filter, declared[filter], stale[filter])
 	return out.Bytes(), stats
 }
 

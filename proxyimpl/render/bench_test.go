@@ -2,7 +2,9 @@ package render
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
@@ -19,6 +21,17 @@ func reportStats(b *testing.B, stats Stats, size int) {
 	b.ReportMetric(float64(size)/1e6, "MB")
 }
 
+// cpuTime returns the user and system CPU time the process used so far.
+// Per operation it shows the work done regardless of how busy the machine
+// is, which wall-clock ns/op does not.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkRender measures a full sync's pure part: rendering a snapshot
 // and writing the full restore text.
 func BenchmarkRender(b *testing.B) {
@@ -29,9 +42,11 @@ func BenchmarkRender(b *testing.B) {
 			var text []byte
 			var stats Stats
 			b.ReportAllocs()
+			start := cpuTime(b)
 			for b.Loop() {
 				text, stats = WriteFull(Render(Config{}, snap), nil)
 			}
+			b.ReportMetric(float64((cpuTime(b)-start).Milliseconds())/float64(b.N), "cpu-ms/op")
 			reportStats(b, stats, len(text))
 		})
 	}
@@ -70,11 +85,13 @@ func BenchmarkRenderPartial(b *testing.B) {
 	var text []byte
 	var stats Stats
 	b.ReportAllocs()
+	start := cpuTime(b)
 	for b.Loop() {
 		changed := snapshot.Changed(prevSnap, nextSnap)
 		next := RenderChanged(Config{}, nextSnap, prev, changed)
 		text, stats = WritePartial(prev, next, changed)
 	}
+	b.ReportMetric(float64((cpuTime(b)-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	reportStats(b, stats, len(text))
 }
 

@@ -7,7 +7,12 @@ import (
 
 // quote returns s in double quotes, as iptables-save prints comments.
 func quote(s string) string {
-	return strconv.Quote(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.Quote(s)
+		}
+	}
+	return `"` + s + `"`
 }
 
 // ruleBuilder assembles one rule spec in iptables-save order: addresses and

@@ -99,14 +99,14 @@ func newTableWriters() map[iptables.Table]*tableWriter {
 	return tws
 }
 
-// sortedNames returns the keys of services, sorted.
-func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot.ServicePortName {
-	names := make([]snapshot.ServicePortName, 0, len(services))
-	for n := range services {
-		names = append(names, n)
+// sortedServices returns the values of services, sorted by name.
+func sortedServices(services map[snapshot.ServicePortName]*ServiceRules) []*ServiceRules {
+	out := make([]*ServiceRules, 0, len(services))
+	for _, sr := range services {
+		out = append(out, sr)
 	}
-	slices.SortFunc(names, snapshot.ServicePortName.Compare)
-	return names
+	slices.SortFunc(out, func(a, b *ServiceRules) int { return a.Name.Compare(b.Name) })
+	return out
 }
 
 // WriteFull returns restore text that declares and fills every chain of
@@ -114,21 +114,21 @@ func sortedNames(services map[snapshot.ServicePortName]*ServiceRules) []snapshot
 // that start with snapshot.ChainPrefix and are not in rs are flushed and
 // deleted.
 func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
-	names := sortedNames(rs.Services)
-	declared, stale, size := fullPlan(rs, names, existing)
+	ordered := sortedServices(rs.Services)
+	declared, stale, size := fullPlan(rs, ordered, existing)
 	var out bytes.Buffer
-	out.Grow(size + 8192)
+	out.Grow(size + 1024)
 	stats := Stats{}
 	for _, t := range tables {
-		stats[t] = writeTable(&out, rs, names, t, declared[t], stale[t])
+		stats[t] = writeTable(&out, rs, ordered, t, declared[t], stale[t])
 	}
 	return out.Bytes(), stats
 }
 
 // fullPlan returns the chains a full sync declares and the stale chains it
 // deletes, per table, and an estimate of the text's size.
-func fullPlan(rs *RuleSet, names []snapshot.ServicePortName, existing map[iptables.Table][]string) (declared, stale map[iptables.Table][]string, size int) {
-	declared, size = fullChains(rs, names)
+func fullPlan(rs *RuleSet, ordered []*ServiceRules, existing map[iptables.Table][]string) (declared, stale map[iptables.Table][]string, size int) {
+	declared, size = fullChains(rs, ordered)
 	own := map[tableChain]bool{}
 	for t, chains := range declared {
 		for _, c := range chains {
@@ -140,7 +140,7 @@ func fullPlan(rs *RuleSet, names []snapshot.ServicePortName, existing map[iptabl
 
 // writeTable writes table t of rs as one transaction: every chain
 // declared, filled, and the stale chains deleted.
-func writeTable(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName, t iptables.Table, declared, stale []string) TableStats {
+func writeTable(out *bytes.Buffer, rs *RuleSet, ordered []*ServiceRules, t iptables.Table, declared, stale []string) TableStats {
 	var st TableStats
 	out.WriteString("*" + string(t) + "\n")
 	// Sorted: iptables-nft keeps chains in a name-ordered list, and
@@ -156,15 +156,15 @@ func writeTable(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName
 			continue
 		}
 		if sharedChains[tableChain{g.Table, g.Name}] {
-			st.Rules += writeShared(out, rs, names, t, g.Name)
+			st.Rules += writeShared(out, ordered, t, g.Name)
 		}
 		st.Rules += writeChain(out, g)
 	}
 	if rs.Hairpin.Table == t {
 		st.Rules += writeChain(out, rs.Hairpin)
 	}
-	for _, n := range names {
-		for _, c := range rs.Services[n].Chains {
+	for _, sr := range ordered {
+		for _, c := range sr.Chains {
 			if c.Table == t {
 				st.Rules += writeChain(out, c)
 			}
@@ -180,15 +180,17 @@ func writeTable(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName
 
 // fullChains returns the chains of rs per table and an estimate of the
 // size of the restore text.
-func fullChains(rs *RuleSet, names []snapshot.ServicePortName) (map[iptables.Table][]string, int) {
+func fullChains(rs *RuleSet, ordered []*ServiceRules) (map[iptables.Table][]string, int) {
 	declared := map[iptables.Table][]string{}
 	size := 0
-	for _, g := range rs.Global {
-		declared[g.Table] = append(declared[g.Table], g.Name)
+	for _, c := range append(slices.Clone(rs.Global), rs.Hairpin) {
+		declared[c.Table] = append(declared[c.Table], c.Name)
+		size += len(c.Name) + 10
+		for _, r := range c.Rules {
+			size += len(c.Name) + len(r) + 5
+		}
 	}
-	declared[rs.Hairpin.Table] = append(declared[rs.Hairpin.Table], rs.Hairpin.Name)
-	for _, n := range names {
-		sr := rs.Services[n]
+	for _, sr := range ordered {
 		for _, r := range sr.Shared {
 			size += len(r.Chain) + len(r.Spec) + 5
 		}
@@ -205,10 +207,10 @@ func fullChains(rs *RuleSet, names []snapshot.ServicePortName) (map[iptables.Tab
 
 // writeShared appends the ports' rules in one shared chain, in port name
 // order, and returns how many it wrote.
-func writeShared(out *bytes.Buffer, rs *RuleSet, names []snapshot.ServicePortName, t iptables.Table, chain string) int {
+func writeShared(out *bytes.Buffer, ordered []*ServiceRules, t iptables.Table, chain string) int {
 	n := 0
-	for _, name := range names {
-		for _, r := range rs.Services[name].Shared {
+	for _, sr := range ordered {
+		for _, r := range sr.Shared {
 			if r.Table == t && r.Chain == chain {
 				writeLine(out, "-A", r.Chain, r.Spec)
 				n++

@@ -149,8 +149,11 @@ func (p *ServicePort) AffinityList(ep Endpoint) string {
 
 // Equal reports whether p and o describe the same port, the same way.
 func (p *ServicePort) Equal(o *ServicePort) bool {
+	if p == o {
+		return true
+	}
 	if p == nil || o == nil {
-		return p == o
+		return false
 	}
 	return p.Name == o.Name && p.Port == o.Port && p.Protocol == o.Protocol &&
 		p.NodePort == o.NodePort && p.ExternalPolicyLocal == o.ExternalPolicyLocal &&
