@@ -53,6 +53,17 @@ func (p *Proxier) onEndpointSlice(obj any) {
 	p.changed(name, when)
 }
 
+// onEndpointSliceUpdate records the change of a slice's Service, and of
+// the Service it belonged to before when its service-name label changed.
+func (p *Proxier) onEndpointSliceUpdate(old, cur any) {
+	if o, ok := old.(*discoveryv1.EndpointSlice); ok {
+		if c, ok := cur.(*discoveryv1.EndpointSlice); ok && o.Labels[discoveryv1.LabelServiceName] != c.Labels[discoveryv1.LabelServiceName] {
+			p.onEndpointSlice(o)
+		}
+	}
+	p.onEndpointSlice(cur)
+}
+
 // onNode notes new InternalIP addresses of this node, which need a full
 // sync when the node IPs come from the Node.
 func (p *Proxier) onNode(obj any) {

@@ -104,7 +104,7 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 		}},
 		{sliceInformer.Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc:    p.onEndpointSlice,
-			UpdateFunc: func(_, cur any) { p.onEndpointSlice(cur) },
+			UpdateFunc: p.onEndpointSliceUpdate,
 			DeleteFunc: p.onEndpointSlice,
 		}},
 		{nodeInformer.Informer(), cache.ResourceEventHandlerFuncs{
