@@ -4,11 +4,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	v1 "k8s.io/api/core/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/svccheck/svccheck/proxyimpl/healthcheck"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 	"github.com/svccheck/svccheck/proxyimpl/metrics"
@@ -133,7 +136,10 @@ func TestPartialSyncTouchesOnlyChangedService(t *testing.T) {
 
 func TestFailedRestoreForcesFullSync(t *testing.T) {
 	webSlice := slice("demo", "web", "web-1", 8080, v1.ProtocolTCP, endpoint{"10.244.1.5", testNode})
-	env := newEnv(t, nil, service("demo", "web", "10.96.0.10", 80, v1.ProtocolTCP), webSlice)
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	health := healthcheck.NewProxyHealth(time.Minute, clk)
+	env := newEnv(t, func(c *Config) { c.Health = health; c.Clock = clk },
+		service("demo", "web", "10.96.0.10", 80, v1.ProtocolTCP), webSlice)
 	env.start(3)
 	env.sync()
 
@@ -154,7 +160,15 @@ func TestFailedRestoreForcesFullSync(t *testing.T) {
 		t.Errorf("endpoints after the failed sync (-want +got):\n%s", diff)
 	}
 
+	clk.Step(2 * time.Minute)
+	if st := health.Status(); st.Healthy {
+		t.Errorf("healthy although the last sync failed 2m ago: %+v", st)
+	}
+
 	env.sync() // no new change: must be a full sync that applies the move
+	if st := health.Status(); !st.Healthy {
+		t.Errorf("unhealthy after a successful sync: %+v", st)
+	}
 	retry := string(env.ipt.LastRestore())
 	if !strings.Contains(retry, ":"+render.ChainPostrouting) || !strings.Contains(retry, ":"+render.ChainForward) {
 		t.Errorf("the sync after a failed restore is not a full one:\n%s", retry)

@@ -47,6 +47,10 @@ func (p *Proxier) Sync(ctx context.Context) error {
 		p.rules = nil
 		p.tracker.putBack(changes)
 		p.cfg.Metrics.ObserveFailure(mode, end.Sub(start))
+		if p.cfg.Health != nil {
+			// An update is pending until a sync succeeds.
+			p.cfg.Health.QueuedUpdate()
+		}
 		return fmt.Errorf("%s sync: %w", mode, err)
 	}
 	p.clearStaleUDP(ctx, p.snap, res.snap, res.changed)
