@@ -3,12 +3,19 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 func TestProxyFlagErrors(t *testing.T) {
@@ -99,5 +106,66 @@ current-context: x
 	}
 	if got := ExitCode(err); got != ExitUsage {
 		t.Errorf("exit code %d, want %d", got, ExitUsage)
+	}
+}
+
+// TestIntegrationProxyCleanup runs the cleanup command's code in a fresh
+// network namespace holding svccheck's chains and someone else's rules,
+// on every installed backend.
+func TestIntegrationProxyCleanup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test skipped under -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("integration test needs root (network namespaces, iptables)")
+	}
+	for _, tool := range []string{"ip", "iptables-nft-restore", "iptables-legacy-restore"} {
+		if _, err := osexec.LookPath(tool); err != nil {
+			t.Skipf("integration test needs %s", tool)
+		}
+	}
+	ns := fmt.Sprintf("svcchk-app-%d", os.Getpid())
+	local := &exec.LocalCmder{}
+	if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
+		t.Fatalf("creating network namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := local.Command("ip", "netns", "del", ns).Run(); err != nil {
+			t.Errorf("deleting network namespace %s: %v", ns, err)
+		}
+	})
+	cmder := iptables.NetNSCmder(ns)
+	ctx := context.Background()
+	seed := "*nat\n:SVCCHK-SERVICES - [0:0]\n:SVCCHK-SVC-ABC - [0:0]\n-A SVCCHK-SERVICES -j SVCCHK-SVC-ABC\n" +
+		"-A PREROUTING -m comment --comment \"svccheck service portals\" -j SVCCHK-SERVICES\n-A PREROUTING -j ACCEPT\nCOMMIT\n" +
+		"*filter\n:SVCCHK-FORWARD - [0:0]\n-A FORWARD -j SVCCHK-FORWARD\n-A FORWARD -s 10.9.0.0/16 -j DROP\nCOMMIT\n"
+	for _, b := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+		if err := iptables.New(cmder, b).Restore(ctx, []byte(seed)); err != nil {
+			t.Fatalf("seeding %s: %v", b, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := runProxyCleanup(ctx, cmder, "", "auto", &out); err != nil {
+		t.Fatalf("cleanup: %v", err)
+	}
+	want := "legacy: removed 3 chains and 2 jump rules\nnft: removed 3 chains and 2 jump rules\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	for _, b := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+		for _, table := range []iptables.Table{iptables.TableNAT, iptables.TableFilter} {
+			saved, err := iptables.New(cmder, b).Save(ctx, table, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := string(saved)
+			if strings.Contains(s, "SVCCHK") {
+				t.Errorf("%s %s still holds svccheck's rules:\n%s", b, table, s)
+			}
+			keep := map[iptables.Table]string{iptables.TableNAT: "-A PREROUTING -j ACCEPT", iptables.TableFilter: "-A FORWARD -s 10.9.0.0/16 -j DROP"}[table]
+			if !strings.Contains(s, keep) {
+				t.Errorf("%s %s lost %q:\n%s", b, table, keep, s)
+			}
+		}
 	}
 }
