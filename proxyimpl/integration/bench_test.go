@@ -57,6 +57,7 @@ func BenchmarkRestoreFull(b *testing.B) {
 					if err := addNS(ctx, ns); err != nil {
 						b.Fatal(err)
 					}
+					b.Cleanup(func() { removeNS(ns) })
 					b.StartTimer()
 					st, err := fullSync(ctx, ns, backend, f)
 					b.StopTimer()
@@ -102,6 +103,7 @@ func BenchmarkRestorePartial(b *testing.B) {
 				if err := addNS(ctx, ns); err != nil {
 					b.Fatal(err)
 				}
+				b.Cleanup(func() { removeNS(ns) })
 				if _, err := fullSync(ctx, ns, backend, f); err != nil {
 					b.Fatal(err)
 				}
@@ -157,6 +159,7 @@ func timeBareRestore(b *testing.B, ctx context.Context, ns string, backend iptab
 	if err := addNS(ctx, ns); err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { removeNS(ns) })
 	d, err := bareRestore(ctx, ns, backend, data)
 	if delErr := deleteNS(ctx, ns); delErr != nil {
 		b.Fatal(delErr)
@@ -165,4 +168,11 @@ func timeBareRestore(b *testing.B, ctx context.Context, ns string, backend iptab
 		b.Fatal(err)
 	}
 	return d
+}
+
+// removeNS deletes namespace ns if a failed benchmark left it behind.
+func removeNS(ns string) {
+	if _, err := os.Stat("/run/netns/" + ns); err == nil {
+		_ = deleteNS(context.Background(), ns)
+	}
 }
