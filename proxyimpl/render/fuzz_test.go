@@ -80,7 +80,8 @@ func fuzzCluster(src *byteSource) ([]*v1.Service, []*discoveryv1.EndpointSlice) 
 
 // FuzzRender renders random clusters and applies them with the real
 // iptables-restore of both backends in a scratch namespace: the full text
-// of one cluster, then the partial text to a second one. Every restore must
+// of one cluster (in one transaction or in small batches), then the partial
+// text to a second one. Every restore must
 // succeed and the kernel must end up as a full sync of the second cluster
 // leaves the Fake. Without root or iptables it skips.
 func FuzzRender(f *testing.F) {
@@ -95,6 +96,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := &byteSource{data: data}
+		batchRules := int(src.next()%3) * 4 // 0: one transaction
 		prevServices, prevSlices := fuzzCluster(src)
 		nextServices, nextSlices := fuzzCluster(src)
 		cfg := snapshot.Config{NodeName: testNode, ClusterCIDRs: testConfig.ClusterCIDRs}
@@ -113,7 +115,7 @@ func FuzzRender(f *testing.F) {
 				t.Fatal(err)
 			}
 			// A full sync over whatever the last input left behind.
-			prevFull, _ := WriteFull(prev, existingChains(t, saved))
+			prevFull, _ := WriteFullBatched(prev, existingChains(t, saved), batchRules)
 			if err := ns.restore(b, prevFull, false); err != nil {
 				t.Fatalf("%s full sync: %v\n%s", b, err, prevFull)
 			}
