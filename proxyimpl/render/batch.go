@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"slices"
+	"strings"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
@@ -32,14 +33,11 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 	declared, stale, size := fullPlan(rs, ordered, existing)
 	var out bytes.Buffer
 	out.Grow(size + 4096)
-	stats := Stats{}
-	nat := iptables.TableNAT
-	add := func(st TableStats) {
-		s := stats[nat]
-		s.Chains, s.Rules, s.Deleted = s.Chains+st.Chains, s.Rules+st.Rules, s.Deleted+st.Deleted
-		stats[nat] = s
+	nat, filter := iptables.TableNAT, iptables.TableFilter
+	var st TableStats
+	add := func(s TableStats) {
+		st.Chains, st.Rules, st.Deleted = st.Chains+s.Chains, st.Rules+s.Rules, st.Deleted+s.Deleted
 	}
-
 	// Global chains without per-port rules, and the hairpin chain.
 	var first []Chain
 	for _, g := range rs.Global {
@@ -51,58 +49,84 @@ func WriteFullBatched(rs *RuleSet, existing map[iptables.Table][]string, batchRu
 		first = append(first, rs.Hairpin)
 	}
 	add(writeBlock(&out, nat, first))
+	add(writePortBlocks(&out, ordered, batchRules))
+	add(writeSharedBlock(&out, rs, ordered, stale[nat]))
+	// The filter table is small: one transaction, as WriteFull writes it.
+	filterStats := writeTable(&out, rs, ordered, filter, declared[filter], stale[filter])
+	return out.Bytes(), Stats{nat: st, filter: filterStats}
+}
 
-	// The ports' own chains, a port never split across blocks.
+// writePortBlocks writes the ports' own nat chains in transactions of
+// about batchRules rules, never splitting a port. The ports go in the
+// order of their chains' names (their hash): iptables-nft inserts chains
+// into a name-ordered list.
+func writePortBlocks(out *bytes.Buffer, ordered []*ServiceRules, batchRules int) TableStats {
+	byChain := slices.Clone(ordered)
+	slices.SortFunc(byChain, func(a, b *ServiceRules) int { return strings.Compare(firstChain(a), firstChain(b)) })
+	var st TableStats
 	var batch []Chain
 	n := 0
-	for _, sr := range ordered {
+	flush := func() {
+		s := writeBlock(out, iptables.TableNAT, batch)
+		st.Chains, st.Rules = st.Chains+s.Chains, st.Rules+s.Rules
+		batch, n = batch[:0], 0
+	}
+	for _, sr := range byChain {
 		for _, c := range sr.Chains {
-			if c.Table == nat {
+			if c.Table == iptables.TableNAT {
 				batch = append(batch, c)
 				n += len(c.Rules)
 			}
 		}
 		if n >= batchRules {
-			add(writeBlock(&out, nat, batch))
-			batch, n = batch[:0], 0
+			flush()
 		}
 	}
 	if len(batch) > 0 {
-		add(writeBlock(&out, nat, batch))
+		flush()
 	}
+	return st
+}
 
-	// The shared chains, then the stale ones.
-	var shared []string
+// firstChain returns the name of sr's last own chain ("" without any):
+// the SVC chain when there is one, whose name sorts after CLU and EXT.
+func firstChain(sr *ServiceRules) string {
+	if len(sr.Chains) == 0 {
+		return ""
+	}
+	return sr.Chains[len(sr.Chains)-1].Name
+}
+
+// writeSharedBlock writes the nat transaction that declares and fills the
+// shared chains and deletes the stale ones.
+func writeSharedBlock(out *bytes.Buffer, rs *RuleSet, ordered []*ServiceRules, stale []string) TableStats {
+	nat := iptables.TableNAT
+	var st TableStats
+	var decl []string
 	for _, g := range rs.Global {
 		if g.Table == nat && sharedChains[tableChain{g.Table, g.Name}] {
-			shared = append(shared, g.Name)
+			decl = append(decl, g.Name)
 		}
 	}
-	var st TableStats
-	out.WriteString("*" + string(nat) + "\n")
-	decl := append(slices.Clone(shared), stale[nat]...)
+	decl = append(decl, stale...)
 	slices.Sort(decl)
+	out.WriteString("*" + string(nat) + "\n")
 	for _, c := range decl {
 		out.WriteString(":" + c + " - [0:0]\n")
 		st.Chains++
 	}
 	for _, g := range rs.Global {
 		if g.Table == nat && sharedChains[tableChain{g.Table, g.Name}] {
-			st.Rules += writeShared(&out, ordered, nat, g.Name)
-			st.Rules += writeChain(&out, g)
+			st.Rules += writeShared(out, ordered, nat, g.Name)
+			st.Rules += writeChain(out, g)
 		}
 	}
-	for _, c := range stale[nat] {
+	for _, c := range stale {
 		out.WriteString("-X " + c + "\n")
 		st.Deleted++
 	}
 	out.WriteString("COMMIT\n")
-	add(st)
-
-	// The filter table is small: one transaction, as WriteFull writes it.
-	filter := iptables.TableFilter
-	stats[filter] = writeTable(&out, rs, ordered, filter, declared[filter], stale[filter])
-	return out.Bytes(), stats
+	return st
 }
 
 // writeBlock writes one transaction declaring and filling chains, all of
