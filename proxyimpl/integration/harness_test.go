@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -29,16 +30,8 @@ func startEchoes(t testing.TB, topo *Topology) {
 }
 
 // hostPort joins an address and a port.
-func hostPort(ip any, port int) string {
-	return net.JoinHostPort(toString(ip), strconv.Itoa(port))
-}
-
-// toString formats an address-like value.
-func toString(v any) string {
-	if s, ok := v.(interface{ String() string }); ok {
-		return s.String()
-	}
-	return v.(string)
+func hostPort(ip netip.Addr, port int) string {
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
 }
 
 // probe runs count probes from ns and fails the test if the prober itself
