@@ -19,6 +19,7 @@ unit:
 
 integration:
 	$(GO) test -count=1 -run 'TestIntegration' -v ./...
+	SVCCHECK_IT_BACKEND=legacy $(GO) test -count=1 -run 'TestIntegration' -v ./proxyimpl/integration/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
