@@ -31,12 +31,13 @@ func (b *builder) importRootfs(ctx context.Context, rootfsTar, image string) err
 	return nil
 }
 
-// preload runs the node image with its own containerd, imports the image
+// preload runs the node image with its own containerd (under docker's init,
+// which reaps containerd once it is stopped), imports the image
 // archive into containerd's k8s.io namespace and commits the result as tag.
 func (b *builder) preload(ctx context.Context, baseImage, archive, tag string) (err error) {
 	container := "svcchk-nodeimage-build-" + randomSuffix()
 	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: []string{
-		"run", "-d", "--name", container, "--privileged", "--stop-signal", nodeStopSignal, "--entrypoint", "sleep", baseImage, "infinity",
+		"run", "-d", "--init", "--name", container, "--privileged", "--stop-signal", nodeStopSignal, "--entrypoint", "sleep", baseImage, "infinity",
 	}}); err != nil {
 		b.removeContainer(container)
 		return fmt.Errorf("starting the build container: %w", err)
