@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -96,17 +98,25 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 	res := &syncResult{}
 	var err error
 	var data []byte
+	var missingHooks []render.HookRule
 	if full {
 		if res.snap, res.problems, err = p.buildAll(cfg); err != nil {
 			return nil, err
 		}
 		res.changed = snapshot.Changed(p.snap, res.snap)
 		res.rules = render.Render(rcfg, res.snap)
-		existing, err := p.existingChains(ctx)
+		existing, hooks, err := p.existingState(ctx)
 		if err != nil {
 			return nil, err
 		}
-		data, res.stats = render.WriteFull(res.rules, existing)
+		missingHooks = missing(hooks)
+		if p.ipt.Backend() == iptables.BackendNFT {
+			// iptables-nft restore time grows faster than linearly with
+			// the size of one transaction; see render.WriteFullBatched.
+			data, res.stats = render.WriteFullBatched(res.rules, existing, render.DefaultBatchRules)
+		} else {
+			data, res.stats = render.WriteFull(res.rules, existing)
+		}
 	} else {
 		if res.snap, res.changed, res.problems, err = p.buildChanged(cfg, changes); err != nil {
 			return nil, err
@@ -121,7 +131,7 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 		}
 	}
 	if full {
-		for _, h := range render.Hooks() {
+		for _, h := range missingHooks {
 			if _, err := p.ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
 				return nil, fmt.Errorf("ensuring jump from %s %s: %w", h.Table, h.Chain, err)
 			}
@@ -208,16 +218,47 @@ func groupProblems(problems []snapshot.Problem) map[types.NamespacedName][]snaps
 	return out
 }
 
-// existingChains lists the chains of the nat and filter tables as they are
-// in the kernel, for a full sync to delete stale ones.
-func (p *Proxier) existingChains(ctx context.Context) (map[iptables.Table][]string, error) {
-	out := map[iptables.Table][]string{}
+// existingState lists the chains of the nat and filter tables as they are
+// now, and the rules in other chains that jump to svccheck's chains, as
+// "table chain spec" in iptables-save's spelling.
+func (p *Proxier) existingState(ctx context.Context) (map[iptables.Table][]string, map[string]bool, error) {
+	chains := map[iptables.Table][]string{}
+	hooks := map[string]bool{}
 	for _, t := range []iptables.Table{iptables.TableNAT, iptables.TableFilter} {
 		data, err := p.ipt.Save(ctx, t, false)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s chains: %w", t, err)
+			return nil, nil, fmt.Errorf("listing %s chains: %w", t, err)
 		}
-		out[t] = parseSave(data)[t].chains
+		saved := parseSave(data)[t]
+		if saved == nil {
+			continue
+		}
+		chains[t] = saved.chains
+		for _, h := range saved.hooks {
+			hooks[string(t)+" "+h.chain+" "+h.spec] = true
+		}
 	}
-	return out, nil
+	return chains, hooks, nil
+}
+
+// missing returns the hook rules that are not among present (as returned
+// by existingState). Checking them against one iptables-save, rather than
+// with "iptables -C" each, saves a whole-table read per hook on the legacy
+// backend; a hook spelled differently than iptables-save prints it is
+// merely ensured again.
+func missing(present map[string]bool) []render.HookRule {
+	var out []render.HookRule
+	for _, h := range render.Hooks() {
+		words := make([]string, len(h.Args))
+		for i, a := range h.Args {
+			if strings.ContainsAny(a, " \t") {
+				a = strconv.Quote(a)
+			}
+			words[i] = a
+		}
+		if !present[string(h.Table)+" "+string(h.Chain)+" "+strings.Join(words, " ")] {
+			out = append(out, h)
+		}
+	}
+	return out
 }
