@@ -61,7 +61,7 @@ var _ = AfterEach(func(ctx SpecContext) {
 	if f == nil {
 		return
 	}
-	AddReportEntry(reports.NodesEntry, reports.Nodes(f.nodeNames()))
+	AddReportEntry(reports.NodesEntry, reports.Nodes(f.nodeNames()), ReportEntryVisibilityFailureOrVerbose)
 	report := CurrentSpecReport()
 	if !report.Failed() || f.env.Failures == nil {
 		return
