@@ -15,8 +15,8 @@ import (
 )
 
 // etpLocal is the setup of the externalTrafficPolicy Local specs: one
-// backend on the first worker, none on the second, a NodePort Service with
-// externalTrafficPolicy Local, and the control-plane node as the client.
+// backend on the first worker, none on the second, a LoadBalancer Service
+// with externalTrafficPolicy Local, and the control-plane node as the client.
 type etpLocal struct {
 	svc               *corev1.Service
 	backend           *corev1.Pod
@@ -28,7 +28,10 @@ func newETPLocal(ctx context.Context) etpLocal {
 	GinkgoHelper()
 	e := etpLocal{withEP: f.worker(0), withoutEP: f.worker(1), client: f.env.Nodes[0]}
 	e.backend = f.backends(ctx, "local", 1, e.withEP)[0]
-	svc := workload.Service("", "local", corev1.ServiceTypeNodePort, map[string]string{"app": "local"}, workload.HTTPServicePort(80))
+	// LoadBalancer, not NodePort: only a LoadBalancer Service with
+	// externalTrafficPolicy Local gets a healthCheckNodePort. No load
+	// balancer controller runs, so it is reached by its node ports.
+	svc := workload.Service("", "local", corev1.ServiceTypeLoadBalancer, map[string]string{"app": "local"}, workload.HTTPServicePort(80))
 	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 	e.svc = f.service(ctx, svc)
 	f.involve(e.withoutEP.Name, e.client.Name)
