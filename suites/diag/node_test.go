@@ -267,3 +267,26 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestProxyPodByDaemonSetSelector finds the proxy pod through the
+// DaemonSet's selector, whatever labels the deployment chose.
+func TestProxyPodByDaemonSetSelector(t *testing.T) {
+	cs := fake.NewClientset(
+		&appsv1.DaemonSet{
+			ObjectMeta: metav1.ObjectMeta{Name: SvccheckProxyDaemonSet, Namespace: ProxyNamespace},
+			Spec:       appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"custom": "proxy"}}},
+		},
+		&corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "custom-proxy-1", Namespace: ProxyNamespace, Labels: map[string]string{"custom": "proxy"}},
+			Spec:       corev1.PodSpec{NodeName: "n", Containers: []corev1.Container{{Name: "c"}}},
+		},
+	)
+	out := t.TempDir()
+	c := &Collector{Clientset: cs}
+	if _, err := c.CollectNode(context.Background(), Node{Name: "n", Cmder: newFakeCmder(nodeAnswers())}, out); err != nil {
+		t.Fatalf("CollectNode: %v", err)
+	}
+	if got := readFile(t, filepath.Join(out, "nodes", "n", FileProxyLog)); !strings.Contains(got, "pod kube-system/custom-proxy-1 container c\nfake logs") {
+		t.Errorf("proxy log = %q, want the DaemonSet's pod's log", got)
+	}
+}

@@ -20,15 +20,19 @@ const (
 	ProxyKubeProxy = "kube-proxy"
 )
 
-// Where the proxies run: DaemonSets in kube-system and their pods' labels.
+// Where the proxies run: DaemonSets in kube-system. Their pods are found by
+// the DaemonSet's own selector, else by these well-known labels.
 const (
-	ProxyNamespace               = "kube-system"
-	SvccheckProxyDaemonSet       = "svccheck-proxy"
-	SvccheckProxySelector        = "app=svccheck-proxy"
-	KubeProxyDaemonSet           = "kube-proxy"
-	KubeProxySelector            = "k8s-app=kube-proxy"
-	maxProxyLogBytes       int64 = 8 << 20
+	ProxyNamespace           = "kube-system"
+	SvccheckProxyDaemonSet   = "svccheck-proxy"
+	SvccheckProxySelector    = "app=svccheck-proxy"
+	SvccheckProxyAltSelector = "k8s-app=svccheck-proxy"
+	KubeProxyDaemonSet       = "kube-proxy"
+	KubeProxySelector        = "k8s-app=kube-proxy"
 )
+
+// maxProxyLogBytes bounds a proxy log dump.
+const maxProxyLogBytes int64 = 8 << 20
 
 // proxyMode returns the configured proxy mode or finds it from the cluster:
 // the svccheck-proxy DaemonSet means svccheck, else the kube-proxy DaemonSet
@@ -86,17 +90,31 @@ func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []reco
 	return files
 }
 
-// proxyPod finds the proxy pod scheduled on node.
+// proxyPod finds the proxy pod scheduled on node: a pod of the proxy's
+// DaemonSet (selected by the DaemonSet's own selector), else a pod carrying
+// one of the proxy's well-known labels.
 func proxyPod(ctx context.Context, cs kubernetes.Interface, node, mode string) (*corev1.Pod, error) {
-	var selectors []string
+	var daemonSets, fallback []string
 	switch {
 	case mode == ProxySvccheck:
-		selectors = []string{SvccheckProxySelector}
+		daemonSets, fallback = []string{SvccheckProxyDaemonSet}, []string{SvccheckProxySelector, SvccheckProxyAltSelector}
 	case strings.HasPrefix(mode, ProxyKubeProxy):
-		selectors = []string{KubeProxySelector}
+		daemonSets, fallback = []string{KubeProxyDaemonSet}, []string{KubeProxySelector}
 	default:
-		selectors = []string{SvccheckProxySelector, KubeProxySelector}
+		daemonSets = []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
+		fallback = []string{SvccheckProxySelector, SvccheckProxyAltSelector, KubeProxySelector}
 	}
+	var selectors []string
+	for _, name := range daemonSets {
+		ds, err := cs.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || ds.Spec.Selector == nil {
+			continue
+		}
+		if sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector); err == nil && !sel.Empty() {
+			selectors = append(selectors, sel.String())
+		}
+	}
+	selectors = append(selectors, fallback...)
 	for _, sel := range selectors {
 		pods, err := cs.CoreV1().Pods(ProxyNamespace).List(ctx, metav1.ListOptions{
 			LabelSelector: sel,
