@@ -25,10 +25,13 @@ const imagesPathInNode = "/kind/svccheck-images.tar"
 // importRootfs makes a Docker image from the node root filesystem tarball.
 func (b *builder) importRootfs(ctx context.Context, rootfsTar, image string) error {
 	args := []string{"import", "--change", nodeEntrypoint, "--change", nodeEnv, rootfsTar, image}
-	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: args}); err != nil {
+	// The daemon finishes an import even when its client is killed, so let
+	// it finish and report a cancellation afterwards: the caller then
+	// removes the image.
+	if _, err := b.run.run(context.WithoutCancel(ctx), cmdSpec{name: "docker", args: args}); err != nil {
 		return fmt.Errorf("importing the node root filesystem into Docker: %w", err)
 	}
-	return nil
+	return ctx.Err()
 }
 
 // preload runs the node image with its own containerd (under docker's init,
@@ -36,7 +39,9 @@ func (b *builder) importRootfs(ctx context.Context, rootfsTar, image string) err
 // archive into containerd's k8s.io namespace and commits the result as tag.
 func (b *builder) preload(ctx context.Context, baseImage, archive, tag string) (err error) {
 	container := "svcchk-nodeimage-build-" + randomSuffix()
-	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: []string{
+	// Like imports, container creation and commits are not cut short by a
+	// cancellation, so that the deferred clean-up sees what they made.
+	if _, err := b.run.run(context.WithoutCancel(ctx), cmdSpec{name: "docker", args: []string{
 		"run", "-d", "--init", "--name", container, "--privileged", "--stop-signal", nodeStopSignal, "--entrypoint", "sleep", baseImage, "infinity",
 	}}); err != nil {
 		b.removeContainer(container)
@@ -75,7 +80,7 @@ func (b *builder) preload(ctx context.Context, baseImage, archive, tag string) (
 	if err := exec("rm", "-rf", imagesPathInNode, "/var/run/containerd-preload.pid", "/var/log/containerd-preload.log", "/run/containerd"); err != nil {
 		return fmt.Errorf("cleaning the build container: %w", err)
 	}
-	if _, err := b.run.run(ctx, cmdSpec{name: "docker", args: []string{
+	if _, err := b.run.run(context.WithoutCancel(ctx), cmdSpec{name: "docker", args: []string{
 		"commit", "--change", nodeEntrypoint, "--change", "CMD []", "--change", nodeEnv, container, tag,
 	}}); err != nil {
 		return fmt.Errorf("committing the node image: %w", err)
