@@ -19,17 +19,30 @@ func (b *builder) checkDocker(ctx context.Context) error {
 		return nil
 	}
 	if errors.Is(err, osexec.ErrNotFound) {
-		return fmt.Errorf("%w: the docker command is not installed (on Debian: apt-get install docker.io)", ErrDockerUnavailable)
+		return &dockerError{msg: "Docker is not installed: the docker command is missing (on Debian: apt-get install docker.io)"}
 	}
 	msg := string(out)
 	if strings.Contains(msg, "Cannot connect to the Docker daemon") || strings.Contains(msg, "Is the docker daemon running") {
-		return fmt.Errorf("%w: Docker is not running: start the Docker daemon (for example systemctl start docker)", ErrDockerUnavailable)
+		return &dockerError{msg: "Docker is not running: start the Docker daemon (for example systemctl start docker)"}
 	}
 	if strings.Contains(msg, "permission denied") {
-		return fmt.Errorf("%w: permission denied talking to the Docker daemon: run as root or join the docker group", ErrDockerUnavailable)
+		return &dockerError{msg: "permission denied talking to the Docker daemon: run as root or join the docker group"}
 	}
-	return fmt.Errorf("%w: %w", ErrDockerUnavailable, err)
+	return &dockerError{msg: "Docker does not answer: " + err.Error(), err: err}
 }
+
+// dockerError says why Docker cannot be used; it matches
+// ErrDockerUnavailable.
+type dockerError struct {
+	msg string
+	err error
+}
+
+func (e *dockerError) Error() string { return e.msg }
+
+func (e *dockerError) Unwrap() error { return e.err }
+
+func (e *dockerError) Is(target error) bool { return target == ErrDockerUnavailable }
 
 // imageExists reports whether Docker has the image.
 func (b *builder) imageExists(ctx context.Context, image string) (bool, error) {

@@ -82,7 +82,7 @@ func TestCheckDocker(t *testing.T) {
 		want   string // substring of the error; empty for none
 	}{
 		{name: "running", answer: fakeAnswer{stdout: "20.10.24"}},
-		{name: "not installed", answer: fakeAnswer{err: osexec.ErrNotFound}, want: "docker command is not installed"},
+		{name: "not installed", answer: fakeAnswer{err: osexec.ErrNotFound}, want: "Docker is not installed: the docker command is missing"},
 		{name: "not running", answer: fakeAnswer{
 			stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
 			err:    errors.New("exit status 1"),
