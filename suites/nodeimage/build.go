@@ -72,7 +72,20 @@ func (b *builder) build(ctx context.Context) (err error) {
 	}()
 	start := time.Now()
 	binDir := filepath.Join(b.opts.CacheDir, "bin", b.recipe.KubernetesVersion)
-	var nodeTar, proxyTar string
+	nodeTar, proxyTar, err := b.buildParts(ctx, binDir)
+	if err != nil {
+		return err
+	}
+	if err := b.assemble(ctx, binDir, nodeTar, proxyTar); err != nil {
+		return err
+	}
+	b.progressf("built %s in %s\n", b.tag, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// buildParts builds the binaries into binDir and returns the root file
+// system tarballs of the node and of kube-proxy's image.
+func (b *builder) buildParts(ctx context.Context, binDir string) (nodeTar, proxyTar string, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return b.stages(gctx,
@@ -94,16 +107,20 @@ func (b *builder) build(ctx context.Context) (err error) {
 			}},
 		)
 	})
-	if err := g.Wait(); err != nil {
-		return err
-	}
+	err = g.Wait()
+	return nodeTar, proxyTar, err
+}
+
+// assemble makes the image archive and the node root filesystem, imports
+// the latter into Docker and preloads the former into it, as b.tag.
+func (b *builder) assemble(ctx context.Context, binDir, nodeTar, proxyTar string) error {
 	specs := b.imageSpecs(proxyTar)
-	archive := filepath.Join(work, "images.tar")
-	nodeRoot := filepath.Join(work, "node")
-	nodeRootTar := filepath.Join(work, "node.tar")
+	archive := filepath.Join(b.work, "images.tar")
+	nodeRoot := filepath.Join(b.work, "node")
+	nodeRootTar := filepath.Join(b.work, "node.tar")
 	tmpImage := Repository + "-build:" + randomSuffix()
 	defer b.removeImage(tmpImage)
-	err = b.stages(ctx,
+	return b.stages(ctx,
 		step{"assemble control-plane images", func(ctx context.Context) error {
 			if err := b.checkImageList(ctx, binDir, specs); err != nil {
 				return err
@@ -125,11 +142,6 @@ func (b *builder) build(ctx context.Context) (err error) {
 		step{"docker import", func(ctx context.Context) error { return b.importRootfs(ctx, nodeRootTar, tmpImage) }},
 		step{"preload images", func(ctx context.Context) error { return b.preload(ctx, tmpImage, archive, b.tag) }},
 	)
-	if err != nil {
-		return err
-	}
-	b.progressf("built %s in %s\n", b.tag, time.Since(start).Round(time.Second))
-	return nil
 }
 
 // step is one stage of a build.
