@@ -26,6 +26,9 @@ var (
 	binary  = envOr("SVCCHECK_BIN", "../../bin/svccheck")
 	name    = envOr("SVCCHECK_E2E_NAME", "svcchk-st-e2e")
 	outRoot = envOr("SVCCHECK_E2E_OUTPUT", "")
+	// reuse runs against the existing cluster name (made by the same
+	// binary) instead of creating and deleting one.
+	reuse = os.Getenv("SVCCHECK_E2E_REUSE") != ""
 )
 
 func envOr(key, def string) string {
@@ -93,9 +96,14 @@ func TestRun(t *testing.T) {
 	}
 
 	intact := outputDir(t, "intact")
-	code := run(t, ctx, "run", "--proxy", "svccheck", "--name", name, "--keep-cluster", "--output", intact)
-	t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", name) })
-	if code != 0 {
+	args := []string{"run", "--proxy", "svccheck", "--name", name, "--output", intact}
+	if reuse {
+		args = append(args, "--reuse")
+	} else {
+		args = append(args, "--keep-cluster")
+		t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", name) })
+	}
+	if code := run(t, ctx, args...); code != 0 {
 		t.Errorf("svccheck run against the intact proxy exited %d, want 0; see %s", code, intact)
 	}
 	checkLayout(t, intact)
