@@ -73,7 +73,8 @@ func (t *tracker) beat() {
 			return
 		case <-tick.C:
 			t.mu.Lock()
-			if t.spec != "" {
+			// A spec that just started says so itself; only long ones get a beat.
+			if t.spec != "" && time.Since(t.specBegan) >= t.heartbeat/2 {
 				fmt.Fprintf(t.w, "[%d/%d %s] still running %s (%s)\n", t.done+1, t.total, since(t.start), t.spec, since(t.specBegan))
 			}
 			t.mu.Unlock()
