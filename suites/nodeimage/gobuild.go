@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 )
@@ -23,7 +24,7 @@ var kubernetesCommands = []string{
 type moduleInfo struct {
 	Path    string
 	Version string
-	Time    string
+	Info    string // path of the .info file, which holds the commit time
 	GoMod   string
 	Dir     string
 	Error   string
@@ -141,6 +142,10 @@ func (b *builder) buildKubernetes(ctx context.Context, outDir string) error {
 			replaces[r.Old.Path] = r.Old.Path + " " + staging
 		}
 	}
+	date, err := moduleTime(info.Info)
+	if err != nil {
+		return err
+	}
 	commit := info.Origin.Hash
 	if commit == "" {
 		commit = "0000000000000000000000000000000000000000"
@@ -149,7 +154,7 @@ func (b *builder) buildKubernetes(ctx context.Context, outDir string) error {
 	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
 		for _, kv := range [][2]string{
 			{"gitVersion", v}, {"gitMajor", major}, {"gitMinor", minor}, {"gitTreeState", "clean"},
-			{"gitCommit", commit}, {"buildDate", info.Time},
+			{"gitCommit", commit}, {"buildDate", date},
 		} {
 			ld = append(ld, "-X "+pkg+"."+kv[0]+"="+kv[1])
 		}
@@ -232,4 +237,21 @@ func splitVersion(v string) (major, minor string, err error) {
 func patchOf(v string) string {
 	parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
 	return parts[len(parts)-1]
+}
+
+// moduleTime returns the time recorded in a module's .info file, in the
+// format Kubernetes stamps as its build date.
+func moduleTime(infoPath string) (string, error) {
+	data, err := os.ReadFile(infoPath)
+	if err != nil {
+		return "", fmt.Errorf("reading module info: %w", err)
+	}
+	var info struct{ Time time.Time }
+	if err := json.Unmarshal(data, &info); err != nil {
+		return "", fmt.Errorf("parsing module info %s: %w", infoPath, err)
+	}
+	if info.Time.IsZero() {
+		return "", fmt.Errorf("module info %s has no time", infoPath)
+	}
+	return info.Time.UTC().Format("2006-01-02T15:04:05Z"), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	osexec "os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,10 @@ func TestIntegrationEnsure(t *testing.T) {
 	}
 	if got := inImage("kubeadm version -o short"); got != DefaultKubernetesVersion {
 		t.Errorf("kubeadm version = %q, want %q", got, DefaultKubernetesVersion)
+	}
+	stamp := inImage("kubeadm version -o json | jq -r '.clientVersion | [.gitTreeState, .buildDate, .gitCommit] | join(\" \")'")
+	if !regexp.MustCompile(`^clean \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ [0-9a-f]{40}$`).MatchString(stamp) {
+		t.Errorf("kubeadm version stamp (tree state, build date, commit) = %q, want clean, a date and a commit", stamp)
 	}
 	if got := inImage("kubelet --version"); got != "Kubernetes "+DefaultKubernetesVersion {
 		t.Errorf("kubelet --version = %q, want Kubernetes %s", got, DefaultKubernetesVersion)

@@ -148,3 +148,20 @@ func TestImageSpecsMatchKubeadmNames(t *testing.T) {
 		t.Errorf("image refs (-want +got):\n%s", diff)
 	}
 }
+
+func TestModuleTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.37.0.info")
+	if err := os.WriteFile(path, []byte(`{"Version":"v1.37.0","Time":"2026-08-26T10:44:20Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := moduleTime(path)
+	if err != nil || got != "2026-08-26T10:44:20Z" {
+		t.Errorf("moduleTime = %q, %v; want 2026-08-26T10:44:20Z", got, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"Version":"v1.37.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := moduleTime(path); err == nil {
+		t.Error("moduleTime of an info file without a time succeeded, want an error")
+	}
+}

@@ -21,7 +21,7 @@ const Repository = "svccheck/node"
 
 // builderVersion names the recipe. Bump it whenever the way the image is
 // built changes, so images built by an older recipe are not reused.
-const builderVersion = "2"
+const builderVersion = "3"
 
 // kindVersion is the version of sigs.k8s.io/kind whose node contract files
 // (entrypoint, systemd units, containerd config) go into the image.
