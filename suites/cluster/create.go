@@ -59,6 +59,10 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	prog.step("node containers up, Kubernetes control plane running")
 	if err := c.setUp(ctx, prog, bin, disableCNI); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// Say why first; what was running when it happened comes after.
+			err = fmt.Errorf("creating cluster %s: %w (while: %v)", o.Name, ctxErr, err)
+		}
 		if o.Retain {
 			return nil, fmt.Errorf("%w (cluster %s retained: delete it with 'svccheck cluster delete --name %s')", err, o.Name, o.Name)
 		}
