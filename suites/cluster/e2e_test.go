@@ -225,6 +225,11 @@ func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyM
 			if hasOurs || !hasKube {
 				t.Errorf("node %s nat table: SVCCHK chains %t (want false), KUBE-SVC/KUBE-SEP chains %t (want true)", n.Name, hasOurs, hasKube)
 			}
+		default:
+			if hasOurs {
+				t.Errorf("node %s nat table has SVCCHK chains under %s", n.Name, mode)
+			}
+			t.Logf("node %s: kube-proxy's own rules not checked for %s (only traffic and the absence of SVCCHK chains)", n.Name, mode)
 		}
 	}
 }
