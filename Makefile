@@ -4,10 +4,13 @@ BIN := bin/svccheck
 # The e2e cluster name; make e2e creates and deletes it.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
+.PHONY: build check test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
+
+# Everything CI runs: unit, integration and end-to-end tests.
+check: test e2e
 
 # Unit and integration tests. Integration tests (TestIntegration...) need root,
 # iptables, iproute2 and conntrack; without them they skip and say why.
