@@ -51,6 +51,11 @@ func run(t *testing.T, ctx context.Context, args ...string) int {
 	if err == nil {
 		return 0
 	}
+	// kind's RunError does not unwrap to the process's error.
+	var re *exec.RunError
+	if errors.As(err, &re) && re.Inner != nil {
+		err = re.Inner
+	}
 	var ec interface{ ExitCode() int }
 	if errors.As(err, &ec) {
 		return ec.ExitCode()

@@ -89,7 +89,13 @@ func modeDir(m cluster.ProxyMode) string {
 	return strings.ReplaceAll(string(m), ":", "-")
 }
 
+// childExitCode returns the exit status of a child run from the error of
+// kind's exec, whose RunError does not unwrap to the process's error.
 func childExitCode(err error) int {
+	var re *exec.RunError
+	if errors.As(err, &re) && re.Inner != nil {
+		err = re.Inner
+	}
 	var ec interface{ ExitCode() int }
 	if errors.As(err, &ec) {
 		return ec.ExitCode()

@@ -3,11 +3,13 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/svccheck/svccheck/suites/cluster"
 )
@@ -94,5 +96,14 @@ func TestCompareChildArgs(t *testing.T) {
 		"--label-filter", "ClusterIP", "--focus", "hairpin"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("childArgs (-want +got):\n%s", diff)
+	}
+}
+
+func TestChildExitCode(t *testing.T) {
+	for _, want := range []int{1, 2} {
+		err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run()
+		if got := childExitCode(err); got != want {
+			t.Errorf("childExitCode(%v) = %d, want %d", err, got, want)
+		}
 	}
 }
