@@ -174,7 +174,9 @@ func Delete(ctx context.Context, name string) error {
 
 // Get returns the existing kind cluster called name, with clients for it,
 // for reuse by a later run. Its kubeconfig is (re)written to
-// DefaultKubeconfigPath(name).
+// DefaultKubeconfigPath(name). Image names the image of the running binary,
+// which the nodes may lack if svccheck was rebuilt since the cluster was
+// created: call EnsureSvccheck before running pods with it.
 func Get(ctx context.Context, name string) (*Cluster, error) {
 	if name == "" {
 		name = DefaultName
