@@ -16,6 +16,7 @@ check: test e2e
 # iptables, iproute2 and conntrack; without them they skip and say why.
 test:
 	$(GO) test -count=1 ./...
+	SVCCHECK_IT_BACKEND=legacy $(GO) test -count=1 -run 'TestIntegration' ./proxyimpl/integration/
 
 unit:
 	$(GO) test -short -count=1 ./...
