@@ -53,7 +53,7 @@ e2e-suites: build
 # every node's nat table checked, then the cluster deleted and checked gone;
 # then e2e-suites (svccheck run, intact and broken proxy).
 E2E_PROXY ?= svccheck
-e2e: build
+e2e: build node-image
 	SVCCHECK_BINARY=$(CURDIR)/$(BIN) SVCCHECK_E2E_NAME=$(E2E_NAME) SVCCHECK_E2E_PROXY=$(E2E_PROXY) \
 		$(GO) test -tags e2e -count=1 -timeout 30m -v -run '^TestE2E$$' ./suites/cluster
 	$(MAKE) e2e-suites
