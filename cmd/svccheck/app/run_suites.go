@@ -1,14 +1,11 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/svccheck/svccheck/reports"
@@ -96,8 +93,10 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		return reports.Results{}, usageError("%v", err)
 	}
 	if !created {
-		if err := checkImageLoaded(ctx, c.Name, c.Image, nodes); err != nil {
-			return reports.Results{}, usageError("%v", err)
+		// svccheck may have been rebuilt since the cluster was made: the
+		// agent pods need this build's image.
+		if err := c.EnsureSvccheck(ctx, "", stderr); err != nil {
+			return reports.Results{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
 		}
 	}
 	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
@@ -246,22 +245,4 @@ func (f *failureCollector) CollectFailure(ctx context.Context, specSlug string) 
 
 func (f *failureCollector) CollectNamespace(ctx context.Context, namespace string) error {
 	return f.collector.CollectCluster(ctx, []string{namespace}, f.outDir)
-}
-
-// checkImageLoaded checks that every node has the svccheck image of this
-// binary, which the agent pods run: a cluster created by another build of
-// svccheck does not.
-func checkImageLoaded(ctx context.Context, name, image string, nodes []cluster.Node) error {
-	for _, n := range nodes {
-		var out bytes.Buffer
-		cmd := n.Cmder.CommandContext(ctx, "ctr", "-n", "k8s.io", "images", "ls", "-q")
-		cmd.SetStdout(&out)
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("listing the images of node %s: %w", n.Name, err)
-		}
-		if !slices.Contains(strings.Fields(out.String()), image) {
-			return fmt.Errorf("node %s lacks the svccheck image %s of this binary: the cluster was made by another svccheck build; recreate it (svccheck cluster delete --name %s)", n.Name, image, name)
-		}
-	}
-	return nil
 }
