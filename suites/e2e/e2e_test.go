@@ -182,3 +182,32 @@ func checkNoAffinityRules(t *testing.T, dir string) {
 	}
 	t.Logf("%d rules of the affinity Service in the failure dumps, %d with recent", sticky, recent)
 }
+
+// TestRunKubeProxy runs every suite against stock kube-proxy (iptables mode)
+// on a cluster of its own: the suites describe Service behaviour, not
+// svccheck's proxy, so they must all pass there too.
+func TestRunKubeProxy(t *testing.T) {
+	if reuse {
+		t.Skip("SVCCHECK_E2E_REUSE names a cluster with svccheck's proxy; the kube-proxy run needs a cluster of its own")
+	}
+	ctx := context.Background()
+	if _, err := os.Stat(binary); err != nil {
+		t.Fatalf("no svccheck binary at %s (run make build): %v", binary, err)
+	}
+	dir := outputDir(t, "kube-proxy")
+	if code := run(t, ctx, "run", "--proxy", "kube-proxy", "--name", name+"-kp", "--output", dir); code != 0 {
+		t.Errorf("svccheck run against kube-proxy exited %d, want 0; see %s", code, dir)
+	}
+	checkLayout(t, dir)
+	report := readReport(t, dir)
+	var passed int
+	for _, sr := range report.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt && sr.State == types.SpecStatePassed {
+			passed++
+		}
+	}
+	if passed == 0 {
+		t.Error("no spec passed against kube-proxy")
+	}
+	t.Logf("%d specs passed against kube-proxy", passed)
+}
