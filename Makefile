@@ -4,10 +4,15 @@ BIN := bin/svccheck
 # The e2e cluster name; make e2e creates and deletes it.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build check test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
+.PHONY: build run check test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
+
+# The main job: svccheck run (RUN_ARGS are passed on).
+RUN_ARGS ?=
+run: build
+	$(BIN) run $(RUN_ARGS)
 
 # Everything CI runs: unit, integration and end-to-end tests.
 check: test e2e
