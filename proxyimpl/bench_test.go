@@ -15,17 +15,19 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
-// benchObjects returns n ClusterIP Services with one slice of two
-// endpoints each.
+// benchObjects returns n ClusterIP Services with one slice of ten
+// endpoints each, one of them on this node.
 func benchObjects(n int) ([]runtime.Object, []*discoveryv1.EndpointSlice) {
 	var objs []runtime.Object
 	var slices []*discoveryv1.EndpointSlice
 	for i := range n {
 		name := fmt.Sprintf("svc-%05d", i)
 		ip := fmt.Sprintf("10.96.%d.%d", i/250, i%250+1)
-		s := slice("bench", name, name+"-1", 8080, v1.ProtocolTCP,
-			endpoint{fmt.Sprintf("10.244.%d.%d", i/250, i%250+1), testNode},
-			endpoint{fmt.Sprintf("10.245.%d.%d", i/250, i%250+1), "node-b"})
+		eps := []endpoint{{fmt.Sprintf("10.244.%d.%d", i/250, i%250+1), testNode}}
+		for j := 1; j < 10; j++ {
+			eps = append(eps, endpoint{fmt.Sprintf("10.%d.%d.%d", 244+j, i/250, i%250+1), fmt.Sprintf("node-%d", j)})
+		}
+		s := slice("bench", name, name+"-1", 8080, v1.ProtocolTCP, eps...)
 		objs = append(objs, service("bench", name, ip, 80, v1.ProtocolTCP), s)
 		slices = append(slices, s)
 	}
@@ -71,24 +73,27 @@ func BenchmarkSyncFake(b *testing.B) {
 	}
 }
 
-// BenchmarkIntegrationSyncReal measures syncs against real
-// iptables-restore (nft backend) in a fresh network namespace.
+// BenchmarkIntegrationSyncReal measures the controller's syncs against real
+// iptables-restore, both backends, each in a fresh network namespace.
 func BenchmarkIntegrationSyncReal(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root (network namespaces, iptables)")
 	}
-	if _, err := osexec.LookPath("iptables-nft-restore"); err != nil {
-		b.Skip("needs iptables-nft-restore")
-	}
-	for _, n := range []int{1000, 5000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			ns := fmt.Sprintf("svcchk-bench-%d-%d", os.Getpid(), n)
-			local := &exec.LocalCmder{}
-			if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
-				b.Fatalf("creating network namespace: %v", err)
-			}
-			b.Cleanup(func() { _ = local.Command("ip", "netns", "del", ns).Run() })
-			benchSync(b, iptables.New(iptables.NetNSCmder(ns), iptables.BackendNFT), n)
-		})
+	for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+		if _, err := osexec.LookPath("iptables-" + string(backend) + "-restore"); err != nil {
+			b.Logf("skipping %s: no iptables-%s-restore", backend, backend)
+			continue
+		}
+		for _, n := range []int{1000, 3000, 10000} {
+			b.Run(fmt.Sprintf("%s/n=%d", backend, n), func(b *testing.B) {
+				ns := fmt.Sprintf("svcchk-bench-%d-%s-%d", os.Getpid(), backend, n)
+				local := &exec.LocalCmder{}
+				if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
+					b.Fatalf("creating network namespace: %v", err)
+				}
+				b.Cleanup(func() { _ = local.Command("ip", "netns", "del", ns).Run() })
+				benchSync(b, iptables.New(iptables.NetNSCmder(ns), backend), n)
+			})
+		}
 	}
 }

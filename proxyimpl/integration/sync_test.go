@@ -28,7 +28,11 @@ func fullSync(ctx context.Context, ns string, backend iptables.Backend, f *fixtu
 	ipt := iptables.New(iptables.NetNSCmder(ns), backend)
 	start := time.Now()
 	rs := render.Render(render.Config{}, f.snap)
+	// As the controller does: batched transactions on nft, one on legacy.
 	text, _ := render.WriteFull(rs, nil)
+	if backend == iptables.BackendNFT {
+		text, _ = render.WriteFullBatched(rs, nil, render.DefaultBatchRules)
+	}
 	st.render = time.Since(start)
 	start = time.Now()
 	if err := ipt.Restore(ctx, text); err != nil {
