@@ -111,9 +111,8 @@ func portMatch(m *rawModule) (Match, error) {
 		pr.Negate = o.negate
 		*dst = pr
 	}
-	if pm.SourcePort == nil && pm.DestinationPort == nil {
-		return nil, fmt.Errorf("no port")
-	}
+	// A bare "-m tcp" (kube-proxy writes one in every KUBE-SEP DNAT rule)
+	// matches every packet of its protocol.
 	return pm, nil
 }
 
