@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
 	"sigs.k8s.io/yaml"
 
@@ -125,15 +126,24 @@ func (c *Collector) collectNamespace(ctx context.Context, ns, outDir string) err
 	}{
 		{FileServices, func() (runtime.Object, error) {
 			l, err := c.Clientset.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
-			return servicesForDump(l), err
+			if err != nil {
+				return nil, err
+			}
+			return forDump(l, &l.Items, corev1.SchemeGroupVersion.WithKind("Service")), nil
 		}},
 		{FileEndpointSlices, func() (runtime.Object, error) {
 			l, err := c.Clientset.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
-			return sliceForDump(l), err
+			if err != nil {
+				return nil, err
+			}
+			return forDump(l, &l.Items, discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice")), nil
 		}},
 		{FilePods, func() (runtime.Object, error) {
 			l, err := c.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-			return podsForDump(l), err
+			if err != nil {
+				return nil, err
+			}
+			return forDump(l, &l.Items, corev1.SchemeGroupVersion.WithKind("Pod")), nil
 		}},
 	}
 	var errs []error
@@ -155,50 +165,22 @@ func (c *Collector) collectNamespace(ctx context.Context, ns, outDir string) err
 	return joinErrors(errs)
 }
 
-// The typed lists come back without kinds; the dumps carry them (and drop
-// managedFields) so they read like kubectl get -o yaml.
-
-func servicesForDump(l *corev1.ServiceList) runtime.Object {
-	if l == nil {
-		return nil
+// forDump gives a typed list and its items their kinds, which the typed
+// clients leave out, and drops managedFields, so the dumps read like
+// kubectl get -o yaml. An empty list keeps "items: []".
+func forDump[T any, P interface {
+	*T
+	metav1.Object
+	runtime.Object
+}](list runtime.Object, items *[]T, gvk schema.GroupVersionKind) runtime.Object {
+	list.GetObjectKind().SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if *items == nil {
+		*items = []T{}
 	}
-	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceList"}
-	if l.Items == nil {
-		l.Items = []corev1.Service{}
+	for i := range *items {
+		item := P(&(*items)[i])
+		item.GetObjectKind().SetGroupVersionKind(gvk)
+		item.SetManagedFields(nil)
 	}
-	for i := range l.Items {
-		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}
-		l.Items[i].ManagedFields = nil
-	}
-	return l
-}
-
-func sliceForDump(l *discoveryv1.EndpointSliceList) runtime.Object {
-	if l == nil {
-		return nil
-	}
-	l.TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSliceList"}
-	if l.Items == nil {
-		l.Items = []discoveryv1.EndpointSlice{}
-	}
-	for i := range l.Items {
-		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"}
-		l.Items[i].ManagedFields = nil
-	}
-	return l
-}
-
-func podsForDump(l *corev1.PodList) runtime.Object {
-	if l == nil {
-		return nil
-	}
-	l.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}
-	if l.Items == nil {
-		l.Items = []corev1.Pod{}
-	}
-	for i := range l.Items {
-		l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
-		l.Items[i].ManagedFields = nil
-	}
-	return l
+	return list
 }
