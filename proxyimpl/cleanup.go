@@ -18,6 +18,9 @@ type savedTable struct {
 	// hooks are rules outside svccheck's chains that jump or go to one of
 	// them, as "CHAIN spec".
 	hooks []savedRule
+	// own maps each of svccheck's chains to its rules (the text after
+	// "-A CHAIN "), an empty list for an empty chain.
+	own map[string][]string
 }
 
 // savedRule is one rule: its chain and the text after "-A CHAIN ".
@@ -25,8 +28,9 @@ type savedRule struct {
 	chain, spec string
 }
 
-// parseSave reads iptables-save output: per table, the chains and the
-// rules that lead into svccheck's chains.
+// parseSave reads iptables-save output (without counters): per table, the
+// chains, the rules that lead into svccheck's chains and the rules of
+// svccheck's chains.
 func parseSave(data []byte) map[iptables.Table]*savedTable {
 	out := map[iptables.Table]*savedTable{}
 	var cur *savedTable
@@ -36,15 +40,23 @@ func parseSave(data []byte) map[iptables.Table]*savedTable {
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case strings.HasPrefix(line, "*"):
-			cur = &savedTable{}
+			cur = &savedTable{own: map[string][]string{}}
 			out[iptables.Table(line[1:])] = cur
 		case cur == nil:
 		case strings.HasPrefix(line, ":"):
 			name, _, _ := strings.Cut(line[1:], " ")
 			cur.chains = append(cur.chains, name)
+			if strings.HasPrefix(name, snapshot.ChainPrefix) {
+				cur.own[name] = []string{}
+			}
 		case strings.HasPrefix(line, "-A "):
 			chain, spec, _ := strings.Cut(line[len("-A "):], " ")
-			if !strings.HasPrefix(chain, snapshot.ChainPrefix) && jumpsToOurs(spec) {
+			switch {
+			case strings.HasPrefix(chain, snapshot.ChainPrefix):
+				if rules, ok := cur.own[chain]; ok {
+					cur.own[chain] = append(rules, spec)
+				}
+			case jumpsToOurs(spec):
 				cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec})
 			}
 		}

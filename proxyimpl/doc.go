@@ -76,8 +76,16 @@
 // render produces a RuleSet: global chains, a hairpin chain, and per port
 // its own chains and its rules in the shared chains (nat SERVICES and
 // NODEPORTS, filter SERVICES, EXTERNAL-SERVICES and NODEPORTS). The first
-// sync, and any sync after a failed restore, writes everything and deletes
-// stale SVCCHK- chains. Later syncs re-render only the changed ports and
+// sync, any sync after a failed restore or a Node address change, and one
+// every sync period are full syncs: they read both tables with
+// iptables-save, rewrite every SVCCHK- chain whose rules differ from the
+// rendered ones (missing, changed behind the proxy's back, or rendered
+// anew) and delete stale SVCCHK- chains. A chain the kernel already holds
+// exactly is left alone, which needs the renderer to spell every rule as
+// iptables-save prints it (MARK --set-xmark, probabilities with eleven
+// decimals; TestIntegrationCanonicalSpelling checks it on both backends).
+// A restarted proxy thus repairs what differs without touching the rest.
+// Later syncs re-render only the changed ports and
 // write only them: their own chains are flushed and refilled (or flushed
 // and deleted), and in the shared chains their old rules are removed with
 // "-D <exact old rule>" and the new ones inserted with "-I CHAIN 1" (the

@@ -12,6 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/svccheck/svccheck/proxyimpl/conntrack"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
@@ -193,4 +196,15 @@ func slice(ns, svcName, name string, targetPort int32, proto v1.Protocol, eps ..
 		})
 	}
 	return s
+}
+
+// syncsOf returns how many syncs of mode (metrics.ModeFull or
+// ModePartial) the proxier has run, failed ones included.
+func (e *testEnv) syncsOf(mode string) uint64 {
+	e.t.Helper()
+	var m dto.Metric
+	if err := e.p.cfg.Metrics.SyncDuration.WithLabelValues(mode).(prometheus.Metric).Write(&m); err != nil {
+		e.t.Fatalf("reading the sync duration histogram: %v", err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }

@@ -10,7 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/svccheck/svccheck/proxyimpl/render"
+	"github.com/svccheck/svccheck/proxyimpl/metrics"
 )
 
 func TestNodeAddressChangeForcesFullSync(t *testing.T) {
@@ -29,12 +29,13 @@ func TestNodeAddressChangeForcesFullSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.waitEvents(3)
+	fulls := env.syncsOf(metrics.ModeFull)
 	env.sync()
 	if got := env.p.currentNodeIPs(); len(got) != 1 || got[0].String() != "10.0.0.2" {
 		t.Errorf("node IPs = %v, want 10.0.0.2", got)
 	}
-	if last := string(env.ipt.LastRestore()); !strings.Contains(last, ":"+render.ChainPostrouting) {
-		t.Errorf("the sync after a node address change is not a full one:\n%s", last)
+	if got := env.syncsOf(metrics.ModeFull); got != fulls+1 {
+		t.Errorf("full syncs = %d, want %d: the sync after a node address change is not a full one", got, fulls+1)
 	}
 }
 

@@ -165,13 +165,14 @@ func TestFailedRestoreForcesFullSync(t *testing.T) {
 		t.Errorf("healthy although the last sync failed 2m ago: %+v", st)
 	}
 
+	fulls := env.syncsOf(metrics.ModeFull)
 	env.sync() // no new change: must be a full sync that applies the move
 	if st := health.Status(); !st.Healthy {
 		t.Errorf("unhealthy after a successful sync: %+v", st)
 	}
-	retry := string(env.ipt.LastRestore())
-	if !strings.Contains(retry, ":"+render.ChainPostrouting) || !strings.Contains(retry, ":"+render.ChainForward) {
-		t.Errorf("the sync after a failed restore is not a full one:\n%s", retry)
+	if got := env.syncsOf(metrics.ModeFull); got != fulls+1 {
+		t.Errorf("full syncs = %d after the retry, want %d: the sync after a failed restore is not a full one:\n%s",
+			got, fulls+1, env.ipt.LastRestore())
 	}
 	res = env.trace(iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
 	if diff := cmp.Diff([]string{"10.244.1.8:8080"}, res.Endpoints()); diff != "" {

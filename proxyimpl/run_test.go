@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clienttesting "k8s.io/client-go/testing"
@@ -96,6 +97,20 @@ func TestPeriodicFullResync(t *testing.T) {
 	waitGen(t, env, 2)
 	if rules := env.ipt.Rules(iptables.TableFilter, "SVCCHK-FORWARD"); len(rules) != 2 {
 		t.Errorf("SVCCHK-FORWARD after the periodic resync = %v, want its 2 rules back", rules)
+	}
+	// Only the damaged chain was rewritten; the intact ones were kept.
+	repair := string(env.ipt.LastRestore())
+	var declared []string
+	for _, line := range strings.Split(repair, "\n") {
+		if strings.HasPrefix(line, ":") {
+			declared = append(declared, line)
+		}
+	}
+	if len(declared) != 1 || declared[0] != ":SVCCHK-FORWARD - [0:0]" {
+		t.Errorf("the periodic resync declares %q, want only SVCCHK-FORWARD:\n%s", declared, repair)
+	}
+	if kept := testutil.ToFloat64(env.p.cfg.Metrics.ChainsKept.WithLabelValues("nat")); kept == 0 {
+		t.Errorf("nat chains kept by the periodic resync = 0, want the intact ones")
 	}
 }
 

@@ -64,7 +64,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	}
 	counts := map[string]metrics.TableCount{}
 	for t, s := range res.stats {
-		counts[string(t)] = metrics.TableCount{Rules: s.Rules, Chains: s.Chains}
+		counts[string(t)] = metrics.TableCount{Rules: s.Rules, Chains: s.Chains, Kept: s.Kept}
 	}
 	p.cfg.Metrics.ObserveSync(mode, end.Sub(start), end, counts)
 	for _, when := range changes {
@@ -218,11 +218,15 @@ func groupProblems(problems []snapshot.Problem) map[types.NamespacedName][]snaps
 	return out
 }
 
-// existingState lists the chains of the nat and filter tables as they are
-// now, and the rules in other chains that jump to svccheck's chains, as
-// "table chain spec" in iptables-save's spelling.
-func (p *Proxier) existingState(ctx context.Context) (map[iptables.Table][]string, map[string]bool, error) {
-	chains := map[iptables.Table][]string{}
+// existingState reads the nat and filter tables as they are now: their
+// chains with the rules of svccheck's own, and the rules in other chains
+// that jump to svccheck's chains, as "table chain spec" in iptables-save's
+// spelling.
+func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[string]bool, error) {
+	existing := &render.Existing{
+		Chains: map[iptables.Table][]string{},
+		Rules:  map[iptables.Table]map[string][]string{},
+	}
 	hooks := map[string]bool{}
 	for _, t := range []iptables.Table{iptables.TableNAT, iptables.TableFilter} {
 		data, err := p.ipt.Save(ctx, t, false)
@@ -233,12 +237,13 @@ func (p *Proxier) existingState(ctx context.Context) (map[iptables.Table][]strin
 		if saved == nil {
 			continue
 		}
-		chains[t] = saved.chains
+		existing.Chains[t] = saved.chains
+		existing.Rules[t] = saved.own
 		for _, h := range saved.hooks {
 			hooks[string(t)+" "+h.chain+" "+h.spec] = true
 		}
 	}
-	return chains, hooks, nil
+	return existing, hooks, nil
 }
 
 // missing returns the hook rules that are not among present (as returned

@@ -10,6 +10,7 @@ import (
 
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
@@ -73,11 +74,20 @@ func TestIntegrationForeignRulesSurvive(t *testing.T) {
 		}
 	}
 
-	// A restarted proxy starts with a full sync over the existing state.
+	// A restarted proxy starts with a full sync over the existing state,
+	// which repairs what was changed behind its back (here: the dispatch
+	// chain flushed) and leaves intact chains alone.
 	c.nodes[n.Name].shutdown(t)
+	if out, err := c.topo.Exec(ctx, n.NS, "iptables-"+string(testBackend()), "-w", "-t", "nat", "-F", render.ChainServices); err != nil {
+		t.Fatalf("flushing %s: %v: %s", render.ChainServices, err, out)
+	}
 	np := c.startProxy(n)
-	if texts := np.ipt.since(0); len(texts) == 0 || !strings.Contains(string(texts[0]), ":"+snapshot.ChainPrefix+"SERVICES") {
-		t.Fatalf("first restore of the restarted proxy is not a full sync:\n%s", texts)
+	texts := np.ipt.since(0)
+	if len(texts) == 0 || !strings.Contains(string(texts[0]), ":"+render.ChainServices+" ") {
+		t.Fatalf("first restore of the restarted proxy does not repair %s:\n%s", render.ChainServices, texts)
+	}
+	if strings.Contains(string(texts[0]), ":"+snapshot.SVCPrefix) {
+		t.Errorf("first restore of the restarted proxy rewrites an intact port chain:\n%s", texts[0])
 	}
 	expectSpread(t, c.topo, c.topo.Client, "tcp", hostPort(n.IP, 30090), 3, names(pod))
 	if got := foreignView(t, c, n); got != want {

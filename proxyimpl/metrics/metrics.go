@@ -30,6 +30,10 @@ type Metrics struct {
 	// ChainsWritten is the number of chains the last successful sync wrote,
 	// by table.
 	ChainsWritten *prometheus.GaugeVec
+	// ChainsKept is the number of chains the last successful sync found
+	// already holding their rules and left alone (full syncs only), by
+	// table.
+	ChainsKept *prometheus.GaugeVec
 	// LastSyncTimestamp is the Unix time of the last successful sync.
 	LastSyncTimestamp prometheus.Gauge
 	// SyncFailures counts failed syncs, by mode.
@@ -61,6 +65,11 @@ func New() *Metrics {
 			Name:      "sync_chains_written",
 			Help:      "Chains written by the last successful sync, by table.",
 		}, []string{"table"}),
+		ChainsKept: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "sync_chains_kept",
+			Help:      "Chains the last successful sync found already holding their rules and left alone (full syncs only), by table.",
+		}, []string{"table"}),
 		LastSyncTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace,
 			Name:      "last_sync_timestamp_seconds",
@@ -79,7 +88,7 @@ func New() *Metrics {
 		}),
 	}
 	m.registry.MustRegister(
-		m.SyncDuration, m.RulesWritten, m.ChainsWritten, m.LastSyncTimestamp,
+		m.SyncDuration, m.RulesWritten, m.ChainsWritten, m.ChainsKept, m.LastSyncTimestamp,
 		m.SyncFailures, m.NetworkProgrammingLatency,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -100,6 +109,8 @@ func (m *Metrics) Handler() http.Handler {
 type TableCount struct {
 	Rules  int
 	Chains int
+	// Kept is the number of chains left alone, already holding their rules.
+	Kept int
 }
 
 // ObserveSync records a successful sync of mode that took d, finished at
@@ -110,6 +121,7 @@ func (m *Metrics) ObserveSync(mode string, d time.Duration, end time.Time, count
 	for table, c := range counts {
 		m.RulesWritten.WithLabelValues(table).Set(float64(c.Rules))
 		m.ChainsWritten.WithLabelValues(table).Set(float64(c.Chains))
+		m.ChainsKept.WithLabelValues(table).Set(float64(c.Kept))
 	}
 }
 

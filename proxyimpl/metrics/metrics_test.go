@@ -15,8 +15,8 @@ func TestObserveSync(t *testing.T) {
 	m := New()
 	end := time.Unix(1700000000, 500000000)
 	m.ObserveSync(ModeFull, 30*time.Millisecond, end, map[string]TableCount{
-		"nat":    {Rules: 12, Chains: 5},
-		"filter": {Rules: 3, Chains: 2},
+		"nat":    {Rules: 12, Chains: 5, Kept: 7},
+		"filter": {Rules: 3, Chains: 2, Kept: 1},
 	})
 	m.ObserveSync(ModePartial, 2*time.Millisecond, end.Add(time.Second), map[string]TableCount{
 		"nat": {Rules: 4, Chains: 2},
@@ -31,6 +31,8 @@ func TestObserveSync(t *testing.T) {
 		{"nat rules", testutil.ToFloat64(m.RulesWritten.WithLabelValues("nat")), 4},
 		{"nat chains", testutil.ToFloat64(m.ChainsWritten.WithLabelValues("nat")), 2},
 		{"filter rules", testutil.ToFloat64(m.RulesWritten.WithLabelValues("filter")), 3},
+		{"nat chains kept", testutil.ToFloat64(m.ChainsKept.WithLabelValues("nat")), 0},
+		{"filter chains kept", testutil.ToFloat64(m.ChainsKept.WithLabelValues("filter")), 1},
 		{"last sync", testutil.ToFloat64(m.LastSyncTimestamp), 1700000001.5},
 		{"partial failures", testutil.ToFloat64(m.SyncFailures.WithLabelValues(ModePartial)), 1},
 		{"full failures", testutil.ToFloat64(m.SyncFailures.WithLabelValues(ModeFull)), 0},

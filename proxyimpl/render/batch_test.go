@@ -17,10 +17,10 @@ func batchedCase(t *testing.T) (single, batched []byte, singleStats, batchedStat
 	services, slices := genCluster(60, 3)
 	snap := build(t, services, slices)
 	rs := Render(Config{}, snap)
-	existing := map[iptables.Table][]string{
+	existing := &Existing{Chains: map[iptables.Table][]string{
 		iptables.TableNAT:    {"SVCCHK-SVC-STALE0000000000", "SVCCHK-EXT-STALE0000000000"},
 		iptables.TableFilter: {"SVCCHK-OLD"},
-	}
+	}}
 	single, singleStats = WriteFull(rs, existing)
 	batched, batchedStats = WriteFullBatched(rs, existing, 25)
 	return single, batched, singleStats, batchedStats

@@ -115,7 +115,7 @@ func FuzzRender(f *testing.F) {
 				t.Fatal(err)
 			}
 			// A full sync over whatever the last input left behind.
-			prevFull, _ := WriteFullBatched(prev, existingChains(t, saved), batchRules)
+			prevFull, _ := WriteFullBatched(prev, existingState(t, saved), batchRules)
 			if err := ns.restore(b, prevFull, false); err != nil {
 				t.Fatalf("%s full sync: %v\n%s", b, err, prevFull)
 			}

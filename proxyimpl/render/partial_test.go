@@ -122,10 +122,10 @@ func TestWritePartial(t *testing.T) {
 func TestWriteFullDeletesStaleChains(t *testing.T) {
 	snap := build(t, []*v1.Service{svc("ns1", "svc1", "10.96.0.10")},
 		[]*discoveryv1.EndpointSlice{remoteOnly()})
-	existing := map[iptables.Table][]string{
+	existing := &Existing{Chains: map[iptables.Table][]string{
 		iptables.TableNAT:    {"SVCCHK-SVC-STALE0000000000", "SVCCHK-SERVICES", "KUBE-SERVICES", "SVCCHK-SVC-KUEAGMSZTYSV7XVL"},
 		iptables.TableFilter: {"SVCCHK-OLD-FILTER", "DOCKER"},
-	}
+	}}
 	text, stats := WriteFull(Render(Config{MasqueradeMark: 0x8000}, snap), existing)
 	if diff := cmp.Diff(dedent(wantFullStale), string(text)); diff != "" {
 		t.Errorf("restore text (-want +got):\n%s", diff)

@@ -60,7 +60,7 @@ const (
 		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
 		-A SVCCHK-HAIRPIN -s 10.244.1.7/32 -d 10.244.1.7/32 -m comment --comment "svccheck hairpin 10.244.1.7" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.7:80
+		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.7:80
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -j DNAT --to-destination 10.244.2.7:80
 		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "masquerade traffic for ns1/svc2:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-DRXRYXBX2F3H75LF -m comment --comment "ns1/svc2:p80 external destinations" -j SVCCHK-SVC-DRXRYXBX2F3H75LF
@@ -77,10 +77,10 @@ const (
 		:SVCCHK-SVC-STALE0000000000 - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-SERVICES -m comment --comment "svccheck service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j SVCCHK-NODEPORTS
-		-A SVCCHK-MARK-MASQ -m comment --comment "svccheck mark for masquerade" -j MARK --or-mark 0x8000
+		-A SVCCHK-MARK-MASQ -m comment --comment "svccheck mark for masquerade" -j MARK --set-xmark 0x8000/0x8000
 		-A SVCCHK-POSTROUTING -m comment --comment "svccheck hairpin traffic" -m conntrack --ctstate DNAT -j SVCCHK-HAIRPIN
 		-A SVCCHK-POSTROUTING -m comment --comment "svccheck unmarked traffic" -m mark ! --mark 0x8000/0x8000 -j RETURN
-		-A SVCCHK-POSTROUTING -m comment --comment "svccheck clear mark" -j MARK --xor-mark 0x8000
+		-A SVCCHK-POSTROUTING -m comment --comment "svccheck clear mark" -j MARK --set-xmark 0x0/0x8000
 		-A SVCCHK-POSTROUTING -m comment --comment "svccheck service traffic requiring SNAT" -j MASQUERADE --random-fully
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080

@@ -90,12 +90,12 @@ func (r *renderer) globalChains() []Chain {
 		}},
 		{Table: iptables.TableNAT, Name: ChainNodePorts},
 		{Table: iptables.TableNAT, Name: ChainMarkMasq, Rules: []string{
-			"-m comment --comment " + quote("svccheck mark for masquerade") + " -j MARK --or-mark " + r.mark,
+			"-m comment --comment " + quote("svccheck mark for masquerade") + " -j MARK --set-xmark " + r.mark + "/" + r.mark,
 		}},
 		{Table: iptables.TableNAT, Name: ChainPostrouting, Rules: []string{
 			"-m comment --comment " + quote("svccheck hairpin traffic") + " -m conntrack --ctstate DNAT -j " + ChainHairpin,
 			"-m comment --comment " + quote("svccheck unmarked traffic") + " -m mark ! --mark " + masqMatch + " -j RETURN",
-			"-m comment --comment " + quote("svccheck clear mark") + " -j MARK --xor-mark " + r.mark,
+			"-m comment --comment " + quote("svccheck clear mark") + " -j MARK --set-xmark 0x0/" + r.mark,
 			"-m comment --comment " + quote("svccheck service traffic requiring SNAT") + " -j MASQUERADE --random-fully",
 		}},
 	}

@@ -1,28 +1,50 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
-// existingChains returns the chain names per table of iptables-save output.
-func existingChains(t testing.TB, saved []byte) map[iptables.Table][]string {
+// existingState returns what a full sync reads from iptables-save output:
+// every table's chains, and the rules of svccheck's chains.
+func existingState(t testing.TB, saved []byte) *Existing {
 	t.Helper()
-	dump, err := iptablestest.Parse(saved)
-	if err != nil {
+	if _, err := iptablestest.Parse(saved); err != nil {
 		t.Fatalf("parsing iptables-save output: %v\n%s", err, saved)
 	}
-	out := map[iptables.Table][]string{}
-	for _, tbl := range dump.Tables {
-		for _, c := range tbl.Chains {
-			out[tbl.Name] = append(out[tbl.Name], string(c.Name))
+	e := &Existing{Chains: map[iptables.Table][]string{}, Rules: map[iptables.Table]map[string][]string{}}
+	var table iptables.Table
+	for _, line := range strings.Split(string(saved), "\n") {
+		switch {
+		case strings.HasPrefix(line, "*"):
+			table = iptables.Table(line[1:])
+			e.Rules[table] = map[string][]string{}
+		case strings.HasPrefix(line, ":"):
+			name, _, _ := strings.Cut(line[1:], " ")
+			e.Chains[table] = append(e.Chains[table], name)
+			if strings.HasPrefix(name, snapshot.ChainPrefix) {
+				e.Rules[table][name] = []string{}
+			}
+		case strings.HasPrefix(line, "-A "):
+			chain, spec, _ := strings.Cut(line[len("-A "):], " ")
+			if rules, ok := e.Rules[table][chain]; ok {
+				e.Rules[table][chain] = append(rules, spec)
+			}
 		}
 	}
-	return out
+	return e
+}
+
+// chainsOnly returns e without its rules: a full sync over it rewrites
+// every chain.
+func chainsOnly(e *Existing) *Existing {
+	return &Existing{Chains: e.Chains}
 }
 
 // TestIntegrationRestore applies the texts of the partial sync cases with
@@ -64,7 +86,7 @@ func TestIntegrationRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resync, stats := WriteFull(next, existingChains(t, saved))
+			resync, stats := WriteFull(next, chainsOnly(existingState(t, saved)))
 			if stats[iptables.TableNAT].Deleted != 2 {
 				t.Errorf("full resync deletes %d nat chains, want 2 (SVC and EXT of ns1/svc2):\n%s",
 					stats[iptables.TableNAT].Deleted, resync)

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -42,16 +43,26 @@ func (rb *ruleBuilder) String() string { return rb.b.String() }
 var probabilities = func() []string {
 	p := make([]string, 64)
 	for n := 2; n < len(p); n++ {
-		p[n] = strconv.FormatFloat(1.0/float64(n), 'f', 10, 64)
+		p[n] = formatProbability(n)
 	}
 	return p
 }()
 
 // probability formats the statistic match probability of picking one of n
-// remaining endpoints (n > 1), with ten decimals as kube-proxy does.
+// remaining endpoints (n > 1).
 func probability(n int) string {
 	if n < len(probabilities) {
 		return probabilities[n]
 	}
-	return strconv.FormatFloat(1.0/float64(n), 'f', 10, 64)
+	return formatProbability(n)
+}
+
+// formatProbability returns 1/n as iptables-save prints it: the statistic
+// match keeps lround(p * 2^31) and prints that over 2^31 with eleven
+// decimals. Rendering the same text lets a full sync recognise the rule
+// in iptables-save output.
+func formatProbability(n int) string {
+	const scale = 1 << 31
+	k := math.Round(scale / float64(n))
+	return strconv.FormatFloat(k/scale, 'f', 11, 64)
 }

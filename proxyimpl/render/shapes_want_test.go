@@ -9,7 +9,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		*filter
 	`
@@ -34,7 +34,7 @@ const (
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:9090
 		*filter
 	`
@@ -78,7 +78,7 @@ const (
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -s 10.244.0.0/16 -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j SVCCHK-MARK-MASQ
@@ -130,7 +130,7 @@ const (
 		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
-		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-EXT-KUEAGMSZTYSV7XVL -m comment --comment "ns1/svc1:p80 external destinations" -j SVCCHK-CLU-KUEAGMSZTYSV7XVL
@@ -145,7 +145,7 @@ const (
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
-		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.5000000000 -m recent --set --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
+		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -m recent --set --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --set --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
 		*filter
 	`

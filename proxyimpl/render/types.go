@@ -98,6 +98,9 @@ type TableStats struct {
 	Rules int
 	// Deleted is the number of rules (-D) and chains (-X) deleted.
 	Deleted int
+	// Kept is the number of chains a full sync left as they were, the
+	// kernel already holding exactly their rules.
+	Kept int
 }
 
 // Stats counts per table what one restore text does.

@@ -17,7 +17,7 @@ var tables = []iptables.Table{iptables.TableNAT, iptables.TableFilter}
 // Write returns the restore text taking the kernel from prev to next: a
 // full sync (WriteFull) when prev is nil, else a partial one (WritePartial)
 // for the ports in changed. existing is used by full syncs only.
-func Write(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool, existing map[iptables.Table][]string) ([]byte, Stats) {
+func Write(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool, existing *Existing) ([]byte, Stats) {
 	if prev == nil {
 		return WriteFull(next, existing)
 	}
@@ -109,25 +109,58 @@ func sortedServices(services map[snapshot.ServicePortName]*ServiceRules) []*Serv
 	return out
 }
 
-// WriteFull returns restore text that declares and fills every chain of
-// rs. Chains named in existing (per table, as found in the kernel before)
-// that start with snapshot.ChainPrefix and are not in rs are flushed and
-// deleted.
-func WriteFull(rs *RuleSet, existing map[iptables.Table][]string) ([]byte, Stats) {
+// Existing is the kernel state a full sync starts from, as read with
+// iptables-save just before it.
+type Existing struct {
+	// Chains lists each table's chains, svccheck's and others'.
+	Chains map[iptables.Table][]string
+	// Rules holds, per table, the rules of svccheck's chains (each as
+	// iptables-save prints it after "-A CHAIN "), an empty list for an
+	// empty chain. A full sync leaves a chain whose rules equal the
+	// rendered ones as it is, rather than flushing and refilling it: on
+	// iptables-nft refilling existing chains is most of a full sync's
+	// cost. With nil Rules every chain is rewritten.
+	Rules map[iptables.Table]map[string][]string
+}
+
+// unchanged reports whether c exists in the kernel with exactly its rules.
+func (e *Existing) unchanged(c Chain) bool {
+	if e == nil || e.Rules == nil {
+		return false
+	}
+	got, ok := e.Rules[c.Table][c.Name]
+	return ok && slices.Equal(got, c.Rules)
+}
+
+// chainNames returns e's chain lists, nil for a nil e.
+func (e *Existing) chainNames() map[iptables.Table][]string {
+	if e == nil {
+		return nil
+	}
+	return e.Chains
+}
+
+// WriteFull returns restore text that brings every chain of rs to its
+// rendered rules. Chains that existing shows with exactly those rules are
+// left alone; every other chain is declared (created or flushed) and
+// filled. Chains named in existing that start with snapshot.ChainPrefix
+// and are not in rs are flushed and deleted. A nil existing rewrites
+// everything.
+func WriteFull(rs *RuleSet, existing *Existing) ([]byte, Stats) {
 	ordered := sortedServices(rs.Services)
-	declared, stale, size := fullPlan(rs, ordered, existing)
+	_, stale, size := fullPlan(rs, ordered, existing)
 	var out bytes.Buffer
 	out.Grow(size + 1024)
 	stats := Stats{}
 	for _, t := range tables {
-		stats[t] = writeTable(&out, rs, ordered, t, declared[t], stale[t])
+		stats[t] = writeTable(&out, tableChains(rs, ordered, t), t, stale[t], existing)
 	}
 	return out.Bytes(), stats
 }
 
 // fullPlan returns the chains a full sync declares and the stale chains it
 // deletes, per table, and an estimate of the text's size.
-func fullPlan(rs *RuleSet, ordered []*ServiceRules, existing map[iptables.Table][]string) (declared, stale map[iptables.Table][]string, size int) {
+func fullPlan(rs *RuleSet, ordered []*ServiceRules, existing *Existing) (declared, stale map[iptables.Table][]string, size int) {
 	declared, size = fullChains(rs, ordered)
 	own := map[tableChain]bool{}
 	for t, chains := range declared {
@@ -135,40 +168,82 @@ func fullPlan(rs *RuleSet, ordered []*ServiceRules, existing map[iptables.Table]
 			own[tableChain{t, c}] = true
 		}
 	}
-	return declared, staleChains(existing, own), size
+	return declared, staleChains(existing.chainNames(), own), size
 }
 
-// writeTable writes table t of rs as one transaction: every chain
-// declared, filled, and the stale chains deleted.
-func writeTable(out *bytes.Buffer, rs *RuleSet, ordered []*ServiceRules, t iptables.Table, declared, stale []string) TableStats {
-	var st TableStats
-	out.WriteString("*" + string(t) + "\n")
-	// Sorted: iptables-nft keeps chains in a name-ordered list, and
-	// declaring them out of order makes a large restore quadratic.
-	decl := append(slices.Clone(declared), stale...)
-	slices.Sort(decl)
-	for _, c := range decl {
-		out.WriteString(":" + c + " - [0:0]\n")
-		st.Chains++
-	}
+// tableChains returns every chain of rs in table t with all of its rules,
+// in the order a full sync fills them: the global chains (a shared one
+// with the ports' rules before its fixed rules), the hairpin chain, then
+// the ports' own chains in port order.
+func tableChains(rs *RuleSet, ordered []*ServiceRules, t iptables.Table) []Chain {
+	var out []Chain
 	for _, g := range rs.Global {
 		if g.Table != t {
 			continue
 		}
 		if sharedChains[tableChain{g.Table, g.Name}] {
-			st.Rules += writeShared(out, ordered, t, g.Name)
+			g = withShared(ordered, g)
 		}
-		st.Rules += writeChain(out, g)
+		out = append(out, g)
 	}
 	if rs.Hairpin.Table == t {
-		st.Rules += writeChain(out, rs.Hairpin)
+		out = append(out, rs.Hairpin)
 	}
 	for _, sr := range ordered {
 		for _, c := range sr.Chains {
 			if c.Table == t {
-				st.Rules += writeChain(out, c)
+				out = append(out, c)
 			}
 		}
+	}
+	return out
+}
+
+// withShared returns the shared chain g with the ports' rules in it, in
+// port name order, before g's fixed rules.
+func withShared(ordered []*ServiceRules, g Chain) Chain {
+	var rules []string
+	for _, sr := range ordered {
+		for _, r := range sr.Shared {
+			if r.Table == g.Table && r.Chain == g.Name {
+				rules = append(rules, r.Spec)
+			}
+		}
+	}
+	g.Rules = append(rules, g.Rules...)
+	return g
+}
+
+// writeTable writes one transaction of table t that fills the chains that
+// differ from existing and deletes the stale ones; nothing at all when
+// there is nothing to do.
+func writeTable(out *bytes.Buffer, chains []Chain, t iptables.Table, stale []string, existing *Existing) TableStats {
+	var st TableStats
+	var write []Chain
+	for _, c := range chains {
+		if existing.unchanged(c) {
+			st.Kept++
+			continue
+		}
+		write = append(write, c)
+	}
+	if len(write) == 0 && len(stale) == 0 {
+		return st
+	}
+	out.WriteString("*" + string(t) + "\n")
+	// Sorted: iptables-nft keeps chains in a name-ordered list, and
+	// declaring them out of order makes a large restore quadratic.
+	decl := slices.Clone(stale)
+	for _, c := range write {
+		decl = append(decl, c.Name)
+	}
+	slices.Sort(decl)
+	for _, c := range decl {
+		out.WriteString(":" + c + " - [0:0]\n")
+		st.Chains++
+	}
+	for _, c := range write {
+		st.Rules += writeChain(out, c)
 	}
 	for _, c := range stale {
 		out.WriteString("-X " + c + "\n")
@@ -203,21 +278,6 @@ func fullChains(rs *RuleSet, ordered []*ServiceRules) (map[iptables.Table][]stri
 		}
 	}
 	return declared, size
-}
-
-// writeShared appends the ports' rules in one shared chain, in port name
-// order, and returns how many it wrote.
-func writeShared(out *bytes.Buffer, ordered []*ServiceRules, t iptables.Table, chain string) int {
-	n := 0
-	for _, sr := range ordered {
-		for _, r := range sr.Shared {
-			if r.Table == t && r.Chain == chain {
-				writeLine(out, "-A", r.Chain, r.Spec)
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // staleChains returns, per table, the chains of existing that start with

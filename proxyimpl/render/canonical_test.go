@@ -1,0 +1,69 @@
+package render
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
+)
+
+// TestIntegrationCanonicalSpelling restores the full text of every rule
+// shape with the real iptables-restore of both backends and checks that
+// iptables-save prints every rule of svccheck's chains exactly as
+// rendered. A full sync leaves chains the kernel already holds as they
+// are, which it can only see when the spellings agree; a rule spelled
+// otherwise makes every full sync rewrite its chain.
+func TestIntegrationCanonicalSpelling(t *testing.T) {
+	needRealIPTables(t)
+	type cluster struct {
+		name string
+		rs   *RuleSet
+	}
+	var clusters []cluster
+	for _, tc := range shapeCases() {
+		clusters = append(clusters, cluster{tc.name, Render(Config{}, build(t, tc.services, tc.slices))})
+	}
+	services, eps := genCluster(40, 7)
+	clusters = append(clusters, cluster{"generated", Render(Config{MasqueradeMark: 0x8000}, build(t, services, eps))})
+	services, eps = genCluster(2, 70) // probabilities 1/70 to 1/2
+	clusters = append(clusters, cluster{"many endpoints", Render(Config{}, build(t, services, eps))})
+	for _, b := range backends {
+		for _, c := range clusters {
+			t.Run(string(b)+"/"+c.name, func(t *testing.T) {
+				ns := newScratch(t)
+				text, _ := WriteFull(c.rs, nil)
+				if err := ns.restore(b, text, false); err != nil {
+					t.Fatalf("restore: %v\n%s", err, text)
+				}
+				saved, err := ns.save(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := existingState(t, saved).Rules
+				ordered := sortedServices(c.rs.Services)
+				for _, tbl := range tables {
+					for _, ch := range tableChains(c.rs, ordered, tbl) {
+						kernel, ok := got[tbl][ch.Name]
+						if !ok {
+							t.Errorf("%s %s missing from iptables-save", tbl, ch.Name)
+							continue
+						}
+						if !slices.Equal(kernel, ch.Rules) {
+							t.Errorf("%s %s as iptables-save prints it (-rendered +saved):\n%s", tbl, ch.Name, cmp.Diff(ch.Rules, kernel))
+						}
+					}
+				}
+				// And so a full sync over it has nothing to do.
+				again, stats := WriteFull(c.rs, existingState(t, saved))
+				if len(again) != 0 {
+					t.Errorf("full sync over an equal kernel state writes:\n%s", again)
+				}
+				if stats[iptables.TableNAT].Kept == 0 {
+					t.Errorf("full sync over an equal kernel state kept no nat chain: %+v", stats)
+				}
+			})
+		}
+	}
+}
