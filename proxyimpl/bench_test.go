@@ -1,6 +1,7 @@
 package proxyimpl
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -41,8 +42,21 @@ func benchSync(b *testing.B, ipt iptables.Interface, n int) {
 	env := newEnvIPT(b, ipt, nil, objs...)
 	env.start(int64(1 + len(objs)))
 	env.sync()
+	// A full sync over a kernel that holds exactly the rendered rules: the
+	// periodic resync, or a restarted proxy.
 	b.Run(fmt.Sprintf("full/services=%d", n), func(b *testing.B) {
 		for range b.N {
+			env.p.tracker.needFull()
+			env.sync()
+		}
+	})
+	// A full sync that finds every port chain changed and rewrites all of
+	// them: each got an extra rule behind the proxy's back.
+	b.Run(fmt.Sprintf("full-rewrite/services=%d", n), func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			tamperPortChains(b, env)
+			b.StartTimer()
 			env.p.tracker.needFull()
 			env.sync()
 		}
@@ -63,6 +77,31 @@ func benchSync(b *testing.B, ipt iptables.Interface, n int) {
 			env.sync()
 		}
 	})
+}
+
+// tamperPortChains appends a rule to every port chain of env's proxier.
+func tamperPortChains(b *testing.B, env *testEnv) {
+	b.Helper()
+	var text bytes.Buffer
+	n := 0
+	for _, sr := range env.p.rules.Services {
+		for _, c := range sr.Chains {
+			if n%1000 == 0 {
+				text.WriteString("*nat\n")
+			}
+			fmt.Fprintf(&text, "-A %s -m comment --comment tampered -j RETURN\n", c.Name)
+			n++
+			if n%1000 == 0 {
+				text.WriteString("COMMIT\n")
+			}
+		}
+	}
+	if n%1000 != 0 {
+		text.WriteString("COMMIT\n")
+	}
+	if err := env.p.ipt.Restore(env.ctx, text.Bytes()); err != nil {
+		b.Fatalf("tampering with the port chains: %v", err)
+	}
 }
 
 // BenchmarkSyncFake measures the controller and renderer alone, over the
