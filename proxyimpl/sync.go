@@ -112,8 +112,9 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 		missingHooks = missing(hooks)
 		if p.ipt.Backend() == iptables.BackendNFT {
 			// iptables-nft restore time grows faster than linearly with
-			// the size of one transaction; see render.WriteFullBatched.
-			data, res.stats = render.WriteFullBatched(res.rules, existing, render.DefaultBatchRules)
+			// the size of one transaction, and each transaction costs a
+			// walk of the live table; see render.BatchRules.
+			data, res.stats = render.WriteFullBatched(res.rules, existing, render.BatchRules(existing))
 		} else {
 			data, res.stats = render.WriteFull(res.rules, existing)
 		}
@@ -228,12 +229,15 @@ func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[stri
 		Rules:  map[iptables.Table]map[string][]string{},
 	}
 	hooks := map[string]bool{}
+	// One save of every table: on iptables-nft each run fetches the whole
+	// ruleset, so saving nat and filter apart costs half as much again.
+	data, err := p.ipt.Save(ctx, iptables.TableAll, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing chains: %w", err)
+	}
+	parsed := parseSave(data)
 	for _, t := range []iptables.Table{iptables.TableNAT, iptables.TableFilter} {
-		data, err := p.ipt.Save(ctx, t, false)
-		if err != nil {
-			return nil, nil, fmt.Errorf("listing %s chains: %w", t, err)
-		}
-		saved := parseSave(data)[t]
+		saved := parsed[t]
 		if saved == nil {
 			continue
 		}

@@ -13,6 +13,11 @@ const (
 	TableFilter Table = "filter"
 )
 
+// TableAll asks Save for every table at once. On iptables-nft one
+// iptables-save of every table costs about what one of a single table
+// does: each run fetches the whole ruleset from the kernel.
+const TableAll Table = ""
+
 // Chain is an iptables chain name.
 type Chain string
 
@@ -43,8 +48,8 @@ type Interface interface {
 	// declares are flushed, everything else is left as it is. The kernel
 	// applies each table atomically.
 	Restore(ctx context.Context, data []byte) error
-	// Save returns "iptables-save -t table" output, with packet and byte
-	// counters when counters is true.
+	// Save returns "iptables-save -t table" output, or that of every table
+	// for TableAll, with packet and byte counters when counters is true.
 	Save(ctx context.Context, table Table, counters bool) ([]byte, error)
 	// EnsureChain creates chain in table if it does not exist yet.
 	EnsureChain(ctx context.Context, table Table, chain Chain) error

@@ -46,12 +46,18 @@ func (r *Runner) Restore(ctx context.Context, data []byte) error {
 
 // Save implements Interface.
 func (r *Runner) Save(ctx context.Context, table Table, counters bool) ([]byte, error) {
-	args := []string{"-t", string(table)}
+	var args []string
+	if table != TableAll {
+		args = append(args, "-t", string(table))
+	}
 	if counters {
 		args = append(args, "-c")
 	}
 	out, err := run(ctx, r.cmder, nil, r.tool("-save"), args...)
 	if err != nil {
+		if table == TableAll {
+			return nil, fmt.Errorf("saving the tables: %w", err)
+		}
 		return nil, fmt.Errorf("saving table %s: %w", table, err)
 	}
 	return out, nil

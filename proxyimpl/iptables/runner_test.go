@@ -114,6 +114,15 @@ func TestRunnerCommands(t *testing.T) {
 		want:    []string{"iptables-nft-save -t nat -c"},
 		result:  "*nat\nCOMMIT\n",
 	}, {
+		name: "save every table", backend: BackendNFT,
+		do: func(r *Runner) (any, error) {
+			b, err := r.Save(ctx, TableAll, false)
+			return string(b), err
+		},
+		replies: map[string]reply{"iptables-nft-save": {stdout: "*filter\nCOMMIT\n*nat\nCOMMIT\n"}},
+		want:    []string{"iptables-nft-save"},
+		result:  "*filter\nCOMMIT\n*nat\nCOMMIT\n",
+	}, {
 		name: "ensure chain that exists", backend: BackendLegacy,
 		do: func(r *Runner) (any, error) { return nil, r.EnsureChain(ctx, TableNAT, "SVCCHK-SERVICES") },
 		replies: map[string]reply{

@@ -51,3 +51,27 @@ func TestWriteFullBatched(t *testing.T) {
 		t.Errorf("WriteFullBatched(0) (-WriteFull +batched):\n%s", diff)
 	}
 }
+
+func TestBatchRules(t *testing.T) {
+	rules := func(n int) []string { return make([]string, n) }
+	cases := []struct {
+		name     string
+		existing *Existing
+		want     int
+	}{
+		{"nothing read", nil, DefaultBatchRules},
+		{"empty tables", &Existing{Chains: map[iptables.Table][]string{iptables.TableNAT: {"PREROUTING"}}}, DefaultBatchRules},
+		{"small live table", &Existing{Rules: map[iptables.Table]map[string][]string{
+			iptables.TableNAT: {"SVCCHK-SVC-A": rules(11), "SVCCHK-SERVICES": rules(5)},
+		}}, DefaultBatchRules},
+		{"10k Services x 10 live", &Existing{Rules: map[iptables.Table]map[string][]string{
+			iptables.TableNAT:    {"SVCCHK-SVC-A": rules(110000), "SVCCHK-SERVICES": rules(10001)},
+			iptables.TableFilter: {"SVCCHK-SERVICES": rules(7)},
+		}}, 120008 / 8},
+	}
+	for _, tc := range cases {
+		if got := BatchRules(tc.existing); got != tc.want {
+			t.Errorf("%s: BatchRules = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -133,21 +133,29 @@ func (f *Fake) Save(_ context.Context, table iptables.Table, counters bool) ([]b
 	defer f.mu.Unlock()
 	f.calls.Save++
 	d := f.dump.Clone()
-	t, err := d.ensureTable(table)
-	if err != nil {
-		return nil, fmt.Errorf("saving table %s: %w", table, err)
-	}
-	for _, c := range t.Chains {
-		for i, r := range c.Rules {
-			nr := *r
-			nr.Counters = nil
-			if counters {
-				nr.Counters = &Counters{}
-			}
-			c.Rules[i] = &nr
+	tables := d.Tables
+	if table != iptables.TableAll {
+		t, err := d.ensureTable(table)
+		if err != nil {
+			return nil, fmt.Errorf("saving table %s: %w", table, err)
 		}
+		tables = []*Table{t}
 	}
-	return []byte(t.String()), nil
+	var out strings.Builder
+	for _, t := range tables {
+		for _, c := range t.Chains {
+			for i, r := range c.Rules {
+				nr := *r
+				nr.Counters = nil
+				if counters {
+					nr.Counters = &Counters{}
+				}
+				c.Rules[i] = &nr
+			}
+		}
+		out.WriteString(t.String())
+	}
+	return []byte(out.String()), nil
 }
 
 // EnsureChain implements iptables.Interface.
