@@ -53,6 +53,8 @@ type Collector struct {
 	progressMu sync.Mutex
 	modeOnce   sync.Once
 	mode       string
+	slugMu     sync.Mutex
+	slugs      map[string]bool // failure dump slugs claimed
 }
 
 // NodeResult is the outcome of one node's dump.
@@ -106,7 +108,12 @@ func (c *Collector) CollectNodes(ctx context.Context, nodes []Node, outDir strin
 // outDir/nodes/<node>/failures/<spec-slug>/, and returns those directories
 // relative to outDir (slash-separated), ready for a reports.DumpsEntry.
 // Directories of nodes that could not be dumped at all are left out.
+//
+// A slug already used in outDir (two specs with the same text, or texts
+// that agree up to the slug's length limit) gets a suffix: "-2", "-3", ...
+// so one spec's dumps never overwrite another's.
 func (c *Collector) CollectFailure(ctx context.Context, nodes []Node, specSlug, outDir string) ([]string, error) {
+	specSlug = c.claimSlug(nodes, specSlug, outDir)
 	results, err := c.collectAll(ctx, nodes, func(n Node) string {
 		return filepath.Join(outDir, filepath.FromSlash(reports.FailureDir(n.Name, specSlug)))
 	})
@@ -117,6 +124,34 @@ func (c *Collector) CollectFailure(ctx context.Context, nodes []Node, specSlug, 
 		}
 	}
 	return dirs, err
+}
+
+// claimSlug returns specSlug, or specSlug-N for the smallest N >= 2, such
+// that no node has a failure dump of that name in outDir and no earlier
+// call of this Collector claimed it.
+func (c *Collector) claimSlug(nodes []Node, specSlug, outDir string) string {
+	c.slugMu.Lock()
+	defer c.slugMu.Unlock()
+	if c.slugs == nil {
+		c.slugs = map[string]bool{}
+	}
+	taken := func(slug string) bool {
+		if c.slugs[slug] {
+			return true
+		}
+		for _, n := range nodes {
+			if _, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(reports.FailureDir(n.Name, slug)))); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	slug := specSlug
+	for i := 2; taken(slug); i++ {
+		slug = fmt.Sprintf("%s-%d", specSlug, i)
+	}
+	c.slugs[slug] = true
+	return slug
 }
 
 func (c *Collector) collectAll(ctx context.Context, nodes []Node, dirOf func(Node) string) ([]NodeResult, error) {

@@ -108,6 +108,18 @@ func TestCollectFailureAndFind(t *testing.T) {
 	if diff := cmp.Diff(map[string][]string{slug: want}, found); diff != "" {
 		t.Errorf("FindFailureDumps mismatch (-want +got):\n%s", diff)
 	}
+	// A second spec with the same text gets its own directories.
+	again, err := (&Collector{}).CollectFailure(context.Background(), nodes, slug, out)
+	if err != nil {
+		t.Fatalf("CollectFailure: %v", err)
+	}
+	wantAgain := []string{
+		"nodes/kind-worker/failures/affinity-sticks-to-one-backend-2",
+		"nodes/kind-worker2/failures/affinity-sticks-to-one-backend-2",
+	}
+	if diff := cmp.Diff(wantAgain, again); diff != "" {
+		t.Errorf("CollectFailure of a repeated slug (-want +got):\n%s", diff)
+	}
 	if found, err := FindFailureDumps(filepath.Join(out, "missing")); err != nil || len(found) != 0 {
 		t.Errorf("FindFailureDumps of a missing dir = %v, %v; want empty, nil", found, err)
 	}
