@@ -33,6 +33,11 @@ integration:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The GitHub Actions job in docs/ci.md, with actionlint when installed
+	@# (go install github.com/rhysd/actionlint/cmd/actionlint@latest).
+	@if command -v actionlint >/dev/null; then \
+		awk '/^```yaml/{f=1;next} /^```/{f=0} f' docs/ci.md | actionlint -stdin-filename docs-ci.yml - && echo "docs/ci.md workflow: actionlint clean"; \
+	else echo "actionlint not installed: docs/ci.md workflow not linted"; fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./proxyimpl/...
