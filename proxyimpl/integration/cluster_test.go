@@ -69,6 +69,23 @@ type cluster struct {
 	topo   *Topology
 	client *fake.Clientset
 	nodes  map[string]*nodeProxy
+	// syncPeriod, when set, is the proxies' SyncPeriod (how often they
+	// do a full sync); the default is the proxy's own.
+	syncPeriod time.Duration
+}
+
+// clusterOption changes a cluster before its proxies start.
+type clusterOption func(*cluster)
+
+// withSyncPeriod makes the proxies do a full sync at least every d.
+func withSyncPeriod(d time.Duration) clusterOption {
+	return func(c *cluster) { c.syncPeriod = d }
+}
+
+// withClient lets fn install reactors on the fake API server before any
+// proxy has listed or watched.
+func withClient(fn func(*fake.Clientset)) clusterOption {
+	return func(c *cluster) { fn(c.client) }
 }
 
 // nodeProxy is one node's proxy and what it runs over.
@@ -84,13 +101,16 @@ type nodeProxy struct {
 // newCluster builds a topology of nodes x podsPerNode with echo servers in
 // every pod and starts a proxy for every node. Everything is torn down
 // when the test ends; a failed test dumps every node's rules.
-func newCluster(t *testing.T, nodes, podsPerNode int) *cluster {
+func newCluster(t *testing.T, nodes, podsPerNode int, opts ...clusterOption) *cluster {
 	t.Helper()
 	requireNetNS(t, "iptables-nft-restore", "iptables-legacy-restore", "conntrack")
 	topo := newTopology(t, nodes, podsPerNode)
 	startEchoes(t, topo)
 	dumpOnFailure(t, topo)
 	c := &cluster{t: t, topo: topo, client: fake.NewClientset(), nodes: map[string]*nodeProxy{}}
+	for _, o := range opts {
+		o(c)
+	}
 	for _, n := range topo.Nodes {
 		c.create(newNode(n))
 	}
@@ -117,6 +137,7 @@ func (c *cluster) startProxy(n *Node) *nodeProxy {
 		NodeIPs:       []netip.Addr{n.IP},
 		ClusterCIDRs:  []netip.Prefix{ClusterCIDR},
 		MinSyncPeriod: 100 * time.Millisecond,
+		SyncPeriod:    c.syncPeriod,
 		ServiceHealth: np.health,
 	})
 	if err != nil {

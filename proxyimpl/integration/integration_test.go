@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // probes is how many probes a spread check sends: with 4 endpoints, the
@@ -126,7 +128,23 @@ func TestIntegrationNoEndpoints(t *testing.T) {
 	pod := c.topo.Nodes[0].Pods[0].NS
 	expectOutcome(t, c.topo, pod, "tcp", hostPort(vip(50), 80), 3, Refused)
 	expectOutcome(t, c.topo, pod, "udp", hostPort(vip(51), 53), 3, Refused)
-	expectOutcome(t, c.topo, c.topo.Client, "tcp", hostPort(c.topo.Nodes[1].IP, 30082), 3, Refused)
+
+	// A closed port on a node refuses by itself, so something listens on
+	// the node port: only the proxy's REJECT rule can refuse it now.
+	node2 := c.topo.Nodes[1]
+	l, err := ListenInNS(context.Background(), node2.NS, "tcp4", hostPort(node2.IP, 30082))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go serveTCP(l, "listener-"+node2.Name)
+	expectOutcome(t, c.topo, c.topo.Client, "tcp", hostPort(node2.IP, 30082), 3, Refused)
+	// Without the Service the listener answers: the refusal was the rule's.
+	if err := c.client.CoreV1().Services(tcp.Namespace).Delete(context.Background(), tcp.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("deleting Service %s: %v", tcp.Name, err)
+	}
+	c.settle()
+	expectOutcome(t, c.topo, c.topo.Client, "tcp", hostPort(node2.IP, 30082), 3, Answered)
 }
 
 // TestIntegrationHairpin checks that a pod reaches itself through its
