@@ -135,13 +135,19 @@ func TestPacketFlow(t *testing.T) {
 	}
 }
 
-// newFlowTracer applies the full restore text and the hooks to a Fake and
-// returns a tracer over the result, for a node owning nodeIP.
-func newFlowTracer(t *testing.T, snap *snapshot.Snapshot) *iptablestest.Tracer {
+// newFlowTracer applies the node's own rules (restore texts, if any), the
+// full restore text and the hooks to a Fake and returns a tracer over the
+// result, for a node owning nodeIP.
+func newFlowTracer(t *testing.T, snap *snapshot.Snapshot, node ...string) *iptablestest.Tracer {
 	t.Helper()
 	fake := iptablestest.NewFake()
-	text, _ := WriteFull(Render(Config{}, snap), nil)
 	ctx := context.Background()
+	for _, text := range node {
+		if err := fake.Restore(ctx, []byte(text)); err != nil {
+			t.Fatalf("restoring the node's own rules: %v", err)
+		}
+	}
+	text, _ := WriteFull(Render(Config{}, snap), nil)
 	if err := fake.Restore(ctx, text); err != nil {
 		t.Fatalf("restoring: %v", err)
 	}
