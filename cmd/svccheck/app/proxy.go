@@ -64,10 +64,12 @@ func newProxyCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run svccheck's iptables Service proxy on this node",
 		Long: `proxy watches Services, EndpointSlices and this node's Node object and
 programs the node's nat and filter tables like kube-proxy's iptables mode, in
-chains named SVCCHK-*. It can run beside kube-proxy. The first sync rewrites
-all of its chains in one transaction; later syncs rewrite only what changed.
-On SIGTERM or Ctrl-C it stops and leaves its rules in place; 'svccheck proxy
-cleanup' removes them.`,
+chains named SVCCHK-*. It can run beside kube-proxy. Full syncs (the first,
+after a failure, and every --sync-period) read the tables once and rewrite the
+chains whose rules differ, in one iptables-restore (one transaction on
+iptables-legacy, several on iptables-nft, each leaving a consistent state);
+later syncs rewrite only the changed Services' rules. On SIGTERM or Ctrl-C it
+stops and leaves its rules in place; 'svccheck proxy cleanup' removes them.`,
 		Example: `  svccheck proxy --kubeconfig ~/.kube/config --cluster-cidr 10.244.0.0/16
   svccheck proxy --hostname-override "$NODE_NAME" --iptables-root /host -v 2`,
 		Args: cobra.NoArgs,
