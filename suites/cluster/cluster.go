@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,7 +39,9 @@ type Cluster struct {
 	// imagePullPolicy Never.
 	Image string
 	// KubeconfigPath is the file holding the cluster's kubeconfig (the API
-	// server address as reached from the host).
+	// server address as reached from the host): svccheck's own file
+	// DefaultKubeconfigPath(Name), or a file of the user's that kind merged
+	// the cluster's entries into (context kind-<Name>).
 	KubeconfigPath string
 	// RESTConfig is the client configuration for the cluster's API server.
 	RESTConfig *rest.Config
@@ -132,26 +132,37 @@ func joinNodes(kindNodes []nodes.Node, apiNodes []corev1.Node) ([]Node, error) {
 	return out, nil
 }
 
-// Delete deletes the cluster's node containers, network state and kubeconfig
-// file.
+// Delete deletes the cluster's node containers and network state, removes
+// the cluster's entries from KubeconfigPath (its cluster, user and context,
+// and current-context when it names the cluster) and removes svccheck's own
+// kubeconfig file of the cluster, DefaultKubeconfigPath(Name). Any other
+// kubeconfig file keeps its other entries and is never removed.
 func (c *Cluster) Delete(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("deleting cluster %s: %w", c.Name, err)
 	}
-	if err := c.provider.Delete(c.Name, c.KubeconfigPath); err != nil {
+	path := c.KubeconfigPath
+	if path == "" {
+		// kind would fall back to $KUBECONFIG or ~/.kube/config.
+		p, err := DefaultKubeconfigPath(c.Name)
+		if err != nil {
+			return fmt.Errorf("deleting cluster %s: %w", c.Name, err)
+		}
+		path = p
+	}
+	// kind deletes the nodes and removes the cluster's entries from path,
+	// leaving every other entry and the file itself in place.
+	if err := c.provider.Delete(c.Name, path); err != nil {
 		return fmt.Errorf("deleting cluster %s: %w", c.Name, err)
 	}
-	if c.KubeconfigPath != "" {
-		if err := os.Remove(c.KubeconfigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("removing kubeconfig of cluster %s: %w", c.Name, err)
-		}
-	}
-	return nil
+	return removeOwnedKubeconfig(c.Name)
 }
 
-// Delete deletes the kind cluster called name (and its svccheck kubeconfig
-// file), returning ErrNotFound when there is none.
-func Delete(ctx context.Context, name string) error {
+// Delete deletes the kind cluster called name, returning ErrNotFound when
+// there is none. kubeconfig is the file the cluster's entries were written to
+// (Options.Kubeconfig), empty for DefaultKubeconfigPath(name); see
+// (*Cluster).Delete for what happens to it.
+func Delete(ctx context.Context, name, kubeconfig string) error {
 	if name == "" {
 		name = DefaultName
 	}
@@ -164,11 +175,7 @@ func Delete(ctx context.Context, name string) error {
 	} else if !ok {
 		return fmt.Errorf("deleting cluster %s: %w", name, ErrNotFound)
 	}
-	path, err := DefaultKubeconfigPath(name)
-	if err != nil {
-		return err
-	}
-	c := &Cluster{Name: name, provider: p, KubeconfigPath: path}
+	c := &Cluster{Name: name, provider: p, KubeconfigPath: kubeconfig}
 	return c.Delete(ctx)
 }
 
@@ -204,20 +211,25 @@ func Get(ctx context.Context, name string) (*Cluster, error) {
 	return c, nil
 }
 
-// loadClients writes the cluster's external kubeconfig to c.KubeconfigPath
-// and builds RESTConfig and Clientset from it.
+// loadClients builds RESTConfig and Clientset from the cluster's external
+// kubeconfig as kind generates it, and writes that kubeconfig to
+// c.KubeconfigPath when svccheck owns the file (see saveKubeconfig).
 func (c *Cluster) loadClients() error {
 	kc, err := c.provider.KubeConfig(c.Name, false)
 	if err != nil {
 		return fmt.Errorf("reading the kubeconfig of cluster %s: %w", c.Name, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.KubeconfigPath), 0o755); err != nil {
-		return fmt.Errorf("writing kubeconfig: %w", err)
+	return c.useKubeconfig([]byte(kc))
+}
+
+// useKubeconfig saves kc, the cluster's own kubeconfig, to c.KubeconfigPath
+// when svccheck owns that file, and builds the clients from kc itself, never
+// from a file kind may have merged it into.
+func (c *Cluster) useKubeconfig(kc []byte) error {
+	if err := saveKubeconfig(c.Name, c.KubeconfigPath, kc); err != nil {
+		return err
 	}
-	if err := os.WriteFile(c.KubeconfigPath, []byte(kc), 0o600); err != nil {
-		return fmt.Errorf("writing kubeconfig: %w", err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kc))
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
 	if err != nil {
 		return fmt.Errorf("parsing the kubeconfig of cluster %s: %w", c.Name, err)
 	}

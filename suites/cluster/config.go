@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -56,15 +54,4 @@ func hostIsCgroupV1() (bool, error) {
 		return false, fmt.Errorf("detecting the cgroup version: %w", err)
 	}
 	return int64(st.Type) == tmpfsMagic, nil
-}
-
-// DefaultKubeconfigPath is where Create writes the kubeconfig of cluster name
-// unless told otherwise: ~/.kube/svccheck-<name>.yaml, a file of its own so
-// the user's kubeconfig is left alone.
-func DefaultKubeconfigPath(name string) (string, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the home directory for the kubeconfig: %w", err)
-	}
-	return filepath.Join(home, ".kube", "svccheck-"+name+".yaml"), nil
 }

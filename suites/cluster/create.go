@@ -64,7 +64,7 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 			err = fmt.Errorf("creating cluster %s: %w (while: %v)", o.Name, ctxErr, err)
 		}
 		if o.Retain {
-			return nil, fmt.Errorf("%w (cluster %s retained: delete it with 'svccheck cluster delete --name %s')", err, o.Name, o.Name)
+			return nil, fmt.Errorf("%w (cluster %s retained: delete it with '%s')", err, o.Name, deleteCommand(o.Name, o.Kubeconfig))
 		}
 		prog.step("deleting the half-made cluster %s", o.Name)
 		// The cleanup must run even when ctx is what was cancelled.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -21,22 +22,31 @@ const podCIDRTimeout = 2 * time.Minute
 // every other node's pod CIDR via that node.
 func (c *Cluster) setUpPodNetwork(ctx context.Context, prog *progress) error {
 	var nodes []Node
+	status := ""
 	err := wait.PollUntilContextTimeout(ctx, time.Second, podCIDRTimeout, true, func(ctx context.Context) (bool, error) {
 		var err error
 		nodes, err = c.Nodes(ctx)
 		if err != nil {
-			// The API server may still be starting: keep polling.
+			// The API server may still be starting: keep polling, and
+			// report the last error on timeout.
+			status = err.Error()
 			return false, nil
 		}
-		for _, n := range nodes {
-			if n.PodCIDR == "" {
-				return false, nil
-			}
-		}
-		return len(nodes) > 0, nil
+		var ok bool
+		ok, status = podCIDRsAssigned(nodes)
+		return ok, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for every node to get a pod CIDR: %w", err)
+		const what = "waiting for every node to get a pod CIDR"
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("%s: %w", what, ctxErr)
+		}
+		// The controller manager assigns pod CIDRs: its state, events and
+		// logs say why it did not.
+		diag := diagnoseBounded(ctx, func(ctx context.Context) string {
+			return boundText(c.diagnose(ctx, "component=kube-controller-manager"), diagMax)
+		})
+		return fmt.Errorf("%s: timed out after %s (%s)%s", what, podCIDRTimeout, status, diag)
 	}
 	for _, n := range nodes {
 		if err := configurePodNetwork(ctx, n, nodes); err != nil {
@@ -45,6 +55,30 @@ func (c *Cluster) setUpPodNetwork(ctx context.Context, prog *progress) error {
 	}
 	prog.step("pod network configured on %d nodes (ptp CNI, routes between nodes)", len(nodes))
 	return nil
+}
+
+// podCIDRsAssigned reports whether every node has a spec.podCIDR, and
+// otherwise which nodes lack one.
+func podCIDRsAssigned(nodes []Node) (bool, string) {
+	if len(nodes) == 0 {
+		return false, "no nodes found"
+	}
+	var missing, assigned []string
+	for _, n := range nodes {
+		if n.PodCIDR == "" {
+			missing = append(missing, n.Name)
+		} else {
+			assigned = append(assigned, n.Name+" "+n.PodCIDR)
+		}
+	}
+	if len(missing) == 0 {
+		return true, ""
+	}
+	st := fmt.Sprintf("no spec.podCIDR on %d of %d nodes: %s", len(missing), len(nodes), strings.Join(missing, ", "))
+	if len(assigned) > 0 {
+		st += "; assigned: " + strings.Join(assigned, ", ")
+	}
+	return false, st
 }
 
 // configurePodNetwork writes node n's CNI configuration and its routes to

@@ -108,3 +108,28 @@ func TestWriteNodeFileMode(t *testing.T) {
 		t.Errorf("chmod call = %q", got)
 	}
 }
+
+func TestPodCIDRsAssigned(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		nodes  []Node
+		want   bool
+		status string
+	}{
+		{name: "no nodes", status: "no nodes found"},
+		{name: "all assigned", want: true, nodes: []Node{
+			{Name: "demo-control-plane", PodCIDR: "10.244.0.0/24"}, {Name: "demo-worker", PodCIDR: "10.244.1.0/24"}}},
+		{name: "some missing", nodes: []Node{
+			{Name: "demo-control-plane", PodCIDR: "10.244.0.0/24"}, {Name: "demo-worker"}, {Name: "demo-worker2"}},
+			status: "no spec.podCIDR on 2 of 3 nodes: demo-worker, demo-worker2; assigned: demo-control-plane 10.244.0.0/24"},
+		{name: "all missing", nodes: []Node{{Name: "demo-control-plane"}, {Name: "demo-worker"}},
+			status: "no spec.podCIDR on 2 of 2 nodes: demo-control-plane, demo-worker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, status := podCIDRsAssigned(tc.nodes)
+			if ok != tc.want || status != tc.status {
+				t.Errorf("podCIDRsAssigned = %t, %q; want %t, %q", ok, status, tc.want, tc.status)
+			}
+		})
+	}
+}

@@ -85,7 +85,10 @@ type Options struct {
 	// (built on first use).
 	NodeImage string
 	// Kubeconfig is where the cluster's kubeconfig is written; when empty,
-	// DefaultKubeconfigPath(Name).
+	// DefaultKubeconfigPath(Name), which svccheck writes whole. Into any
+	// other file kind merges the cluster's entries (context kind-<Name>),
+	// keeping the file's other entries; Delete removes only those entries
+	// from it.
 	Kubeconfig string
 	// Retain keeps the node containers of a failed or interrupted create, for
 	// debugging.

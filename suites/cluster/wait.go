@@ -18,9 +18,9 @@ const StepTimeout = 3 * time.Minute
 type readyStep struct {
 	// what names the step in progress lines and errors.
 	what string
-	// selector picks the pods whose logs and events explain a timeout;
-	// empty for none.
-	selector string
+	// diagnose describes, on a timeout, the state that explains it; nil for
+	// nothing more than the last status.
+	diagnose func(ctx context.Context) string
 	// ready reports whether the step is done, and a short status otherwise.
 	ready func(ctx context.Context) (bool, string, error)
 }
@@ -28,16 +28,16 @@ type readyStep struct {
 // waitReady waits until every node, the Service proxy on every node and
 // CoreDNS are Ready.
 func (c *Cluster) waitReady(ctx context.Context, prog *progress) error {
-	steps := []readyStep{{what: "nodes Ready", ready: c.nodesReady}}
+	steps := []readyStep{{what: "nodes Ready", diagnose: c.diagnoseNodes, ready: c.nodesReady}}
 	switch c.Proxy {
 	case ProxySvccheck:
-		steps = append(steps, readyStep{what: "svccheck proxy Ready on every node", selector: "k8s-app=" + ProxyName,
+		steps = append(steps, readyStep{what: "svccheck proxy Ready on every node", diagnose: c.podDiagnosis("k8s-app=" + ProxyName),
 			ready: c.daemonSetReady(ProxyName)})
 	default:
-		steps = append(steps, readyStep{what: "kube-proxy Ready on every node", selector: "k8s-app=kube-proxy",
+		steps = append(steps, readyStep{what: "kube-proxy Ready on every node", diagnose: c.podDiagnosis("k8s-app=kube-proxy"),
 			ready: c.daemonSetReady("kube-proxy")})
 	}
-	steps = append(steps, readyStep{what: "CoreDNS Ready", selector: "k8s-app=kube-dns", ready: c.deploymentReady("coredns")})
+	steps = append(steps, readyStep{what: "CoreDNS Ready", diagnose: c.podDiagnosis("k8s-app=kube-dns"), ready: c.deploymentReady("coredns")})
 	for _, s := range steps {
 		if err := c.waitStep(ctx, prog, s); err != nil {
 			return err
@@ -47,7 +47,7 @@ func (c *Cluster) waitReady(ctx context.Context, prog *progress) error {
 }
 
 // waitStep polls s until it is ready or StepTimeout passes; a timeout error
-// carries the pods' state, logs and events.
+// carries the last status and what s.diagnose says.
 func (c *Cluster) waitStep(ctx context.Context, prog *progress, s readyStep) error {
 	status := ""
 	err := wait.PollUntilContextTimeout(ctx, time.Second, StepTimeout, true, func(ctx context.Context) (bool, error) {
@@ -68,10 +68,27 @@ func (c *Cluster) waitStep(ctx context.Context, prog *progress, s readyStep) err
 		return fmt.Errorf("waiting for %s: %w", s.what, ctxErr)
 	}
 	diag := ""
-	if s.selector != "" {
-		diag = c.diagnose(context.WithoutCancel(ctx), s.selector)
+	if s.diagnose != nil {
+		diag = diagnoseBounded(ctx, s.diagnose)
 	}
 	return fmt.Errorf("waiting for %s: timed out after %s (%s)%s", s.what, StepTimeout, status, diag)
+}
+
+// diagTimeout bounds gathering the diagnosis of a timed-out wait.
+const diagTimeout = 30 * time.Second
+
+// diagnoseBounded runs diagnose even when ctx is done (a timed-out wait is
+// when it matters), within diagTimeout.
+func diagnoseBounded(ctx context.Context, diagnose func(ctx context.Context) string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diagTimeout)
+	defer cancel()
+	return diagnose(ctx)
+}
+
+// podDiagnosis returns a diagnosis of the kube-system pods matching
+// selector (see diagnose).
+func (c *Cluster) podDiagnosis(selector string) func(ctx context.Context) string {
+	return func(ctx context.Context) string { return c.diagnose(ctx, selector) }
 }
 
 // nodesReady reports whether every node has condition Ready=True.

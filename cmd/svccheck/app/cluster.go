@@ -44,8 +44,11 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 				return usageError("--proxy: %v", err)
 			}
 			opts.Proxy = mode
-			if opts.Workers < 0 {
-				return usageError("--workers must not be negative")
+			// The flag defaults to cluster.DefaultWorkers, so a value below 1
+			// was given explicitly: reject it rather than let Create turn 0
+			// into the default.
+			if opts.Workers < 1 {
+				return usageError("--workers must be at least 1, got %d", opts.Workers)
 			}
 			opts.Progress = stderr
 			c, err := cluster.Create(cmd.Context(), opts)
@@ -62,26 +65,35 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 	f.IntVar(&opts.Workers, "workers", cluster.DefaultWorkers, "number of worker nodes")
 	f.StringVar(&proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy: svccheck, kube-proxy, kube-proxy:nftables or kube-proxy:ipvs")
 	f.StringVar(&opts.NodeImage, "node-image", "", "kind node image (default: kind's default image if Docker has it, else svccheck's air-gapped image)")
-	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "where to write the cluster's kubeconfig (default ~/.kube/svccheck-<name>.yaml)")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig file to merge the cluster's entries (context kind-<name>) into, keeping its other entries (default: a file of its own, ~/.kube/svccheck-<name>.yaml)")
 	f.BoolVar(&opts.Retain, "retain", false, "keep the nodes of a failed or interrupted create, for debugging")
 	return cmd
 }
 
 func newClusterDeleteCommand(stdout io.Writer) *cobra.Command {
-	var name string
+	var name, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "delete",
-		Short: "Delete a kind cluster and its svccheck kubeconfig",
-		Args:  cobra.NoArgs,
+		Short: "Delete a kind cluster and its kubeconfig entries",
+		Long: `Delete a kind cluster, its svccheck kubeconfig file
+~/.kube/svccheck-<name>.yaml, and, with --kubeconfig, the cluster's entries
+(context kind-<name>) in that file, which keeps its other entries.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cluster.Delete(cmd.Context(), name); err != nil {
+			if err := cluster.Delete(cmd.Context(), name, kubeconfig); err != nil {
 				return clusterError(err, name)
+			}
+			if kubeconfig != "" {
+				fmt.Fprintf(stdout, "deleted cluster %s and its entries in %s\n", name, kubeconfig)
+				return nil
 			}
 			fmt.Fprintf(stdout, "deleted cluster %s\n", name)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", cluster.DefaultName, "kind cluster name")
+	f := cmd.Flags()
+	f.StringVar(&name, "name", cluster.DefaultName, "kind cluster name")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file the cluster was created with (cluster create --kubeconfig) to remove its entries from")
 	return cmd
 }
 
@@ -90,7 +102,7 @@ func newClusterDeleteCommand(stdout io.Writer) *cobra.Command {
 func clusterError(err error, name string) error {
 	switch {
 	case errors.Is(err, cluster.ErrExists):
-		return usageError("%v: delete it with 'svccheck cluster delete --name %s', or reuse it with --reuse", err, name)
+		return usageError("%v: delete it with 'svccheck cluster delete --name %s', or run the suites on it with 'svccheck run --reuse --name %s'", err, name, name)
 	case errors.Is(err, cluster.ErrNotFound):
 		return usageError("%v (see 'docker ps' for kind clusters)", err)
 	case errors.Is(err, cluster.ErrDockerUnavailable):
