@@ -4,21 +4,26 @@
 //
 // Everything here is pure: a results model in, bytes to an io.Writer out. The
 // only functions that touch the file system are WriteJUnit, WriteJSON (Ginkgo's
-// reporters write to a path, so they go through a temporary file) and
-// WriteFiles, which lays the files out under a run's output directory.
+// reporters write to a path, so they go through a temporary file),
+// WriteFiles, which lays the files out under a run's output directory, and
+// WriteComparisonFile, which writes a --compare run's comparison.md.
 //
 // # Output directory layout
 //
 // The layout of a run's output directory is a contract kept stable between
 // releases (see the "Reports" section of the README):
 //
-//	summary.md                               run metadata, totals, spec table, failures
+//	summary.md                               verdict (PASSED, FAILED, INTERRUPTED), run metadata, totals, spec table, failures
 //	junit.xml                                Ginkgo JUnit report
 //	report.json                              Ginkgo JSON report
-//	cluster/versions.yaml                    kind, Kubernetes, proxy mode, node image
+//	cluster/versions.yaml                    kind, Kubernetes, proxy mode, node image, proxy image
 //	cluster/<namespace>/{services,endpointslices,pods}.yaml
+//	                                         kube-system and every spec's namespace
 //	nodes/<node>/...                         node dump at the end of the run
 //	nodes/<node>/failures/<spec-slug>/...    node dump at the time a spec failed
+//
+// A --compare run's output directory holds comparison.md (FileComparison)
+// and one such directory per proxy mode (svccheck/, kube-proxy/).
 //
 // # Report entries recorded by specs
 //

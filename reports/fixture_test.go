@@ -73,3 +73,21 @@ var fixtureMeta = Metadata{
 	NodeImage:         "svccheck.local/node:v1.34.0",
 	KubernetesVersion: "v1.34.0",
 }
+
+// interruptedReport is a run Ctrl-C stopped between specs: the first spec
+// passed, Ginkgo skipped the rest, no spec failed.
+func interruptedReport() types.Report {
+	return types.Report{
+		SuiteDescription:           "svccheck",
+		SuiteSucceeded:             false,
+		SpecialSuiteFailureReasons: []string{"Interrupted by User"},
+		StartTime:                  t0,
+		EndTime:                    t0.Add(40 * time.Second),
+		SpecReports: types.SpecReports{
+			it("ClusterIP", "reaches every backend", types.SpecStatePassed, 12340*time.Millisecond, nil,
+				entry(NodesEntry, Nodes{"kind-worker"})),
+			it("ClusterIP", "follows a change of the Service port", types.SpecStateSkipped, 0, nil),
+			it("NodePort", "is reachable on every node", types.SpecStateSkipped, 0, nil),
+		},
+	}
+}

@@ -74,3 +74,19 @@ func WriteFiles(dir string, report types.Report, res Results) error {
 	}
 	return nil
 }
+
+// WriteComparisonFile writes c as comparison.md (WriteComparisonMarkdown)
+// into dir, the output directory of a --compare run, created if missing.
+func WriteComparisonFile(dir string, c Comparison) error {
+	var buf bytes.Buffer
+	if err := WriteComparisonMarkdown(&buf, c); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating output directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileComparison), buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", FileComparison, err)
+	}
+	return nil
+}

@@ -44,6 +44,7 @@ func TestWriteSummary(t *testing.T) {
 		{"summary-passed.md", Results{Meta: Metadata{ProxyMode: "kube-proxy", Start: t0, End: t0.Add(time.Minute)},
 			Specs: []Spec{{Suite: "ClusterIP", Text: "works", Result: ResultPassed, Duration: 900 * time.Millisecond}}}},
 		{"summary-empty.md", Results{}},
+		{"summary-interrupted.md", FromGinkgo(interruptedReport(), fixtureMeta)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,11 +58,22 @@ func TestWriteSummary(t *testing.T) {
 }
 
 func TestWriteTable(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteTable(&buf, FromGinkgo(fixtureReport(), fixtureMeta)); err != nil {
-		t.Fatalf("WriteTable: %v", err)
+	tests := []struct {
+		name   string
+		report types.Report
+	}{
+		{"table.txt", fixtureReport()},
+		{"table-interrupted.txt", interruptedReport()},
 	}
-	golden(t, "table.txt", buf.Bytes())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteTable(&buf, FromGinkgo(tt.report, fixtureMeta)); err != nil {
+				t.Fatalf("WriteTable: %v", err)
+			}
+			golden(t, tt.name, buf.Bytes())
+		})
+	}
 }
 
 func comparisonRuns() (Results, Results) {
@@ -122,6 +134,20 @@ func TestWriteComparison(t *testing.T) {
 		t.Fatalf("WriteComparisonMarkdown: %v", err)
 	}
 	golden(t, "comparison.md", buf.Bytes())
+}
+
+func TestWriteComparisonFile(t *testing.T) {
+	a, b := comparisonRuns()
+	c := Compare(a, b)
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := WriteComparisonFile(dir, c); err != nil {
+		t.Fatalf("WriteComparisonFile: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, FileComparison))
+	if err != nil {
+		t.Fatalf("reading %s: %v", FileComparison, err)
+	}
+	golden(t, "comparison.md", got)
 }
 
 // junitSuites is the part of a JUnit document the test checks.

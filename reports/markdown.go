@@ -25,11 +25,10 @@ func WriteSummary(w io.Writer, r Results) error {
 
 func writeMeta(w io.Writer, r Results) {
 	t := r.Totals()
-	verdict := "PASSED"
-	if t.Failed > 0 {
-		verdict = "FAILED"
+	fmt.Fprintf(w, "# svccheck results: %s\n\n", r.Verdict())
+	if r.Interrupted != "" {
+		fmt.Fprintf(w, "The run was interrupted (%s): the specs it had not reached are skipped.\n\n", inline(r.Interrupted))
 	}
-	fmt.Fprintf(w, "# svccheck results: %s\n\n", verdict)
 	fmt.Fprintf(w, "| Run | |\n|---|---|\n")
 	m := r.Meta
 	rows := [][2]string{
@@ -110,6 +109,17 @@ func dumpLinks(dirs []string) string {
 func TotalsLine(t Totals) string {
 	return fmt.Sprintf("%d specs: %d passed, %d failed, %d skipped, %d pending",
 		t.Total, t.Passed, t.Failed, t.Skipped, t.Pending)
+}
+
+// StatusLine is TotalsLine of r's totals, led by "INTERRUPTED (reason): "
+// when the run was cut short, so a run that stopped early never reads as
+// complete.
+func StatusLine(r Results) string {
+	line := TotalsLine(r.Totals())
+	if r.Interrupted != "" {
+		line = fmt.Sprintf("%s (%s): %s", VerdictInterrupted, inline(r.Interrupted), line)
+	}
+	return line
 }
 
 // FormatDuration rounds d for people: tenths of a second above one second,

@@ -108,6 +108,11 @@ type Results struct {
 	Meta Metadata `json:"meta"`
 	// Specs holds one entry per spec, in the order Ginkgo ran them.
 	Specs []Spec `json:"specs"`
+	// Interrupted says why the run stopped before its specs ran to the end
+	// (Ginkgo's reason: "Interrupted by User" after Ctrl-C, "Suite Timeout
+	// Elapsed"); empty for a run that was not cut short. The specs it never
+	// reached are skipped, so no spec need have failed.
+	Interrupted string `json:"interrupted,omitempty"`
 }
 
 // Totals counts specs per outcome.
@@ -135,8 +140,28 @@ func (r Results) Totals() Totals {
 	return t
 }
 
-// Passed reports whether no spec failed.
-func (r Results) Passed() bool { return r.Totals().Failed == 0 }
+// Passed reports whether the run ran to the end and no spec failed.
+func (r Results) Passed() bool { return r.Interrupted == "" && r.Totals().Failed == 0 }
+
+// Verdicts of a run, as Verdict returns them.
+const (
+	VerdictPassed      = "PASSED"
+	VerdictFailed      = "FAILED"
+	VerdictInterrupted = "INTERRUPTED"
+)
+
+// Verdict is the run's outcome in one word: VerdictInterrupted when the run
+// was cut short (whether or not a spec failed first), else VerdictFailed
+// when a spec failed, else VerdictPassed.
+func (r Results) Verdict() string {
+	switch {
+	case r.Interrupted != "":
+		return VerdictInterrupted
+	case r.Totals().Failed > 0:
+		return VerdictFailed
+	}
+	return VerdictPassed
+}
 
 // FromGinkgo builds the results model from Ginkgo's report of a run. Only It
 // specs are rows; suite-level nodes (BeforeSuite, ReportAfterSuite, ...) that
@@ -149,7 +174,7 @@ func FromGinkgo(report types.Report, meta Metadata) Results {
 	if meta.End.IsZero() {
 		meta.End = report.EndTime
 	}
-	res := Results{Meta: meta}
+	res := Results{Meta: meta, Interrupted: interruption(report.SpecialSuiteFailureReasons)}
 	for _, sr := range report.SpecReports {
 		if sr.LeafNodeType != types.NodeTypeIt && !sr.State.Is(types.SpecStateFailureStates) {
 			continue
@@ -157,6 +182,26 @@ func FromGinkgo(report types.Report, meta Metadata) Results {
 		res.Specs = append(res.Specs, specFromGinkgo(report.SuiteDescription, sr))
 	}
 	return res
+}
+
+// Ginkgo's special suite failure reasons that mean the run was cut short:
+// its interrupt handler's causes (a signal, or another parallel process) and
+// the suite timeout.
+const (
+	ginkgoInterruptedPrefix = "Interrupted by "
+	ginkgoSuiteTimeout      = "Suite Timeout Elapsed"
+)
+
+// interruption returns the reasons among Ginkgo's special suite failure
+// reasons that mean the run stopped early, joined by "; ".
+func interruption(reasons []string) string {
+	var out []string
+	for _, r := range reasons {
+		if strings.HasPrefix(r, ginkgoInterruptedPrefix) || r == ginkgoSuiteTimeout {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func specFromGinkgo(suiteDescription string, sr types.SpecReport) Spec {

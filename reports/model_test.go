@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +48,54 @@ func TestFromGinkgo(t *testing.T) {
 	}
 	if got.Passed() {
 		t.Errorf("Passed() = true with failed specs")
+	}
+}
+
+func TestFromGinkgoInterrupted(t *testing.T) {
+	tests := []struct {
+		name            string
+		reasons         []string
+		states          []types.SpecState
+		wantInterrupted string
+		wantVerdict     string
+		wantPassed      bool
+	}{
+		{name: "complete, all passed", states: []types.SpecState{types.SpecStatePassed},
+			wantVerdict: VerdictPassed, wantPassed: true},
+		{name: "complete, a spec failed", states: []types.SpecState{types.SpecStatePassed, types.SpecStateFailed},
+			wantVerdict: VerdictFailed},
+		{name: "Ctrl-C between specs", reasons: []string{"Interrupted by User"},
+			states:          []types.SpecState{types.SpecStatePassed, types.SpecStateSkipped},
+			wantInterrupted: "Interrupted by User", wantVerdict: VerdictInterrupted},
+		{name: "Ctrl-C during a spec", reasons: []string{"Interrupted by User"},
+			states:          []types.SpecState{types.SpecStateInterrupted, types.SpecStateSkipped},
+			wantInterrupted: "Interrupted by User", wantVerdict: VerdictInterrupted},
+		{name: "suite timeout", reasons: []string{"Suite Timeout Elapsed"},
+			states:          []types.SpecState{types.SpecStatePassed, types.SpecStateSkipped},
+			wantInterrupted: "Suite Timeout Elapsed", wantVerdict: VerdictInterrupted},
+		{name: "other reasons do not interrupt", reasons: []string{"Detected pending specs and --fail-on-pending is set"},
+			states: []types.SpecState{types.SpecStatePassed}, wantVerdict: VerdictPassed, wantPassed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report := types.Report{SuiteDescription: "svccheck", SpecialSuiteFailureReasons: tt.reasons}
+			for i, st := range tt.states {
+				report.SpecReports = append(report.SpecReports, it("ClusterIP", fmt.Sprintf("spec %d", i), st, time.Second, nil))
+			}
+			got := FromGinkgo(report, Metadata{})
+			if got.Interrupted != tt.wantInterrupted {
+				t.Errorf("Interrupted = %q, want %q", got.Interrupted, tt.wantInterrupted)
+			}
+			if v := got.Verdict(); v != tt.wantVerdict {
+				t.Errorf("Verdict() = %q, want %q", v, tt.wantVerdict)
+			}
+			if p := got.Passed(); p != tt.wantPassed {
+				t.Errorf("Passed() = %t, want %t", p, tt.wantPassed)
+			}
+			if interrupted := strings.HasPrefix(StatusLine(got), VerdictInterrupted+" ("+tt.wantInterrupted+"): "); interrupted != (tt.wantInterrupted != "") {
+				t.Errorf("StatusLine() = %q, want it led by INTERRUPTED exactly when interrupted", StatusLine(got))
+			}
+		})
 	}
 }
 

@@ -17,7 +17,8 @@ func newTable(w io.Writer) *tablewriter.Table {
 }
 
 // WriteTable writes the terminal summary: one row per spec (suite, spec,
-// result, duration, nodes) and a totals line.
+// result, duration, nodes) and a totals line (StatusLine: it says when the
+// run was interrupted).
 func WriteTable(w io.Writer, r Results) error {
 	table := newTable(w)
 	table.Header("SUITE", "SPEC", "RESULT", "DURATION", "NODES")
@@ -33,7 +34,7 @@ func WriteTable(w io.Writer, r Results) error {
 	if err := table.Render(); err != nil {
 		return fmt.Errorf("rendering the summary table: %w", err)
 	}
-	line := TotalsLine(r.Totals())
+	line := StatusLine(r)
 	if d := formatRunTime(r.Meta.Start, r.Meta.End); d != "" {
 		line += " in " + d
 	}

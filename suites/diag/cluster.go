@@ -36,6 +36,10 @@ type Versions struct {
 	ProxyMode string `json:"proxyMode"`
 	// NodeImage is the kind node image.
 	NodeImage string `json:"nodeImage"`
+	// ProxyImage is the image of the Service proxy: the container image of
+	// the svccheck-proxy or kube-proxy DaemonSet in kube-system, else
+	// Collector.ProxyImage.
+	ProxyImage string `json:"proxyImage"`
 	// Nodes lists each node's kubelet, kernel, OS and runtime versions.
 	Nodes []NodeVersions `json:"nodes"`
 	// Errors lists what could not be read.
@@ -71,11 +75,30 @@ func (c *Collector) CollectCluster(ctx context.Context, namespaces []string, out
 	return joinErrors(errs)
 }
 
+// CollectNamespace writes the Services, EndpointSlices and Pods of
+// namespace as YAML lists under cluster/<namespace>/ of outDir, as
+// CollectCluster does, without rewriting versions.yaml: for dumping each
+// spec's namespace before it is deleted.
+func (c *Collector) CollectNamespace(ctx context.Context, namespace, outDir string) error {
+	if c.Clientset == nil {
+		return fmt.Errorf("dumping namespace %s: no Kubernetes client", namespace)
+	}
+	return c.collectNamespace(ctx, namespace, outDir)
+}
+
 // ClusterVersions reads what versions.yaml records.
 func (c *Collector) ClusterVersions(ctx context.Context) Versions {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	v := Versions{KindVersion: kindversion.Version(), ProxyMode: c.proxyMode(ctx), NodeImage: c.NodeImage}
+	if img, err := proxyImage(ctx, c.Clientset, v.ProxyMode); err == nil {
+		v.ProxyImage = img
+	} else {
+		v.ProxyImage = c.ProxyImage
+		if v.ProxyImage == "" {
+			v.Errors = append(v.Errors, err.Error())
+		}
+	}
 	if sv, err := c.Clientset.Discovery().ServerVersion(); err != nil {
 		v.Errors = append(v.Errors, fmt.Sprintf("reading the server version: %v", err))
 	} else {

@@ -40,6 +40,9 @@ type Collector struct {
 	ProxyMode string
 	// NodeImage is the kind node image, for versions.yaml.
 	NodeImage string
+	// ProxyImage is the Service proxy's image, for versions.yaml when the
+	// proxy's DaemonSet cannot be read. Empty means only the DaemonSet says.
+	ProxyImage string
 	// CommandTimeout bounds each command on a node and each API read.
 	// Zero means DefaultCommandTimeout.
 	CommandTimeout time.Duration

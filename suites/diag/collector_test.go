@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
@@ -163,7 +165,7 @@ func TestCollectCluster(t *testing.T) {
 	}
 	v.KindVersion = ""
 	wantV := Versions{
-		ServerVersion: "v1.34.0", ProxyMode: ProxySvccheck, NodeImage: "svccheck.local/node:v1.34.0",
+		ServerVersion: "v1.34.0", ProxyMode: ProxySvccheck, NodeImage: "svccheck.local/node:v1.34.0", ProxyImage: testProxyImage,
 		Nodes: []NodeVersions{{Name: "kind-worker", KubeletVersion: "v1.34.0", KernelVersion: "6.1.0",
 			OSImage: "Debian GNU/Linux 12", ContainerRuntime: "containerd://2.1"}},
 	}
@@ -193,6 +195,73 @@ func TestCollectCluster(t *testing.T) {
 	}
 	if empty := readFile(t, filepath.Join(out, "cluster", "empty", FileServices)); !strings.Contains(empty, "items: []") {
 		t.Errorf("services.yaml of an empty namespace = %q, want an empty list", empty)
+	}
+}
+
+func TestClusterVersionsProxyImage(t *testing.T) {
+	kubeProxy := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: KubeProxyDaemonSet, Namespace: ProxyNamespace},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "sidecar", Image: "busybox"}, {Name: "kube-proxy", Image: "registry.k8s.io/kube-proxy:v1.34.0"}},
+		}}},
+	}
+	tests := []struct {
+		name       string
+		objs       []runtime.Object
+		mode       string
+		fallback   string
+		wantImage  string
+		wantErrors int
+	}{
+		{name: "svccheck DaemonSet", objs: proxyObjects("n", 0), mode: ProxySvccheck, fallback: "ignored", wantImage: testProxyImage},
+		{name: "kube-proxy container among others", objs: []runtime.Object{kubeProxy}, mode: "kube-proxy:nftables",
+			wantImage: "registry.k8s.io/kube-proxy:v1.34.0"},
+		{name: "mode found from the cluster", objs: []runtime.Object{kubeProxy}, wantImage: "registry.k8s.io/kube-proxy:v1.34.0"},
+		{name: "DaemonSet missing, the run's image", mode: ProxySvccheck, fallback: "svccheck.local/svccheck:run", wantImage: "svccheck.local/svccheck:run"},
+		{name: "DaemonSet missing, nothing known", mode: ProxySvccheck, wantErrors: 1},
+		{name: "other mode's DaemonSet is not the proxy", objs: []runtime.Object{kubeProxy}, mode: ProxySvccheck, wantErrors: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := fake.NewClientset(tt.objs...)
+			c := &Collector{Clientset: cs, ProxyMode: tt.mode, ProxyImage: tt.fallback}
+			v := c.ClusterVersions(context.Background())
+			if v.ProxyImage != tt.wantImage {
+				t.Errorf("ProxyImage = %q, want %q", v.ProxyImage, tt.wantImage)
+			}
+			var proxyErrors []string
+			for _, e := range v.Errors {
+				if strings.Contains(e, "proxy image") {
+					proxyErrors = append(proxyErrors, e)
+				}
+			}
+			if len(proxyErrors) != tt.wantErrors {
+				t.Errorf("proxy image errors %q, want %d", proxyErrors, tt.wantErrors)
+			}
+		})
+	}
+}
+
+func TestCollectNamespace(t *testing.T) {
+	ns := "svcchk-passed"
+	cs := fake.NewClientset(
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: ns}},
+	)
+	out := t.TempDir()
+	if err := (&Collector{Clientset: cs}).CollectNamespace(context.Background(), ns, out); err != nil {
+		t.Fatalf("CollectNamespace: %v", err)
+	}
+	for file, want := range map[string]string{FileServices: "name: web", FileEndpointSlices: "items: []", FilePods: "name: web-0"} {
+		if got := readFile(t, filepath.Join(out, "cluster", ns, file)); !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", file, want, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "cluster", "versions.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("CollectNamespace wrote versions.yaml (stat: %v), want only the namespace", err)
+	}
+	if err := (&Collector{}).CollectNamespace(context.Background(), ns, out); err == nil {
+		t.Errorf("CollectNamespace without a client succeeded, want an error")
 	}
 }
 

@@ -40,6 +40,9 @@ COMMIT
 	sysctlErr = "sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory\n"
 )
 
+// testProxyImage is the image of the svccheck-proxy DaemonSet of proxyObjects.
+const testProxyImage = "svccheck.local/svccheck:0123abcd"
+
 // nodeAnswers is a kind node with nft rules, no legacy rules, no conntrack
 // tool, the bridge sysctls missing and svccheck's proxy answering.
 func nodeAnswers() map[string]answer {
@@ -63,7 +66,12 @@ func nodeAnswers() map[string]answer {
 
 func proxyObjects(node string, restarts int32) []runtime.Object {
 	return []runtime.Object{
-		&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: SvccheckProxyDaemonSet, Namespace: ProxyNamespace}},
+		&appsv1.DaemonSet{
+			ObjectMeta: metav1.ObjectMeta{Name: SvccheckProxyDaemonSet, Namespace: ProxyNamespace},
+			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "proxy", Image: testProxyImage}},
+			}}},
+		},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "svccheck-proxy-abcde", Namespace: ProxyNamespace, Labels: map[string]string{"app": "svccheck-proxy"}},
 			Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "proxy"}}},

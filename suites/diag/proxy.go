@@ -59,6 +59,55 @@ func detectProxyMode(ctx context.Context, cs kubernetes.Interface) string {
 	return ""
 }
 
+// proxyImage reads the image of the proxy's container from its DaemonSet in
+// kube-system: svccheck-proxy for mode svccheck, kube-proxy for kube-proxy
+// modes, whichever exists when mode is empty. The proxy's container is the
+// one named after the DaemonSet (kube-proxy) or "proxy" (svccheck), else
+// the first.
+func proxyImage(ctx context.Context, cs kubernetes.Interface, mode string) (string, error) {
+	if cs == nil {
+		return "", fmt.Errorf("reading the proxy image: no Kubernetes client")
+	}
+	var names []string
+	switch {
+	case mode == ProxySvccheck:
+		names = []string{SvccheckProxyDaemonSet}
+	case strings.HasPrefix(mode, ProxyKubeProxy):
+		names = []string{KubeProxyDaemonSet}
+	default:
+		names = []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
+	}
+	var errs []error
+	for _, name := range names {
+		ds, err := cs.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if img := containerImage(ds.Spec.Template.Spec.Containers, name, "proxy"); img != "" {
+			return img, nil
+		}
+		errs = append(errs, fmt.Errorf("DaemonSet %s/%s has no container image", ProxyNamespace, name))
+	}
+	return "", fmt.Errorf("reading the proxy image: %w", joinErrors(errs))
+}
+
+// containerImage returns the image of the first container named one of
+// names, else of the first container.
+func containerImage(containers []corev1.Container, names ...string) string {
+	for _, name := range names {
+		for _, ct := range containers {
+			if ct.Name == name {
+				return ct.Image
+			}
+		}
+	}
+	if len(containers) > 0 {
+		return containers[0].Image
+	}
+	return ""
+}
+
 // proxyLogFiles fetches the log of the proxy pod running on node (and of its
 // previous container, if it restarted) through the API server.
 func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []record {

@@ -7,6 +7,7 @@
 // only from inside the cluster: from agent pods (exec through the API server)
 // or from the nodes (kind node exec), never from the host. Each check polls
 // with Gomega's Eventually under a stated budget. The nodes a spec involved
-// are recorded as a report entry, and a failing spec dumps every node's
-// netfilter state before its namespace goes.
+// are recorded as a report entry; every spec's namespace (Services,
+// EndpointSlices, Pods) is dumped before it goes, and a failing spec also
+// dumps every node's netfilter state.
 package specs

@@ -24,12 +24,15 @@ type Node struct {
 	Cmder exec.Cmder
 }
 
-// FailureCollector dumps the nodes when a spec fails.
+// FailureCollector dumps diagnostics after each spec: the nodes when the
+// spec failed, and the spec's namespace whatever its outcome.
 type FailureCollector interface {
 	// CollectFailure dumps the nodes for the failing spec specSlug and
 	// returns the directories written, relative to the output directory.
 	CollectFailure(ctx context.Context, specSlug string) ([]string, error)
-	// CollectNamespace dumps the objects of a spec's namespace.
+	// CollectNamespace dumps the objects of a spec's namespace (Services,
+	// EndpointSlices, Pods); it is called after every spec, passed or
+	// failed, before the namespace is deleted.
 	CollectNamespace(ctx context.Context, namespace string) error
 }
 
@@ -45,12 +48,15 @@ type Env struct {
 	// Proxy is the cluster's proxy mode: "svccheck", "kube-proxy" or
 	// "kube-proxy:<mode>".
 	Proxy string
-	// ServiceCIDR is the cluster's Service range; default 10.96.0.0/12.
+	// ServiceCIDR is the cluster's Service range (its kubeadm
+	// serviceSubnet, the primary family's when dual-stack); default
+	// 10.96.0.0/12, Kubernetes' own default, when left zero.
 	ServiceCIDR netip.Prefix
 	// NodePortMin and NodePortMax bound the node-port range; default
 	// 30000-32767.
 	NodePortMin, NodePortMax int32
-	// Failures dumps diagnostics when a spec fails; nil skips that.
+	// Failures dumps diagnostics after each spec (the nodes when it
+	// failed, its namespace always); nil skips that.
 	Failures FailureCollector
 	// PodTimeout bounds waiting for pods to be Ready; default 60s.
 	PodTimeout time.Duration

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads best dot-imported.
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svccheck/svccheck/reports"
@@ -57,24 +58,46 @@ var _ = BeforeEach(func(ctx SpecContext) {
 	}, NodeTimeout(30*time.Second))
 })
 
+// AfterEach runs before the DeferCleanup of BeforeEach, so the spec's
+// namespace still exists for its dump.
 var _ = AfterEach(func(ctx SpecContext) {
 	if f == nil {
 		return
 	}
 	AddReportEntry(reports.NodesEntry, reports.Nodes(f.nodeNames()), ReportEntryVisibilityFailureOrVerbose)
-	report := CurrentSpecReport()
-	if !report.Failed() || f.env.Failures == nil {
-		return
-	}
-	dirs, err := f.env.Failures.CollectFailure(ctx, reports.Slug(report.FullText()))
-	AddReportEntry(reports.DumpsEntry, reports.Dumps(dirs))
-	if err != nil {
-		AddReportEntry("failure-dump-error", err.Error())
-	}
-	if err := f.env.Failures.CollectNamespace(ctx, f.ns); err != nil {
-		AddReportEntry("namespace-dump-error", err.Error())
+	for _, e := range f.collect(ctx, CurrentSpecReport()) {
+		AddReportEntry(e.name, e.value)
 	}
 }, NodeTimeout(2*time.Minute))
+
+// reportEntry is a report entry for the running spec.
+type reportEntry struct {
+	name  string
+	value any
+}
+
+// collect dumps the diagnostics of the spec that just ran (report) through
+// env.Failures: every node, when the spec failed, then the objects of its
+// namespace, pass or fail. It returns the report entries to record: the
+// failure dumps' directories and what could not be dumped.
+func (fx *fixture) collect(ctx context.Context, report types.SpecReport) []reportEntry {
+	fc := fx.env.Failures
+	if fc == nil {
+		return nil
+	}
+	var entries []reportEntry
+	if report.Failed() {
+		dirs, err := fc.CollectFailure(ctx, reports.Slug(report.FullText()))
+		entries = append(entries, reportEntry{reports.DumpsEntry, reports.Dumps(dirs)})
+		if err != nil {
+			entries = append(entries, reportEntry{"failure-dump-error", err.Error()})
+		}
+	}
+	if err := fc.CollectNamespace(ctx, fx.ns); err != nil {
+		entries = append(entries, reportEntry{"namespace-dump-error", err.Error()})
+	}
+	return entries
+}
 
 // involve records nodes as involved in the spec.
 func (fx *fixture) involve(nodes ...string) {

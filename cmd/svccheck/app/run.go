@@ -54,9 +54,10 @@ suites (ClusterIP, NodePort, ETPLocal, Affinity, Headless) against its
 Service proxy, and writes JUnit, JSON, a Markdown summary, every node's
 netfilter dump and the cluster objects to --output.
 
-Exit status: 0 when every spec passed, 1 when a spec failed, 2 for usage or
-environment errors. --compare runs the suites against svccheck's proxy and
-stock kube-proxy, one cluster each, and prints both side by side.`,
+Exit status: 0 when every spec passed, 1 when a spec failed or the run was
+interrupted, 2 for usage or environment errors. --compare runs the suites
+against svccheck's proxy and stock kube-proxy, one cluster each, prints both
+side by side and writes comparison.md to --output.`,
 		Example: `  svccheck run
   svccheck run --label-filter 'ClusterIP || NodePort' --keep-cluster
   svccheck run --reuse --name svccheck --focus 'hairpin'

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/onsi/ginkgo/v2/types"
 	"sigs.k8s.io/kind/pkg/exec"
@@ -21,50 +23,137 @@ import (
 // compareModes are the proxies `svccheck run --compare` puts side by side.
 var compareModes = []cluster.ProxyMode{cluster.ProxySvccheck, cluster.ProxyKubeProxy}
 
+// childWaitDelay is how long a child run may take, once interrupted, to
+// finish: Ginkgo runs the current spec's cleanup (its namespace deletion
+// and dumps), the child dumps every node, writes its reports and deletes
+// its kind cluster (5-20 s). After that the child is killed.
+const childWaitDelay = teardownTimeout
+
+// childStarter returns the command of one child run with args (what
+// childArgs returns), bound to ctx.
+type childStarter func(ctx context.Context, args []string) *osexec.Cmd
+
 // runCompare runs the suites once per proxy, each in a child process of this
-// binary (Ginkgo runs specs once per process) on its own cluster, then prints
-// the comparison table.
+// binary (Ginkgo runs specs once per process) on its own cluster, then writes
+// comparison.md and prints the comparison table.
 func runCompare(ctx context.Context, o *runOptions, stdout, stderr io.Writer) error {
 	self, err := os.Executable()
 	if err != nil {
 		return usageError("finding the svccheck binary: %v", err)
 	}
+	return compareRuns(ctx, o, func(ctx context.Context, args []string) *osexec.Cmd {
+		return childCommand(ctx, self, args, stdout, stderr)
+	}, stdout, stderr)
+}
+
+// childCommand returns the command running self with args as a child run,
+// writing to stdout and stderr. Cancelling ctx interrupts the child (SIGINT)
+// instead of killing it, so it tears down as after a Ctrl-C of its own:
+// deletes its cluster and writes its reports, within childWaitDelay.
+//
+// The child runs in a process group of its own, so a Ctrl-C at the terminal
+// reaches only this process, which passes it on once. Were the child in the
+// terminal's group it would get two: the terminal's and ours, and Ginkgo
+// takes a second interrupt as "skip the cleanup", which leaks the spec's
+// namespace and skips its dumps.
+func childCommand(ctx context.Context, self string, args []string, stdout, stderr io.Writer) *osexec.Cmd {
+	cmd := osexec.CommandContext(ctx, self, args...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		fmt.Fprintf(stderr, "interrupted: waiting up to %s for the child run (pid %d) to delete its cluster and write its reports\n",
+			childWaitDelay, cmd.Process.Pid)
+		return cmd.Process.Signal(os.Interrupt)
+	}
+	cmd.WaitDelay = childWaitDelay
+	return cmd
+}
+
+// compareRuns is runCompare with the child runs started by start.
+func compareRuns(ctx context.Context, o *runOptions, start childStarter, stdout, stderr io.Writer) error {
 	var runs []reports.Results
 	failed := false
 	for _, mode := range compareModes {
+		if ctx.Err() != nil {
+			break // interrupted: start no further cluster
+		}
 		dir := filepath.Join(o.output, modeDir(mode))
 		args := o.childArgs(mode, dir)
 		fmt.Fprintf(stderr, "== %s: svccheck %s\n", mode, strings.Join(args, " "))
-		cmd := exec.CommandContext(ctx, self, args...)
-		cmd.SetStdout(stdout)
-		cmd.SetStderr(stderr)
-		if err := cmd.Run(); err != nil {
-			code := childExitCode(err)
-			if code != ExitFailed {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the %s run failed (exit %d): %w", mode, code, err)}
-			}
-			failed = true
-		}
-		res, err := readResults(filepath.Join(dir, reports.FileJSON), string(mode))
+		code := ExitOK
+		err := start(ctx, args).Run()
 		if err != nil {
-			return usageError("%v", err)
+			code = childExitCode(err)
 		}
+		res, rerr := readResults(filepath.Join(dir, reports.FileJSON), string(mode))
+		if ctx.Err() != nil {
+			if code < 0 {
+				fmt.Fprintf(stderr, "warning: the %s run did not finish within %s of its interrupt (%v); its cluster may be left: svccheck cluster delete --name %s\n",
+					mode, childWaitDelay, err, o.childName(mode))
+			}
+			if rerr == nil {
+				runs = append(runs, res)
+			}
+			return compareInterrupted(o, runs, code, stdout, stderr)
+		}
+		if code != ExitOK && code != ExitFailed {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("the %s run failed (exit %d): %w", mode, code, err)}
+		}
+		if rerr != nil {
+			return usageError("%v", rerr)
+		}
+		failed = failed || code == ExitFailed
 		runs = append(runs, res)
 	}
-	cmp := reports.Compare(runs...)
-	fmt.Fprintln(stdout)
-	if err := reports.WriteComparison(stdout, cmp); err != nil {
-		return fmt.Errorf("writing the comparison: %w", err)
+	if ctx.Err() != nil {
+		return compareInterrupted(o, runs, ExitOK, stdout, stderr)
+	}
+	c, err := writeComparison(o, runs, stdout, stderr)
+	if err != nil {
+		return err
 	}
 	if failed {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("specs failed (%d disagreements between proxies); see %s", cmp.Disagreements(), o.output)}
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("specs failed (%d disagreements between proxies); see %s", c.Disagreements(), o.output)}
 	}
 	return nil
 }
 
+// compareInterrupted ends a --compare run cut short by Ctrl-C: it writes the
+// comparison when every proxy's run got as far as writing its results. It
+// returns exit code 2 when the interrupted child exited 2 (interrupted
+// before its specs ran, say while creating its cluster), else 1.
+func compareInterrupted(o *runOptions, runs []reports.Results, code int, stdout, stderr io.Writer) error {
+	if len(runs) == len(compareModes) {
+		if _, err := writeComparison(o, runs, stdout, stderr); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stderr, "interrupted before every proxy's run finished: no %s\n", reports.FileComparison)
+	}
+	if code != ExitUsage {
+		code = ExitFailed
+	}
+	return &ExitError{Code: code, Err: fmt.Errorf("interrupted; the runs' reports are in %s", o.output)}
+}
+
+// writeComparison writes comparison.md of runs into the output directory
+// and prints the comparison table.
+func writeComparison(o *runOptions, runs []reports.Results, stdout, stderr io.Writer) (reports.Comparison, error) {
+	c := reports.Compare(runs...)
+	if err := reports.WriteComparisonFile(o.output, c); err != nil {
+		return c, fmt.Errorf("writing the comparison: %w", err)
+	}
+	fmt.Fprintln(stdout)
+	if err := reports.WriteComparison(stdout, c); err != nil {
+		return c, fmt.Errorf("writing the comparison: %w", err)
+	}
+	fmt.Fprintf(stderr, "comparison in %s\n", filepath.Join(o.output, reports.FileComparison))
+	return c, nil
+}
+
 // childArgs is the command line of the child run against mode.
 func (o *runOptions) childArgs(mode cluster.ProxyMode, dir string) []string {
-	args := []string{"run", "--proxy", string(mode), "--name", o.name + "-" + modeDir(mode), "--output", dir,
+	args := []string{"run", "--proxy", string(mode), "--name", o.childName(mode), "--output", dir,
 		"--timeout", o.timeout.String(), "--workers", strconv.Itoa(o.workers)}
 	if o.labelFilter != "" {
 		args = append(args, "--label-filter", o.labelFilter)
@@ -84,13 +173,20 @@ func (o *runOptions) childArgs(mode cluster.ProxyMode, dir string) []string {
 	return args
 }
 
+// childName is the name of the cluster of the child run against mode.
+func (o *runOptions) childName(mode cluster.ProxyMode) string {
+	return o.name + "-" + modeDir(mode)
+}
+
 // modeDir names a proxy mode's output directory and cluster suffix.
 func modeDir(m cluster.ProxyMode) string {
 	return strings.ReplaceAll(string(m), ":", "-")
 }
 
 // childExitCode returns the exit status of a child run from the error of
-// kind's exec, whose RunError does not unwrap to the process's error.
+// its Run: os/exec's ExitError, or kind's exec RunError, which does not
+// unwrap to the process's error. Any other error (the child did not start)
+// is ExitUsage.
 func childExitCode(err error) int {
 	var re *exec.RunError
 	if errors.As(err, &re) && re.Inner != nil {

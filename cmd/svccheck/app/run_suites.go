@@ -61,7 +61,7 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		reports.FormatDuration(clusterReady), reports.FormatDuration(res.Meta.End.Sub(res.Meta.Start)),
 		reports.FormatDuration(time.Since(start)), o.output)
 	if !res.Passed() {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.TotalsLine(res.Totals()), o.output)}
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.StatusLine(res), o.output)}
 	}
 	return nil
 }
@@ -85,8 +85,8 @@ func breakProxy(ctx context.Context, c *cluster.Cluster, stderr io.Writer) (rest
 }
 
 // runAndReport runs the specs on c, dumps the nodes and the cluster, and
-// writes the reports and the terminal table. A run whose specs failed is
-// not an error here: the results say so.
+// writes the reports and the terminal table. A run whose specs failed, or
+// that was interrupted, is not an error here: the results say so.
 func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, stdout, stderr io.Writer) (reports.Results, error) {
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
@@ -100,12 +100,13 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		}
 	}
 	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
-	dnodes := diagNodes(nodes)
-	env := &specs.Env{
-		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image, Proxy: string(c.Proxy),
-		Failures: &failureCollector{collector: collector, nodes: dnodes, outDir: o.output},
+	if c.Proxy == cluster.ProxySvccheck {
+		// versions.yaml reads the image from the proxy's DaemonSet; this
+		// is what the run deployed, should that read fail.
+		collector.ProxyImage = c.Image
 	}
-	if err := specs.SetEnv(env); err != nil {
+	dnodes := diagNodes(nodes)
+	if err := specs.SetEnv(newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)); err != nil {
 		return reports.Results{}, usageError("%v", err)
 	}
 
@@ -122,19 +123,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		return reports.Results{}, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
 	}
 
-	// The final dumps run even when the run was interrupted.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
-	defer cancel()
-	fmt.Fprintf(stderr, "dumping %d nodes and the cluster objects into %s\n", len(dnodes), o.output)
-	if _, derr := collector.CollectNodes(dctx, dnodes, o.output); derr != nil {
-		fmt.Fprintf(stderr, "warning: node dumps incomplete: %v\n", derr)
-	}
-	if derr := collector.CollectCluster(dctx, []string{cluster.ProxyNamespace}, o.output); derr != nil {
-		fmt.Fprintf(stderr, "warning: cluster dump incomplete: %v\n", derr)
-	}
 	meta := reports.Metadata{
 		ProxyMode: string(c.Proxy), ClusterName: c.Name, NodeImage: c.NodeImage,
-		KubernetesVersion: collector.ClusterVersions(dctx).ServerVersion, Start: specStart, End: specEnd,
+		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.output, stderr), Start: specStart, End: specEnd,
 	}
 	if o.breakMode != "" {
 		meta.ProxyMode += " (broken: " + o.breakMode + ")"
@@ -148,11 +139,28 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	}
 	writeSuiteTimes(stderr, res)
 	if !passed && res.Passed() {
-		// Ginkgo failed the run outside any spec (a suite-level node or the
-		// suite timeout); the results alone would read as a pass.
+		// Ginkgo failed the run for a reason beside the specs, neither a
+		// failed suite-level node nor an interruption (both are in the
+		// results); the results alone would read as a pass.
 		return res, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the spec run failed outside the specs; see %s", o.output)}
 	}
 	return res, nil
+}
+
+// dumpAfterRun dumps every node and the kube-system objects, with
+// cluster/versions.yaml, into outDir, also after Ctrl-C, and returns the API
+// server's version.
+func dumpAfterRun(ctx context.Context, collector *diag.Collector, nodes []diag.Node, outDir string, stderr io.Writer) string {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	fmt.Fprintf(stderr, "dumping %d nodes and the cluster objects into %s\n", len(nodes), outDir)
+	if _, err := collector.CollectNodes(dctx, nodes, outDir); err != nil {
+		fmt.Fprintf(stderr, "warning: node dumps incomplete: %v\n", err)
+	}
+	if err := collector.CollectCluster(dctx, []string{cluster.ProxyNamespace}, outDir); err != nil {
+		fmt.Fprintf(stderr, "warning: cluster dump incomplete: %v\n", err)
+	}
+	return collector.ClusterVersions(dctx).ServerVersion
 }
 
 // writeSuiteTimes prints how long each suite's specs took together.
@@ -226,7 +234,8 @@ func diagNodes(nodes []cluster.Node) []diag.Node {
 	return out
 }
 
-// failureCollector dumps the nodes and the spec's namespace when a spec fails.
+// failureCollector dumps the nodes when a spec fails and every spec's
+// namespace into the run's output directory.
 type failureCollector struct {
 	collector *diag.Collector
 	nodes     []diag.Node
@@ -244,5 +253,8 @@ func (f *failureCollector) CollectFailure(ctx context.Context, specSlug string) 
 }
 
 func (f *failureCollector) CollectNamespace(ctx context.Context, namespace string) error {
-	return f.collector.CollectCluster(ctx, []string{namespace}, f.outDir)
+	if err := f.collector.CollectNamespace(ctx, namespace, f.outDir); err != nil {
+		return fmt.Errorf("dumping namespace %s: %w", namespace, err)
+	}
+	return nil
 }

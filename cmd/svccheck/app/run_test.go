@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	osexec "os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -101,9 +102,18 @@ func TestCompareChildArgs(t *testing.T) {
 
 func TestChildExitCode(t *testing.T) {
 	for _, want := range []int{1, 2} {
-		err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run()
-		if got := childExitCode(err); got != want {
-			t.Errorf("childExitCode(%v) = %d, want %d", err, got, want)
+		// Through kind's exec (a RunError) and os/exec (an ExitError),
+		// which childCommand uses.
+		for _, err := range []error{
+			exec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run(),
+			osexec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run(),
+		} {
+			if got := childExitCode(err); got != want {
+				t.Errorf("childExitCode(%v) = %d, want %d", err, got, want)
+			}
 		}
+	}
+	if got := childExitCode(osexec.Command("/nonexistent/svccheck").Run()); got != ExitUsage {
+		t.Errorf("childExitCode of a child that did not start = %d, want %d", got, ExitUsage)
 	}
 }
