@@ -39,6 +39,12 @@ type runOptions struct {
 	breakMode   string
 	nodeImage   string
 	workers     int
+	// parallelChild marks a child run of a --parallel run: the parent
+	// loads svccheck, dumps the nodes and prints the merged results.
+	parallelChild bool
+	// listSpecs, when set, is where a run only lists the selected specs
+	// (for a --parallel parent) instead of running them.
+	listSpecs string
 
 	// proxyMode is proxy, parsed.
 	proxyMode cluster.ProxyMode
@@ -67,6 +73,9 @@ side by side and writes comparison.md to --output.`,
 			if err := o.complete(time.Now()); err != nil {
 				return err
 			}
+			if o.listSpecs != "" {
+				return listSpecs(o, o.listSpecs)
+			}
 			if o.compare {
 				return runCompare(cmd.Context(), o, stdout, stderr)
 			}
@@ -82,13 +91,17 @@ side by side and writes comparison.md to --output.`,
 	fl.StringArrayVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	fl.StringVar(&o.output, "output", "", "results directory (default ./svccheck-results/<timestamp>)")
 	fl.DurationVar(&o.timeout, "timeout", 30*time.Minute, "time limit of the spec run")
-	fl.IntVar(&o.parallel, "parallel", 1, "number of specs to run at once (only 1 is supported)")
+	fl.IntVar(&o.parallel, "parallel", 1, "number of specs to run at once, each share of the specs in a child run on the same cluster")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "stream each spec's steps and output")
 	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy and compare")
 	fl.StringVar(&o.nodeImage, "node-image", "", "kind node image of a created cluster (default: see 'svccheck cluster create')")
 	fl.IntVar(&o.workers, "workers", cluster.DefaultWorkers, "worker nodes of a created cluster (at least 2)")
 	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose: affinity")
 	_ = fl.MarkHidden("break")
+	fl.BoolVar(&o.parallelChild, "parallel-child", false, "run as one share of a --parallel run")
+	_ = fl.MarkHidden("parallel-child")
+	fl.StringVar(&o.listSpecs, "list-specs", "", "write the selected specs to this file as JSON instead of running them")
+	_ = fl.MarkHidden("list-specs")
 	return cmd
 }
 
@@ -106,9 +119,8 @@ func (o *runOptions) complete(now time.Time) error {
 	if o.parallel < 1 {
 		return usageError("--parallel must be at least 1, got %d", o.parallel)
 	}
-	if o.parallel > 1 {
-		return usageError("--parallel %d: svccheck runs the specs in-process one at a time "+
-			"(Ginkgo's parallel mode needs separate processes, and several specs read every node's rules); use --parallel 1", o.parallel)
+	if o.parallel > 1 && o.parallelChild {
+		return usageError("--parallel-child runs one share of the specs: --parallel must be 1")
 	}
 	if o.timeout <= 0 {
 		return usageError("--timeout must be positive, got %s", o.timeout)

@@ -170,6 +170,9 @@ func (o *runOptions) childArgs(mode cluster.ProxyMode, dir string) []string {
 	if o.verbose {
 		args = append(args, "-v")
 	}
+	if o.parallel > 1 {
+		args = append(args, "--parallel", strconv.Itoa(o.parallel))
+	}
 	return args
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/onsi/ginkgo/v2/types"
+
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
@@ -92,7 +94,7 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err != nil {
 		return reports.Results{}, usageError("%v", err)
 	}
-	if !created {
+	if !created && !o.parallelChild {
 		// svccheck may have been rebuilt since the cluster was made: the
 		// agent pods need this build's image.
 		if err := c.EnsureSvccheck(ctx, "", stderr); err != nil {
@@ -106,21 +108,23 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		collector.ProxyImage = c.Image
 	}
 	dnodes := diagNodes(nodes)
-	if err := specs.SetEnv(newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)); err != nil {
-		return reports.Results{}, usageError("%v", err)
-	}
-
 	specStart := time.Now()
-	report, passed, err := runner.Run(runner.Options{
-		Description: "svccheck " + string(c.Proxy), LabelFilter: o.labelFilter, Focus: o.focus,
-		Timeout: o.timeout, Verbose: o.verbose, Progress: stderr,
-	})
+	report, passed, err := runSpecs(ctx, o, c, created, nodes, collector, stderr)
 	if err != nil {
-		return reports.Results{}, fmt.Errorf("running the suites: %w", err)
+		return reports.Results{}, err
 	}
 	specEnd := time.Now()
 	if report.PreRunStats.SpecsThatWillRun == 0 {
 		return reports.Results{}, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
+	}
+	if o.parallelChild {
+		// The parent run dumps the nodes and the cluster and writes the
+		// merged reports from this one.
+		res := reports.FromGinkgo(report, reports.Metadata{ProxyMode: string(c.Proxy), ClusterName: c.Name, Start: specStart, End: specEnd})
+		if err := reports.WriteFiles(o.output, report, res); err != nil {
+			return res, fmt.Errorf("writing the reports: %w", err)
+		}
+		return res, nil
 	}
 
 	meta := reports.Metadata{
@@ -145,6 +149,26 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		return res, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the spec run failed outside the specs; see %s", o.output)}
 	}
 	return res, nil
+}
+
+// runSpecs runs the selected specs on c: in this process, or with
+// --parallel N in N child runs (runShares).
+func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, nodes []cluster.Node,
+	collector *diag.Collector, stderr io.Writer) (types.Report, bool, error) {
+	if o.parallel > 1 {
+		return runShares(ctx, o, c.Name, stderr)
+	}
+	if err := specs.SetEnv(newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)); err != nil {
+		return types.Report{}, false, usageError("%v", err)
+	}
+	report, passed, err := runner.Run(runner.Options{
+		Description: suiteDescription(o), LabelFilter: o.labelFilter, Focus: o.focus,
+		Timeout: o.timeout, Verbose: o.verbose, Progress: stderr,
+	})
+	if err != nil {
+		return types.Report{}, false, fmt.Errorf("running the suites: %w", err)
+	}
+	return report, passed, nil
 }
 
 // dumpAfterRun dumps every node and the kube-system objects, with

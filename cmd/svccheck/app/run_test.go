@@ -36,7 +36,13 @@ func TestRunOptionsComplete(t *testing.T) {
 				}
 			}},
 		{name: "unknown proxy", opts: runOptions{proxy: "cilium", parallel: 1, timeout: time.Minute, workers: 2}, wantErr: "--proxy"},
-		{name: "parallel rejected", opts: runOptions{proxy: "svccheck", parallel: 3, timeout: time.Minute, workers: 2}, wantErr: "--parallel 3"},
+		{name: "parallel", opts: runOptions{proxy: "svccheck", parallel: 3, timeout: time.Minute, workers: 2},
+			check: func(t *testing.T, o *runOptions) {
+				if o.parallel != 3 {
+					t.Errorf("got parallel %d, want 3", o.parallel)
+				}
+			}},
+		{name: "parallel child of a parallel run", opts: runOptions{proxy: "svccheck", parallel: 3, parallelChild: true, timeout: time.Minute, workers: 2}, wantErr: "--parallel must be 1"},
 		{name: "parallel zero", opts: runOptions{proxy: "svccheck", parallel: 0, timeout: time.Minute, workers: 2}, wantErr: "at least 1"},
 		{name: "bad label filter", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, labelFilter: "ClusterIP &&"}, wantErr: "--label-filter"},
 		{name: "one worker", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 1}, wantErr: "--workers"},
@@ -70,7 +76,8 @@ func TestRunOptionsComplete(t *testing.T) {
 func TestRunUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "--proxy", "nope"},
-		{"run", "--parallel", "2"},
+		{"run", "--parallel", "2", "--parallel-child"},
+		{"run", "--parallel", "-1"},
 		{"run", "--no-such-flag"},
 		{"run", "extra-arg"},
 	} {

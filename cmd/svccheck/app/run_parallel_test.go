@@ -1,0 +1,220 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/suites/specs"
+)
+
+func TestSplitSpecs(t *testing.T) {
+	spec := func(text string, labels ...string) listedSpec { return listedSpec{Text: text, Labels: labels} }
+	list := []listedSpec{spec("a"), spec("b"), spec("slow", specs.LabelSlow), spec("c"), spec("d")}
+	texts := func(shares [][]listedSpec) [][]string {
+		var out [][]string
+		for _, sh := range shares {
+			var ts []string
+			for _, s := range sh {
+				ts = append(ts, s.Text)
+			}
+			out = append(out, ts)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		n    int
+		want [][]string
+	}{
+		{1, [][]string{{"slow", "a", "b", "c", "d"}}},
+		// The slow spec weighs three: the other share takes three specs.
+		{2, [][]string{{"slow", "d"}, {"a", "b", "c"}}},
+		{3, [][]string{{"slow"}, {"a", "c"}, {"b", "d"}}},
+		// Never an empty share.
+		{9, [][]string{{"slow"}, {"a"}, {"b"}, {"c"}, {"d"}}},
+	} {
+		if diff := cmp.Diff(tc.want, texts(splitSpecs(list, tc.n))); diff != "" {
+			t.Errorf("splitSpecs(%d) (-want +got):\n%s", tc.n, diff)
+		}
+	}
+	if got := splitSpecs(nil, 3); got != nil {
+		t.Errorf("splitSpecs(nil) = %v, want no shares", got)
+	}
+}
+
+func TestShareArgs(t *testing.T) {
+	o := &runOptions{proxyMode: "kube-proxy:iptables", timeout: 10 * time.Minute, verbose: true, labelFilter: "ClusterIP", focus: []string{"x"}}
+	got := o.shareArgs("svccheck-run", []listedSpec{{Focus: "^a$"}, {Focus: "^b$"}}, "out/parallel/1")
+	want := []string{"run", "--reuse", "--name", "svccheck-run", "--proxy", "kube-proxy:iptables", "--output", "out/parallel/1",
+		"--timeout", "10m0s", "--parallel-child", "--focus", "^a$", "--focus", "^b$", "-v"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("shareArgs (-want +got):\n%s", diff)
+	}
+}
+
+// runAsSvccheck runs the test binary as svccheck with args (see TestMain).
+func runAsSvccheck(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), appMainEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("svccheck %v: %v\n%s", args, err, out)
+	}
+}
+
+// listAsSvccheck runs svccheck run --list-specs with args and returns the list.
+func listAsSvccheck(t *testing.T, args ...string) []listedSpec {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "specs.json")
+	runAsSvccheck(t, append([]string{"run", "--list-specs", path}, args...)...)
+	list, err := readSpecList(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// TestListSpecs lists the real suites in child processes (Ginkgo walks the
+// specs once per process) and checks that each listed focus selects its
+// spec alone, and that the filters apply.
+func TestListSpecs(t *testing.T) {
+	all := listAsSvccheck(t, "--proxy", "svccheck")
+	if len(all) < 20 {
+		t.Fatalf("listed %d specs, want the whole suite (20 or more)", len(all))
+	}
+	seen := map[string]bool{}
+	for _, s := range all {
+		if seen[s.Text] {
+			t.Errorf("spec %q listed twice", s.Text)
+		}
+		seen[s.Text] = true
+	}
+	// A spec whose text ends another's, and a slow one.
+	picks := []listedSpec{all[0], all[len(all)-1]}
+	for _, s := range all {
+		if slices.Contains(s.Labels, specs.LabelSlow) {
+			picks = append(picks, s)
+		}
+	}
+	for _, p := range picks {
+		got := listAsSvccheck(t, "--proxy", "svccheck", "--focus", p.Focus)
+		if len(got) != 1 || got[0].Text != p.Text {
+			t.Errorf("--focus %q selects %v, want %q alone", p.Focus, got, p.Text)
+		}
+	}
+	affinity := listAsSvccheck(t, "--proxy", "svccheck", "--label-filter", specs.LabelAffinity)
+	if len(affinity) == 0 || len(affinity) == len(all) {
+		t.Fatalf("--label-filter %s lists %d of %d specs", specs.LabelAffinity, len(affinity), len(all))
+	}
+	for _, s := range affinity {
+		if !slices.Contains(s.Labels, specs.LabelAffinity) {
+			t.Errorf("--label-filter %s lists %q, labelled %v", specs.LabelAffinity, s.Text, s.Labels)
+		}
+	}
+}
+
+// writeShare writes what a child run of a share leaves: its report and a
+// failure dump and a namespace dump.
+func writeShare(t *testing.T, dir string, r types.Report, dumps ...string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := reports.WriteJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, reports.FileJSON), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dumps {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, d, "iptables-nat.txt"), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// shareReport is the report of a share that ran spec ran (state st) of
+// the specs a and b.
+func shareReport(ran string, st types.SpecState) types.Report {
+	r := types.Report{SuiteDescription: "svccheck svccheck", SuiteSucceeded: st == types.SpecStatePassed,
+		PreRunStats: types.PreRunStats{TotalSpecs: 2, SpecsThatWillRun: 1}}
+	for _, name := range []string{"a", "b"} {
+		sr := types.SpecReport{ContainerHierarchyTexts: []string{"ClusterIP"}, LeafNodeText: name, LeafNodeType: types.NodeTypeIt, State: types.SpecStateSkipped}
+		if name == ran {
+			sr.State = st
+		}
+		r.SpecReports = append(r.SpecReports, sr)
+	}
+	return r
+}
+
+func TestMergeShares(t *testing.T) {
+	out := t.TempDir()
+	failDump := filepath.Join(reports.DirNodes, "kind-worker", reports.DirFailures, "clusterip-b")
+	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed), filepath.Join(reports.DirCluster, "svccheck-a"))
+	writeShare(t, shareDir(out, 2), shareReport("b", types.SpecStateFailed), failDump, filepath.Join(reports.DirCluster, "svccheck-b"))
+	merged, passed, err := mergeShares(context.Background(), out, []int{ExitOK, ExitFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if passed {
+		t.Errorf("merged run passed, want failed")
+	}
+	var got []string
+	for _, sr := range merged.SpecReports {
+		got = append(got, sr.LeafNodeText+"="+sr.State.String())
+	}
+	if diff := cmp.Diff([]string{"a=passed", "b=failed"}, got); diff != "" {
+		t.Errorf("merged specs (-want +got):\n%s", diff)
+	}
+	for _, d := range []string{failDump, filepath.Join(reports.DirCluster, "svccheck-a"), filepath.Join(reports.DirCluster, "svccheck-b")} {
+		if _, err := os.Stat(filepath.Join(out, d, "iptables-nat.txt")); err != nil {
+			t.Errorf("dump %s not moved into the run's output: %v", d, err)
+		}
+	}
+
+	// A share that failed for another reason than its specs fails the run.
+	out = t.TempDir()
+	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed))
+	_, _, err = mergeShares(context.Background(), out, []int{ExitOK, ExitUsage})
+	if err == nil || !strings.Contains(err.Error(), "parallel run 2 exited 2") || ExitCode(err) != ExitUsage {
+		t.Errorf("mergeShares with a share exiting 2: %v, want a usage error naming run 2", err)
+	}
+	// After Ctrl-C, what the shares wrote is merged.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	merged, passed, err = mergeShares(ctx, out, []int{ExitOK, ExitUsage})
+	if err != nil || passed || len(merged.SpecReports) != 2 {
+		t.Errorf("interrupted mergeShares: %d specs, passed %v, err %v; want both specs, not passed, no error", len(merged.SpecReports), passed, err)
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	var out bytes.Buffer
+	var mu sync.Mutex
+	a := &prefixWriter{mu: &mu, w: &out, prefix: "[1/2] "}
+	b := &prefixWriter{mu: &mu, w: &out, prefix: "[2/2] "}
+	_, _ = a.Write([]byte("one "))
+	_, _ = b.Write([]byte("two\nthree"))
+	_, _ = a.Write([]byte("line\n"))
+	b.Flush()
+	want := "[2/2] two\n[1/2] one line\n[2/2] three\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("prefixed output (-want +got):\n%s", diff)
+	}
+}
