@@ -25,6 +25,11 @@ const (
 	DirFailures = "failures"
 	// FileVersions, under DirCluster, records the versions of the run.
 	FileVersions = "versions.yaml"
+	// DirParallel, in a --parallel run, holds one directory per child run
+	// ("1", "2", ...) with its FileRunLog and its own reports.
+	DirParallel = "parallel"
+	// FileRunLog is a child run's standard output and error.
+	FileRunLog = "run.log"
 )
 
 // NodeDir returns the directory of node's dump, relative to the output

@@ -22,12 +22,6 @@ import (
 	"github.com/svccheck/svccheck/suites/specs"
 )
 
-// DirParallel is the directory of a --parallel run's output that holds
-// each child run's own output (parallel/<i>/, with its run.log); their
-// failure dumps and namespace dumps are moved up into the run's own
-// nodes/ and cluster/ directories.
-const DirParallel = "parallel"
-
 // listedSpec is one spec a --list-specs run selected.
 type listedSpec struct {
 	// Text is the spec's full text: container texts and its own.
@@ -214,7 +208,7 @@ func readSpecList(path string) ([]listedSpec, error) {
 
 // shareDir is the output directory of share i (from 1).
 func shareDir(out string, i int) string {
-	return filepath.Join(out, DirParallel, strconv.Itoa(i))
+	return filepath.Join(out, reports.DirParallel, strconv.Itoa(i))
 }
 
 // runShares runs the specs the filters select in o.parallel child runs of
@@ -235,7 +229,7 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 	}
 	shares := splitSpecs(list, o.parallel)
 	fmt.Fprintf(stderr, "running %d specs in %d parallel runs on cluster %s (their logs: %s)\n",
-		len(list), len(shares), name, filepath.Join(o.output, DirParallel, "<i>", fileRunLog))
+		len(list), len(shares), name, filepath.Join(o.output, reports.DirParallel, "<i>", reports.FileRunLog))
 	codes := make([]int, len(shares))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -244,7 +238,7 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return types.Report{}, false, usageError("creating %s: %v", dir, err)
 		}
-		log, err := os.Create(filepath.Join(dir, fileRunLog))
+		log, err := os.Create(filepath.Join(dir, reports.FileRunLog))
 		if err != nil {
 			return types.Report{}, false, usageError("creating the log of run %d: %v", i+1, err)
 		}
@@ -261,10 +255,6 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 	wg.Wait()
 	return mergeShares(ctx, o.output, codes)
 }
-
-// fileRunLog is each child run's standard output and error, in its
-// directory under parallel/.
-const fileRunLog = "run.log"
 
 // childSpecList lists the selected specs in a child run of self (Ginkgo
 // walks the specs once per process, and this process's walk is theirs).
@@ -300,7 +290,7 @@ func mergeShares(ctx context.Context, out string, codes []int) (types.Report, bo
 	var errs []error
 	for i, code := range codes {
 		dir := shareDir(out, i+1)
-		log := filepath.Join(dir, fileRunLog)
+		log := filepath.Join(dir, reports.FileRunLog)
 		if code != ExitOK && code != ExitFailed && ctx.Err() == nil {
 			errs = append(errs, fmt.Errorf("parallel run %d exited %d; see %s", i+1, code, log))
 			continue
