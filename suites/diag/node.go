@@ -18,6 +18,10 @@ const (
 	// counts of both. If the other backend holds rules too, its dumps sit
 	// beside as iptables-<backend>-nat.txt and iptables-<backend>-filter.txt.
 	FileIPTablesBackend = "iptables-backend.txt"
+	// FileNFTables holds "nft list ruleset": every nftables table, the
+	// ones kube-proxy's nftables mode and other tools write natively as
+	// well as iptables-nft's, in nft's own syntax.
+	FileNFTables = "nftables.txt"
 	// FileConntrack holds "conntrack -L".
 	FileConntrack = "conntrack.txt"
 	// FileIPAddr, FileIPRoute and FileIPRule hold "ip addr", "ip route show
@@ -62,6 +66,7 @@ func (c *Collector) nodeFiles(ctx context.Context, node Node) []record {
 	t := c.timeout()
 	files := iptablesFiles(ctx, node, t)
 	files = append(files,
+		run(ctx, node.Cmder, t, FileNFTables, "nft", "list", "ruleset"),
 		run(ctx, node.Cmder, t, FileConntrack, "conntrack", "-L"),
 		run(ctx, node.Cmder, t, FileIPAddr, "ip", "addr"),
 		run(ctx, node.Cmder, t, FileIPRoute, "ip", "route", "show", "table", "all"),

@@ -45,6 +45,15 @@ const testProxyImage = "svccheck.local/svccheck:0123abcd"
 
 // nodeAnswers is a kind node with nft rules, no legacy rules, no conntrack
 // tool, the bridge sysctls missing and svccheck's proxy answering.
+// nftRuleset is a node's "nft list ruleset" with a kube-proxy nftables
+// mode table.
+const nftRuleset = `table ip kube-proxy {
+	chain services {
+		ip daddr . meta l4proto . th dport vmap @service-ips
+	}
+}
+`
+
 func nodeAnswers() map[string]answer {
 	return map[string]answer{
 		"iptables-nft-save -c -t nat":    {stdout: nftNAT},
@@ -53,6 +62,7 @@ func nodeAnswers() map[string]answer {
 		"iptables-legacy-save -c -t filter": {
 			stderr: "",
 		},
+		"nft list ruleset":                     {stdout: nftRuleset},
 		"ip addr":                              {stdout: "1: lo: <LOOPBACK,UP>\n"},
 		"ip route show table all":              {stdout: "default via 172.18.0.1 dev eth0\n"},
 		"ip rule":                              {stdout: "0:\tfrom all lookup local\n"},
@@ -107,7 +117,7 @@ func TestCollectNode(t *testing.T) {
 	}
 	wantFiles := []string{
 		FileConntrack, FileHealthz, FileIPAddr, FileIPRoute, FileIPRule, FileIPTablesBackend, FileIPTablesFilter,
-		FileIPTablesNAT, FileMetrics, FileProxyPreviousLog, FileProxyLog, FileSysctl,
+		FileIPTablesNAT, FileMetrics, FileNFTables, FileProxyPreviousLog, FileProxyLog, FileSysctl,
 	}
 	sort.Strings(wantFiles)
 	gotFiles := append([]string(nil), res.Files...)
@@ -137,6 +147,7 @@ func TestCollectNode(t *testing.T) {
 		},
 		FileSysctl:           {sysctlOut, "# svccheck: FAILED: exit status 255\n", "#   " + sysctlErr},
 		FileMetrics:          {"svccheck_sync_proxy_rules_total 3\n"},
+		FileNFTables:         {nftRuleset},
 		FileProxyLog:         {"# svccheck: pod kube-system/svccheck-proxy-abcde container proxy\nfake logs"},
 		FileProxyPreviousLog: {"previous instance (1 restarts)"},
 	}
