@@ -117,26 +117,22 @@ func TestPacketFlowShapes(t *testing.T) {
 			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictDrop}}},
 	}
 	for _, tc := range firewalled {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := dropping.Trace(tc.pkt)
-			if err != nil {
-				t.Fatalf("tracing: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, summarize(res)); diff != "" {
-				t.Errorf("flow (-want +got):\n%s\n%s", diff, res)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkFlow(t, dropping, tc.pkt, tc.want) })
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := tracer.Trace(tc.pkt)
-			if err != nil {
-				t.Fatalf("tracing: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, summarize(res)); diff != "" {
-				t.Errorf("flow (-want +got):\n%s\n%s", diff, res)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkFlow(t, tracer, tc.pkt, tc.want) })
+	}
+}
+
+// checkFlow traces pkt and compares what it comes to with want.
+func checkFlow(t *testing.T, tr *iptablestest.Tracer, pkt iptablestest.Packet, want flowWant) {
+	t.Helper()
+	res, err := tr.Trace(pkt)
+	if err != nil {
+		t.Fatalf("tracing: %v", err)
+	}
+	if diff := cmp.Diff(want, summarize(res)); diff != "" {
+		t.Errorf("flow (-want +got):\n%s\n%s", diff, res)
 	}
 }
 

@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -68,15 +67,11 @@ func run(t *testing.T, ctx context.Context, args ...string) int {
 // readReport reads a run's report.json.
 func readReport(t *testing.T, dir string) types.Report {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, reports.FileJSON))
+	r, err := reports.ReadGinkgoJSON(filepath.Join(dir, reports.FileJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rs []types.Report
-	if err := json.Unmarshal(data, &rs); err != nil || len(rs) != 1 {
-		t.Fatalf("parsing %s: %v (%d reports)", reports.FileJSON, err, len(rs))
-	}
-	return rs[0]
+	return r
 }
 
 func outputDir(t *testing.T, sub string) string {

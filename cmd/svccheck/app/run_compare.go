@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/onsi/ginkgo/v2/types"
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/svccheck/svccheck/reports"
@@ -204,16 +202,9 @@ func childExitCode(err error) int {
 
 // readResults reads a run's report.json back into the results model.
 func readResults(path, mode string) (reports.Results, error) {
-	data, err := os.ReadFile(path)
+	r, err := reports.ReadGinkgoJSON(path)
 	if err != nil {
 		return reports.Results{}, fmt.Errorf("reading the %s results: %w", mode, err)
 	}
-	var rs []types.Report
-	if err := json.Unmarshal(data, &rs); err != nil {
-		return reports.Results{}, fmt.Errorf("parsing %s: %w", path, err)
-	}
-	if len(rs) != 1 {
-		return reports.Results{}, fmt.Errorf("parsing %s: want one suite report, found %d", path, len(rs))
-	}
-	return reports.FromGinkgo(rs[0], reports.Metadata{ProxyMode: mode}), nil
+	return reports.FromGinkgo(r, reports.Metadata{ProxyMode: mode}), nil
 }
