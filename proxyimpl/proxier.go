@@ -41,7 +41,11 @@ type Proxier struct {
 
 	svcLister   corelisters.ServiceLister
 	sliceLister discoverylisters.EndpointSliceLister
-	hasSynced   []cache.InformerSynced
+	// slicesByService indexes the EndpointSlices by their Service
+	// (sliceServiceIndex), so a partial sync finds a Service's slices
+	// without a walk over all slices of its namespace.
+	slicesByService cache.Indexer
+	hasSynced       []cache.InformerSynced
 
 	log             klog.Logger
 	tracker         *changeTracker
@@ -93,6 +97,10 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 	nodeInformer := p.nodes.Core().V1().Nodes()
 	p.svcLister = svcInformer.Lister()
 	p.sliceLister = sliceInformer.Lister()
+	if err := sliceInformer.Informer().AddIndexers(cache.Indexers{sliceServiceIndex: sliceService}); err != nil {
+		return nil, fmt.Errorf("indexing EndpointSlices by Service: %w", err)
+	}
+	p.slicesByService = sliceInformer.Informer().GetIndexer()
 	handlers := []struct {
 		informer cache.SharedIndexInformer
 		handler  cache.ResourceEventHandler

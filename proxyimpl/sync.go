@@ -200,13 +200,35 @@ func (p *Proxier) buildService(cfg snapshot.Config, nsn types.NamespacedName) ([
 	if err != nil {
 		return nil, nil, fmt.Errorf("getting Service %s: %w", nsn, err)
 	}
-	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: nsn.Name})
-	slices, err := p.sliceLister.EndpointSlices(nsn.Namespace).List(sel)
+	objs, err := p.slicesByService.ByIndex(sliceServiceIndex, nsn.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing EndpointSlices of %s: %w", nsn, err)
 	}
+	slices := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+	for _, o := range objs {
+		if es, ok := o.(*discoveryv1.EndpointSlice); ok {
+			slices = append(slices, es)
+		}
+	}
 	ports, problems := snapshot.ServicePorts(cfg, svc, slices)
 	return ports, problems, nil
+}
+
+// sliceServiceIndex names the index of EndpointSlices by "namespace/name"
+// of the Service they belong to (their kubernetes.io/service-name label).
+const sliceServiceIndex = "service"
+
+// sliceService is the index function of sliceServiceIndex.
+func sliceService(obj any) ([]string, error) {
+	es, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	name := es.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil, nil
+	}
+	return []string{types.NamespacedName{Namespace: es.Namespace, Name: name}.String()}, nil
 }
 
 // groupProblems groups problems by Service.

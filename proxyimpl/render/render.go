@@ -25,17 +25,52 @@ func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed m
 		Global:   r.globalChains(),
 		Services: make(map[snapshot.ServicePortName]*ServiceRules, len(snap.Ports)),
 	}
+	reused := 0
 	for name, port := range snap.Ports {
 		if prev != nil && !changed[name] {
 			if old, ok := prev.Services[name]; ok {
 				rs.Services[name] = old
+				reused++
 				continue
 			}
 		}
 		rs.Services[name] = r.servicePort(port)
 	}
-	rs.Hairpin = r.hairpinChain(rs.Services)
+	if prev != nil && !hairpinChanged(prev, rs, changed, reused) {
+		// Only the changed ports can change the hairpin addresses:
+		// rebuilding the chain from every port would make a one-port
+		// change cost as much as the whole node's endpoints.
+		rs.Hairpin = prev.Hairpin
+	} else {
+		rs.Hairpin = r.hairpinChain(rs.Services)
+	}
 	return rs
+}
+
+// hairpinChanged reports whether the hairpin addresses of next may differ
+// from prev's: a changed port's differ (a port that appeared or went counts
+// with its addresses), or a port of prev went without being named in
+// changed (reused is how many of prev's ports next took over unchanged).
+func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool, reused int) bool {
+	ips := func(sr *ServiceRules) []netip.Addr {
+		if sr == nil {
+			return nil
+		}
+		return sr.HairpinIPs
+	}
+	inPrev := 0
+	for name, ok := range changed {
+		if !ok {
+			continue
+		}
+		if prev.Services[name] != nil {
+			inPrev++
+		}
+		if !slices.Equal(ips(prev.Services[name]), ips(next.Services[name])) {
+			return true
+		}
+	}
+	return reused+inPrev != len(prev.Services)
 }
 
 // renderer holds what every rule of one rendering needs.

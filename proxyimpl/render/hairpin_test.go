@@ -1,0 +1,64 @@
+package render
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/svccheck/svccheck/proxyimpl/snapshot"
+)
+
+// TestRenderChangedHairpin checks that a partial render's hairpin chain is
+// the one a full render of the same snapshot builds, whether the change
+// touches the hairpin addresses or not, and that an untouched chain is
+// reused rather than rebuilt.
+func TestRenderChangedHairpin(t *testing.T) {
+	services := []*v1.Service{svc("ns1", "a", "10.96.0.1"), svc("ns1", "b", "10.96.0.2"), svc("ns1", "c", "10.96.0.3")}
+	slicesOf := func(bLocal, bRemote string) []*discoveryv1.EndpointSlice {
+		return []*discoveryv1.EndpointSlice{
+			slice("ns1", "a", "a-1", "p80", 8080, readyEp("10.244.1.1", testNode)),
+			slice("ns1", "b", "b-1", "p80", 8080, readyEp(bLocal, testNode), readyEp(bRemote, "node-b")),
+			slice("ns1", "c", "c-1", "p80", 8080, readyEp("10.244.1.1", testNode)),
+		}
+	}
+	port := func(name string) snapshot.ServicePortName {
+		return snapshot.ServicePortName{Namespace: "ns1", Name: name, Port: "p80", Protocol: v1.ProtocolTCP}
+	}
+	prevSnap := build(t, services, slicesOf("10.244.1.2", "10.244.2.2"))
+	prev := Render(Config{}, prevSnap)
+	for _, tc := range []struct {
+		name    string
+		snap    *snapshot.Snapshot
+		changed map[snapshot.ServicePortName]bool
+		reuse   bool
+	}{
+		{"remote endpoint changed", build(t, services, slicesOf("10.244.1.2", "10.244.2.9")),
+			map[snapshot.ServicePortName]bool{port("b"): true}, true},
+		{"local endpoint changed", build(t, services, slicesOf("10.244.1.7", "10.244.2.2")),
+			map[snapshot.ServicePortName]bool{port("b"): true}, false},
+		// Its address stays (port a has it too), but the chain is rebuilt.
+		{"port with a shared address removed", build(t, services[:2], slicesOf("10.244.1.2", "10.244.2.2")[:2]),
+			map[snapshot.ServicePortName]bool{port("c"): true}, false},
+		{"port removed without being named changed", func() *snapshot.Snapshot {
+			s := *prevSnap
+			s.Ports = maps.Clone(prevSnap.Ports)
+			delete(s.Ports, port("b"))
+			return &s
+		}(), nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RenderChanged(Config{}, tc.snap, prev, tc.changed)
+			want := Render(Config{}, tc.snap)
+			if diff := cmp.Diff(want.Hairpin, got.Hairpin); diff != "" {
+				t.Errorf("hairpin chain (-full render +partial render):\n%s", diff)
+			}
+			reused := len(got.Hairpin.Rules) > 0 && &got.Hairpin.Rules[0] == &prev.Hairpin.Rules[0]
+			if reused != tc.reuse {
+				t.Errorf("hairpin chain reused: %v, want %v", reused, tc.reuse)
+			}
+		})
+	}
+}
