@@ -148,6 +148,16 @@ func moveDumps(dir, out string) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("moving the dumps of %s: %w", dir, err)
 	}
+	// What the moves emptied goes too: nodes/<node>/failures/, nodes/<node>/,
+	// nodes/ and cluster/ (os.Remove leaves a directory that is not empty).
+	for _, pattern := range []string{filepath.Join(dir, reports.DirNodes, "*", reports.DirFailures), filepath.Join(dir, reports.DirNodes, "*")} {
+		empty, _ := filepath.Glob(pattern)
+		for _, d := range empty {
+			_ = os.Remove(d)
+		}
+	}
+	_ = os.Remove(filepath.Join(dir, reports.DirNodes))
+	_ = os.Remove(filepath.Join(dir, reports.DirCluster))
 	return nil
 }
 

@@ -187,6 +187,12 @@ func TestMergeShares(t *testing.T) {
 			t.Errorf("dump %s not moved into the run's output: %v", d, err)
 		}
 	}
+	for i := 1; i <= 2; i++ {
+		left, _ := filepath.Glob(filepath.Join(shareDir(out, i), "*"))
+		if diff := cmp.Diff([]string{filepath.Join(shareDir(out, i), reports.FileJSON)}, left); diff != "" {
+			t.Errorf("left in share %d's directory (-want +got):\n%s", i, diff)
+		}
+	}
 
 	// A share that failed for another reason than its specs fails the run.
 	out = t.TempDir()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -121,6 +122,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		// The parent run dumps the nodes and the cluster and writes the
 		// merged reports from this one.
 		res := reports.FromGinkgo(report, reports.Metadata{ProxyMode: string(c.Proxy), ClusterName: c.Name, Start: specStart, End: specEnd})
+		// The specs of the other shares are skipped here; this share's
+		// summary and status line are about its own.
+		res.Specs = slices.DeleteFunc(res.Specs, func(s reports.Spec) bool { return s.Result == reports.ResultSkipped })
 		if err := reports.WriteFiles(o.output, report, res); err != nil {
 			return res, fmt.Errorf("writing the reports: %w", err)
 		}
