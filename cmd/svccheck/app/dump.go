@@ -81,6 +81,9 @@ func (o *dumpOptions) validate(cmd *cobra.Command) error {
 	if o.output == "" {
 		return usageError("--output is required: the directory to write the dump into")
 	}
+	if err := checkOutputFree(o.output); err != nil {
+		return err
+	}
 	if o.kubeconfig != "" && cmd.Flags().Changed("name") {
 		return usageError("--name (a kind cluster) and --kubeconfig (any cluster) exclude each other")
 	}

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -161,6 +164,29 @@ func (o *runOptions) complete(now time.Time) error {
 	}
 	if o.output == "" {
 		o.output = filepath.Join("svccheck-results", now.UTC().Format("20060102-150405"))
+	}
+	if !o.parallelChild && o.listSpecs == "" {
+		// A --parallel run makes its children's directories itself.
+		if err := checkOutputFree(o.output); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOutputFree refuses an output directory that already holds files:
+// results of two runs mixed in one directory would read as one run's, and
+// removing the old ones would lose them.
+func checkOutputFree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return usageError("--output %s: %v", dir, err)
+	case len(entries) > 0:
+		return usageError("--output %s already holds %d files or directories (%s, ...): give a new or empty directory, so results of two runs are not mixed",
+			dir, len(entries), entries[0].Name())
 	}
 	return nil
 }

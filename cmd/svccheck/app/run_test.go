@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,39 @@ func TestChildExitCode(t *testing.T) {
 	}
 	if got := childExitCode(osexec.Command("/nonexistent/svccheck").Run()); got != ExitUsage {
 		t.Errorf("childExitCode of a child that did not start = %d, want %d", got, ExitUsage)
+	}
+}
+
+func TestRunOutputMustBeFree(t *testing.T) {
+	empty, full := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "summary.md"), []byte("an earlier run"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, output string
+		child        bool
+		wantErr      string
+	}{
+		{name: "new directory", output: filepath.Join(empty, "new")},
+		{name: "empty directory", output: empty},
+		{name: "directory with an earlier run", output: full, wantErr: "already holds 1 files or directories (summary.md"},
+		{name: "a parallel run's child writes where its parent says", output: full, child: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, output: tc.output, parallelChild: tc.child}
+			err := o.complete(time.Now())
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("complete() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || ExitCode(err) != ExitUsage {
+				t.Errorf("complete() = %v, want a usage error containing %q", err, tc.wantErr)
+			}
+			if data, _ := os.ReadFile(filepath.Join(full, "summary.md")); string(data) != "an earlier run" {
+				t.Errorf("the earlier run's summary.md was changed: %q", data)
+			}
+		})
 	}
 }
