@@ -62,3 +62,30 @@ func TestRenderChangedHairpin(t *testing.T) {
 		})
 	}
 }
+
+func TestHairpinComment(t *testing.T) {
+	a := mustAddr("10.244.1.5")
+	port := func(name, p string, proto v1.Protocol) snapshot.ServicePortName {
+		return snapshot.ServicePortName{Namespace: "ns1", Name: name, Port: p, Protocol: proto}
+	}
+	for _, tc := range []struct {
+		name   string
+		owners []snapshot.ServicePortName
+		want   string
+	}{
+		{"one port", []snapshot.ServicePortName{port("web", "http", v1.ProtocolTCP)}, "svccheck hairpin 10.244.1.5 for ns1/web:http"},
+		{"sorted, a TCP and a UDP port of one name once",
+			[]snapshot.ServicePortName{port("dns", "dns", v1.ProtocolUDP), port("api", "grpc", v1.ProtocolTCP), port("dns", "dns", v1.ProtocolTCP)},
+			"svccheck hairpin 10.244.1.5 for ns1/api:grpc, ns1/dns:dns"},
+		{"the rest counted", []snapshot.ServicePortName{
+			port("e", "p", v1.ProtocolTCP), port("d", "p", v1.ProtocolTCP), port("c", "p", v1.ProtocolTCP),
+			port("b", "p", v1.ProtocolTCP), port("a", "p", v1.ProtocolTCP)},
+			"svccheck hairpin 10.244.1.5 for ns1/a:p, ns1/b:p, ns1/c:p and 2 more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hairpinComment(a, tc.owners); got != tc.want {
+				t.Errorf("hairpinComment = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -13,7 +13,7 @@ const (
 	wantPartialEndpoints = `
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
-		-D SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-D SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
 		COMMIT
@@ -58,7 +58,7 @@ const (
 		*nat
 		:SVCCHK-EXT-DRXRYXBX2F3H75LF - [0:0]
 		:SVCCHK-SVC-DRXRYXBX2F3H75LF - [0:0]
-		-A SVCCHK-HAIRPIN -s 10.244.1.7/32 -d 10.244.1.7/32 -m comment --comment "svccheck hairpin 10.244.1.7" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.7/32 -d 10.244.1.7/32 -m comment --comment "svccheck hairpin 10.244.1.7 for ns1/svc2:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc2:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.7:80
 		-A SVCCHK-SVC-DRXRYXBX2F3H75LF -p tcp -m comment --comment "ns1/svc2:p80" -j DNAT --to-destination 10.244.2.7:80

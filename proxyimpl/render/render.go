@@ -2,8 +2,10 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
@@ -137,19 +139,43 @@ func (r *renderer) globalChains() []Chain {
 }
 
 // hairpinChain builds the hairpin chain from the ports' hairpin addresses:
-// one rule per unique address, sorted.
+// one rule per unique address, sorted, its comment naming the Service ports
+// the address is a local endpoint of.
 func (r *renderer) hairpinChain(services map[snapshot.ServicePortName]*ServiceRules) Chain {
-	var ips []netip.Addr
-	for _, sr := range services {
-		ips = append(ips, sr.HairpinIPs...)
+	owners := map[netip.Addr][]snapshot.ServicePortName{}
+	for name, sr := range services {
+		for _, a := range sr.HairpinIPs {
+			owners[a] = append(owners[a], name)
+		}
 	}
-	slices.SortFunc(ips, netip.Addr.Compare)
-	ips = slices.Compact(ips)
+	ips := slices.SortedFunc(maps.Keys(owners), netip.Addr.Compare)
 	c := Chain{Table: iptables.TableNAT, Name: ChainHairpin, Rules: make([]string, 0, len(ips))}
 	for _, a := range ips {
 		ip := a.String() + "/32"
 		c.Rules = append(c.Rules, "-s "+ip+" -d "+ip+" -m comment --comment "+
-			quote("svccheck hairpin "+a.String())+" -j "+ChainMarkMasq)
+			quote(hairpinComment(a, owners[a]))+" -j "+ChainMarkMasq)
 	}
 	return c
+}
+
+// hairpinOwnersShown is how many Service ports a hairpin rule's comment
+// names before it counts the rest: iptables comments hold 255 bytes.
+const hairpinOwnersShown = 3
+
+// hairpinComment is the comment of the hairpin rule of address a, a local
+// endpoint of the ports owners: "svccheck hairpin 10.244.1.5 for ns/a:http,
+// ns/b:dns and 2 more".
+func hairpinComment(a netip.Addr, owners []snapshot.ServicePortName) string {
+	names := make([]string, 0, len(owners))
+	for _, o := range owners {
+		names = append(names, o.String())
+	}
+	slices.Sort(names)
+	names = slices.Compact(names) // a TCP and a UDP port of one name
+	shown := names[:min(len(names), hairpinOwnersShown)]
+	text := "svccheck hairpin " + a.String() + " for " + strings.Join(shown, ", ")
+	if rest := len(names) - len(shown); rest > 0 {
+		text += fmt.Sprintf(" and %d more", rest)
+	}
+	return text
 }

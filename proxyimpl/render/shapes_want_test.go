@@ -7,7 +7,7 @@ const (
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
@@ -20,7 +20,7 @@ const (
 		:SVCCHK-SVC-OUCEAXATWYYOKTSQ - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p443 cluster IP" -m tcp --dport 443 -j SVCCHK-SVC-OUCEAXATWYYOKTSQ
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p443, ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-OUCEAXATWYYOKTSQ ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p443 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-OUCEAXATWYYOKTSQ -p tcp -m comment --comment "ns1/svc1:p443" -j DNAT --to-destination 10.244.1.5:8443
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
@@ -32,7 +32,7 @@ const (
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:9090
@@ -76,7 +76,7 @@ const (
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.2.5:8080
@@ -108,7 +108,7 @@ const (
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 		*filter
@@ -127,7 +127,7 @@ const (
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
 		-A SVCCHK-NODEPORTS -p tcp -m comment --comment "ns1/svc1:p80" -m tcp --dport 30080 -j SVCCHK-EXT-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-CLU-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.1.5:8080
@@ -141,7 +141,7 @@ const (
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-LJI37RJ4OOTVG6YH --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.1.5:8080
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -m recent --update --seconds 60 --reap --name SVCCHK-AFF-4GAQJDJIFMSITNCR --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.244.2.5:8080
@@ -162,7 +162,7 @@ const (
 		*nat
 		:SVCCHK-SVC-KUEAGMSZTYSV7XVL - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-KUEAGMSZTYSV7XVL
-		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 10.244.1.5/32 -d 10.244.1.5/32 -m comment --comment "svccheck hairpin 10.244.1.5 for ns1/svc1:p80" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1:p80 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-KUEAGMSZTYSV7XVL -p tcp -m comment --comment "ns1/svc1:p80" -j DNAT --to-destination 10.244.1.5:8080
 		*filter
@@ -187,7 +187,7 @@ const (
 		*nat
 		:SVCCHK-SVC-QMFX2J46LH4JAXUF - [0:0]
 		-A SVCCHK-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "ns1/svc1 cluster IP" -m tcp --dport 80 -j SVCCHK-SVC-QMFX2J46LH4JAXUF
-		-A SVCCHK-HAIRPIN -s 192.0.2.50/32 -d 192.0.2.50/32 -m comment --comment "svccheck hairpin 192.0.2.50" -j SVCCHK-MARK-MASQ
+		-A SVCCHK-HAIRPIN -s 192.0.2.50/32 -d 192.0.2.50/32 -m comment --comment "svccheck hairpin 192.0.2.50 for ns1/svc1" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-QMFX2J46LH4JAXUF ! -s 10.244.0.0/16 -m comment --comment "ns1/svc1 cluster IP" -j SVCCHK-MARK-MASQ
 		-A SVCCHK-SVC-QMFX2J46LH4JAXUF -p tcp -m comment --comment "ns1/svc1" -j DNAT --to-destination 192.0.2.50:5432
 		*filter
