@@ -1,6 +1,7 @@
 package render
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -9,18 +10,60 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
+// commentRE finds a rule's comment, quoted or a single word.
+var commentRE = regexp.MustCompile(`-m comment --comment (?:"([^"]*)"|(\S+))`)
+
+// comment returns the comment of rule spec, or "".
+func comment(spec string) string {
+	m := commentRE.FindStringSubmatch(spec)
+	if m == nil {
+		return ""
+	}
+	return m[1] + m[2]
+}
+
 // TestRuleInvariants checks, over every shape and the generated cluster,
-// that every rule carries a comment and every chain name has svccheck's
+// that every rule carries a comment naming whose it is (its Service port,
+// or svccheck for the global rules), and every chain name has svccheck's
 // prefix and at most 28 characters.
 func TestRuleInvariants(t *testing.T) {
 	var texts []string
+	var sets []*RuleSet
 	for _, tc := range shapeCases() {
-		text, _ := WriteFull(Render(Config{}, build(t, tc.services, tc.slices)), nil)
-		texts = append(texts, string(text))
+		sets = append(sets, Render(Config{}, build(t, tc.services, tc.slices)))
 	}
 	services, slices := genCluster(200, 4)
-	text, _ := WriteFull(Render(Config{}, build(t, services, slices)), nil)
-	texts = append(texts, string(text))
+	sets = append(sets, Render(Config{}, build(t, services, slices)))
+	for _, rs := range sets {
+		text, _ := WriteFull(rs, nil)
+		texts = append(texts, string(text))
+		for name, sr := range rs.Services {
+			var specs []string
+			for _, c := range sr.Chains {
+				specs = append(specs, c.Rules...)
+			}
+			for _, r := range sr.Shared {
+				specs = append(specs, r.Spec)
+			}
+			for _, spec := range specs {
+				if !strings.Contains(comment(spec), name.String()) {
+					t.Errorf("rule of %s without its name in the comment: %s", name, spec)
+				}
+			}
+		}
+		for _, c := range rs.Global {
+			for _, spec := range c.Rules {
+				if !strings.HasPrefix(comment(spec), "svccheck ") {
+					t.Errorf("global rule of %s whose comment does not start with \"svccheck \": %s", c.Name, spec)
+				}
+			}
+		}
+		for _, spec := range rs.Hairpin.Rules {
+			if c := comment(spec); !strings.HasPrefix(c, "svccheck hairpin ") || !strings.Contains(c, " for ") {
+				t.Errorf("hairpin rule whose comment names no Service port: %s", spec)
+			}
+		}
+	}
 	for _, text := range texts {
 		for _, line := range strings.Split(text, "\n") {
 			switch {
