@@ -54,6 +54,44 @@ func TestIntegrationUDPStaleConntrack(t *testing.T) {
 	}
 }
 
+// TestIntegrationUDPFirstEndpoint checks that when a UDP Service gets its
+// first endpoint, the proxy clears the conntrack entry a client made
+// before, when nothing answered at the cluster IP: that entry has no DNAT,
+// and a client reusing its source port (keeping the entry alive) would
+// never reach the endpoint.
+func TestIntegrationUDPFirstEndpoint(t *testing.T) {
+	c := newCluster(t, 2, 1)
+	from := c.topo.Nodes[0].Pods[0]
+	spec := ProbeSpec{Proto: "udp", Addr: hostPort(vip(72), 53), Count: 1, Timeout: time.Second, SourcePort: 40054}
+	udpProbe := func() ProbeResult {
+		res, err := c.topo.Probe(context.Background(), from.NS, spec)
+		if err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+		return res[0]
+	}
+	// No Service yet: the datagrams leave the node unanswered, and its
+	// conntrack table holds the flow, without DNAT.
+	if r := udpProbe(); r.Outcome == Answered {
+		t.Fatalf("udp to %s before the Service exists: answered by %s", spec.Addr, r.Reply.Server)
+	}
+	out, err := c.topo.Exec(context.Background(), from.Node.NS, "conntrack", "-L", "-p", "udp", "--orig-dst", vip(72).String(), "--orig-port-src", "40054")
+	if err != nil || !strings.Contains(string(out), "dport=53") {
+		t.Fatalf("no conntrack entry of the unanswered flow on %s (the test would prove nothing): %v\n%s", from.Node.Name, err, out)
+	}
+	backend := c.topo.Nodes[1].Pods[0]
+	svc := newService("late-dns", vip(72), v1.ProtocolUDP, 53)
+	c.create(svc, newSlice(svc, backend))
+	c.settle()
+	ok, desc := eventually(20*time.Second, 200*time.Millisecond, func() (bool, string) {
+		r := udpProbe()
+		return r.Outcome == Answered && r.Reply.Server == backend.Name, r.String()
+	})
+	if !ok {
+		t.Errorf("udp after the Service got its first endpoint: got %s, want %s (stale conntrack entry not cleared?)", desc, backend.Name)
+	}
+}
+
 // counterRule matches an iptables-save -c rule line: its counters and text.
 var counterRule = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (\S+) (.*)$`)
 
