@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,24 +15,33 @@ import (
 // registry access it fails fast, and a slow pull is not worth waiting for.
 const pullTimeout = 20 * time.Second
 
+// explicitPullTimeout bounds the pull of an image named with --node-image:
+// the user asked for it, and a kind node image of about 1 GB takes minutes
+// to pull on an ordinary link.
+const explicitPullTimeout = 10 * time.Minute
+
+// pullOutputLines is how many lines of a failed pull's output an error
+// carries.
+const pullOutputLines = 10
+
 // defaultCNIManifest is where kind looks for the CNI it installs; images
 // without it need svccheck's own pod network set-up.
 const defaultCNIManifest = "/kind/manifests/default-cni.yaml"
 
-// chooseNodeImage returns the node image to use: explicit if set (Docker
-// must have it), else kind's default image when Docker has it or can pull it,
-// else svccheck's air-gapped image (built on first use). disableCNI reports
-// that the image brings no CNI of its own.
+// chooseNodeImage returns the node image to use: explicit if set (pulled when
+// Docker does not have it), else kind's default image when Docker has it or
+// can pull it, else svccheck's air-gapped image (built on first use).
+// disableCNI reports that the image brings no CNI of its own.
 func chooseNodeImage(ctx context.Context, cmder exec.Cmder, explicit string, prog *progress) (image string, disableCNI bool, err error) {
 	switch {
 	case explicit != "":
-		if !dockerHasImage(ctx, cmder, explicit) {
-			return "", false, fmt.Errorf("node image %s: Docker does not have it (build or load it first)", explicit)
+		if err := ensureExplicitImage(ctx, cmder, explicit, prog); err != nil {
+			return "", false, err
 		}
 		image = explicit
 	case dockerHasImage(ctx, cmder, KindDefaultImage):
 		image = KindDefaultImage
-	case tryPull(ctx, cmder, KindDefaultImage):
+	case pullImage(ctx, cmder, KindDefaultImage, pullTimeout) == nil:
 		prog.step("pulled kind's default node image %s", KindDefaultImage)
 		image = KindDefaultImage
 	default:
@@ -73,11 +83,57 @@ func dockerHasImage(ctx context.Context, cmder exec.Cmder, image string) bool {
 	return cmder.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image).Run() == nil
 }
 
-// tryPull tries to pull image within pullTimeout.
-func tryPull(ctx context.Context, cmder exec.Cmder, image string) bool {
-	ctx, cancel := context.WithTimeout(ctx, pullTimeout)
+// ensureExplicitImage makes sure Docker has image, which the user named, by
+// pulling it when Docker does not have it, as kind does. A failed pull's
+// error names the image, carries what docker said and tells how to do
+// without a registry.
+func ensureExplicitImage(ctx context.Context, cmder exec.Cmder, image string, prog *progress) error {
+	if dockerHasImage(ctx, cmder, image) {
+		return nil
+	}
+	prog.step("pulling node image %s (Docker does not have it)", image)
+	stop := prog.heartbeat("pulling node image " + image)
+	err := pullImage(ctx, cmder, image, explicitPullTimeout)
+	stop()
+	if err == nil {
+		prog.step("pulled node image %s", image)
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("pulling node image %s: %w", image, ctxErr)
+	}
+	return fmt.Errorf("%w: %s: Docker does not have it and cannot pull it "+
+		"(without registry access, build the air-gapped node image with 'svccheck image build-node' "+
+		"and pass the tag it prints to --node-image, or omit --node-image to let svccheck pick one): %w",
+		ErrNodeImageUnavailable, image, err)
+}
+
+// ErrNodeImageUnavailable is returned by Create when the node image named
+// with Options.NodeImage is neither in Docker nor pullable.
+var ErrNodeImageUnavailable = errors.New("node image unavailable")
+
+// pullImage pulls image with docker pull, giving up after timeout or when
+// ctx ends. Its error carries the tail of docker's output.
+func pullImage(ctx context.Context, cmder exec.Cmder, image string, timeout time.Duration) error {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return cmder.CommandContext(ctx, "docker", "pull", "--quiet", image).Run() == nil
+	args := []string{"pull", "--quiet", image}
+	lines, err := exec.CombinedOutputLines(cmder.CommandContext(pctx, "docker", args...))
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("running %s: gave up after %s: %w", exec.PrettyCommand("docker", args...), timeout, pctx.Err())
+	}
+	if len(lines) > pullOutputLines {
+		lines = lines[len(lines)-pullOutputLines:]
+	}
+	out := strings.TrimSpace(strings.Join(lines, "\n"))
+	if out == "" {
+		return err
+	}
+	// err, kind's RunError, already names the command line.
+	return fmt.Errorf("%w; output:\n%s", err, out)
 }
 
 // imageHasDefaultCNI reports whether image carries kind's default CNI

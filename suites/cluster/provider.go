@@ -93,7 +93,13 @@ type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
+	// heartbeatEvery is how often heartbeat writes a line; zero means
+	// defaultHeartbeat.
+	heartbeatEvery time.Duration
 }
+
+// defaultHeartbeat is how often long work says it is still running.
+const defaultHeartbeat = 30 * time.Second
 
 func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
 
@@ -103,6 +109,37 @@ func (p *progress) step(format string, args ...any) {
 	defer p.mu.Unlock()
 	el := time.Since(p.start).Round(100 * time.Millisecond)
 	fmt.Fprintf(p.w, "[%6s] %s\n", el, fmt.Sprintf(format, args...))
+}
+
+// heartbeat writes "<what>: still running (<time since the call>)" every
+// p.heartbeatEvery until stop is called. stop returns once no more such line
+// can be written.
+func (p *progress) heartbeat(what string) (stop func()) {
+	every := p.heartbeatEvery
+	if every <= 0 {
+		every = defaultHeartbeat
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.step("%s: still running (%s)", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // elapsed is the time since the first step.

@@ -3,7 +3,6 @@ package nodeimage
 import (
 	"context"
 	"fmt"
-
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,6 +23,9 @@ type builder struct {
 	work string
 	// progress serializes progress lines from concurrent stages.
 	progress sync.Mutex
+	// heartbeatEvery is how often a running stage writes a "still running"
+	// line; zero means defaultHeartbeat.
+	heartbeatEvery time.Duration
 }
 
 // ensure builds the image unless Docker has it.
@@ -150,25 +152,72 @@ type step struct {
 	fn   func(context.Context) error
 }
 
-// stages runs steps in order, writing a progress line with the
-// elapsed time of each, and stops at the first error.
+// defaultHeartbeat is how often a running stage says it is still running.
+const defaultHeartbeat = 30 * time.Second
+
+// stages runs steps in order, writing a progress line when each starts, a
+// heartbeat line while it runs, and a line with its elapsed time when it
+// ends; it stops at the first error.
 func (b *builder) stages(ctx context.Context, steps ...step) error {
 	for _, s := range steps {
-		name := s.name
-		start := time.Now()
-		err := s.fn(ctx)
-		status := "done"
-		if err != nil {
-			status = "failed"
-		}
-		b.progressf("%-34s %s in %s\n", name, status, time.Since(start).Round(100*time.Millisecond))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		if err := b.stage(ctx, s); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// stage runs one step with its progress lines.
+func (b *builder) stage(ctx context.Context, s step) error {
+	b.progressf("%-34s started\n", s.name)
+	start := time.Now()
+	stop := b.heartbeat(s.name, start)
+	err := s.fn(ctx)
+	stop()
+	status := "done"
+	if err != nil {
+		status = "failed"
+	}
+	b.progressf("%-34s %s in %s\n", s.name, status, time.Since(start).Round(100*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	return nil
+}
+
+// heartbeat writes a "still running" line for the stage called name every
+// b.heartbeatEvery (defaultHeartbeat when zero) until stop is called. stop
+// returns once no more heartbeat line can be written, so none follows the
+// stage's last line.
+func (b *builder) heartbeat(name string, start time.Time) (stop func()) {
+	every := b.heartbeatEvery
+	if every <= 0 {
+		every = defaultHeartbeat
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				b.progressf("%-34s still running (%s)\n", name, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// progressf writes one progress line. Stages run concurrently, so the lock
+// keeps each line whole; every line goes out in a single Write.
 func (b *builder) progressf(format string, args ...any) {
 	b.progress.Lock()
 	defer b.progress.Unlock()

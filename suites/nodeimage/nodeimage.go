@@ -40,8 +40,10 @@ type Options struct {
 	// and the built binaries. Empty means $XDG_CACHE_HOME/svccheck, or
 	// ~/.cache/svccheck when XDG_CACHE_HOME is unset.
 	CacheDir string
-	// Progress, when not nil, gets one line per build stage with the time the
-	// stage took.
+	// Progress, when not nil, gets a line when each build stage starts, a
+	// "still running" line about every 30 s while it runs, and a line with
+	// the time it took when it ends. Each line is written whole, in one
+	// Write, even though some stages run concurrently.
 	Progress io.Writer
 	// Cmder runs every command (docker, go, debootstrap). Nil means the local
 	// machine.

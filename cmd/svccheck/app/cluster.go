@@ -107,7 +107,7 @@ func clusterError(err error, name string) error {
 		return usageError("%v (see 'docker ps' for kind clusters)", err)
 	case errors.Is(err, cluster.ErrDockerUnavailable):
 		return usageError("%v", err)
-	case errors.Is(err, cluster.ErrNotStatic):
+	case errors.Is(err, cluster.ErrNotStatic), errors.Is(err, cluster.ErrNodeImageUnavailable):
 		return usageError("%v", err)
 	}
 	return err

@@ -55,6 +55,8 @@ func TestClusterErrorHints(t *testing.T) {
 				"or run the suites on it with 'svccheck run --reuse --name demo'"},
 		{"not found", fmt.Errorf("deleting cluster demo: %w", cluster.ErrNotFound),
 			"deleting cluster demo: no such cluster (see 'docker ps' for kind clusters)"},
+		{"node image not pullable", fmt.Errorf("%w: kindest/node:v9: cannot pull it", cluster.ErrNodeImageUnavailable),
+			"node image unavailable: kindest/node:v9: cannot pull it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := clusterError(tc.err, "demo")
