@@ -115,6 +115,33 @@ func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.End
 	if len(clusterIPs) == 0 {
 		return nil, nil // IPv6-only: not this proxy's family
 	}
+	common := serviceCommon(svc, clusterIPs, report)
+	var ports []*ServicePort
+	seen := map[ServicePortName]bool{}
+	for _, sp := range svc.Spec.Ports {
+		name, ok := portName(svc, sp, seen, report)
+		if !ok {
+			continue
+		}
+		p := common // copy; slices are shared read-only
+		p.Name = name
+		p.Port = sp.Port
+		p.Protocol = name.Protocol
+		if svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer {
+			p.NodePort = sp.NodePort
+		}
+		p.setChains()
+		p.Endpoints = portEndpoints(cfg, name, endpointSlices)
+		categorize(&p)
+		ports = append(ports, &p)
+	}
+	slices.SortFunc(ports, func(a, b *ServicePort) int { return a.Name.Compare(b.Name) })
+	return ports, problems
+}
+
+// serviceCommon returns what every port of svc shares: addresses, traffic
+// policies and session affinity. Malformed fields are reported and left out.
+func serviceCommon(svc *v1.Service, clusterIPs []netip.Addr, report func(string, ...any)) ServicePort {
 	common := ServicePort{
 		ClusterIPs:          clusterIPs,
 		ExternalIPs:         parseIPv4s(svc.Spec.ExternalIPs, "externalIPs", report),
@@ -147,44 +174,33 @@ func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.End
 			}
 		}
 	}
+	return common
+}
 
-	var ports []*ServicePort
-	seen := map[ServicePortName]bool{}
-	for _, sp := range svc.Spec.Ports {
-		proto := sp.Protocol
-		if proto == "" {
-			proto = v1.ProtocolTCP
-		}
-		name := ServicePortName{Namespace: svc.Namespace, Name: svc.Name, Port: sp.Name, Protocol: proto}
-		switch {
-		case proto != v1.ProtocolTCP && proto != v1.ProtocolUDP && proto != v1.ProtocolSCTP:
-			report("skipping port %q: unsupported protocol %q", sp.Name, proto)
-			continue
-		case sp.Port <= 0 || sp.Port > 65535:
-			report("skipping port %q: port %d out of range", sp.Name, sp.Port)
-			continue
-		case sp.NodePort < 0 || sp.NodePort > 65535:
-			report("skipping port %q: nodePort %d out of range", sp.Name, sp.NodePort)
-			continue
-		case seen[name]:
-			report("skipping port %q: duplicate name and protocol", sp.Name)
-			continue
-		}
-		seen[name] = true
-		p := common // copy; slices are shared read-only
-		p.Name = name
-		p.Port = sp.Port
-		p.Protocol = proto
-		if svc.Spec.Type == v1.ServiceTypeNodePort || svc.Spec.Type == v1.ServiceTypeLoadBalancer {
-			p.NodePort = sp.NodePort
-		}
-		p.setChains()
-		p.Endpoints = portEndpoints(cfg, name, endpointSlices)
-		categorize(&p)
-		ports = append(ports, &p)
+// portName names port sp of svc (the protocol defaulted to TCP) and
+// reports whether the proxy handles it: a port with an unsupported
+// protocol, a port number out of range or a name and protocol seen before
+// is reported and skipped. seen collects the names handed out.
+func portName(svc *v1.Service, sp v1.ServicePort, seen map[ServicePortName]bool, report func(string, ...any)) (ServicePortName, bool) {
+	proto := sp.Protocol
+	if proto == "" {
+		proto = v1.ProtocolTCP
 	}
-	slices.SortFunc(ports, func(a, b *ServicePort) int { return a.Name.Compare(b.Name) })
-	return ports, problems
+	name := ServicePortName{Namespace: svc.Namespace, Name: svc.Name, Port: sp.Name, Protocol: proto}
+	switch {
+	case proto != v1.ProtocolTCP && proto != v1.ProtocolUDP && proto != v1.ProtocolSCTP:
+		report("skipping port %q: unsupported protocol %q", sp.Name, proto)
+	case sp.Port <= 0 || sp.Port > 65535:
+		report("skipping port %q: port %d out of range", sp.Name, sp.Port)
+	case sp.NodePort < 0 || sp.NodePort > 65535:
+		report("skipping port %q: nodePort %d out of range", sp.Name, sp.NodePort)
+	case seen[name]:
+		report("skipping port %q: duplicate name and protocol", sp.Name)
+	default:
+		seen[name] = true
+		return name, true
+	}
+	return name, false
 }
 
 // clusterIPv4s returns the IPv4 addresses among svc's cluster IPs.
