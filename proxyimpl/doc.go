@@ -51,8 +51,8 @@
 //   - SVCCHK-HAIRPIN replaces the per-endpoint "-s EP -j MARK-MASQ" rules:
 //     one "-s EP/32 -d EP/32 -j SVCCHK-MARK-MASQ" per unique local endpoint
 //     address (and per endpoint without a node name), its comment naming
-//     the Service ports the address serves (the first three, then a
-//     count), so a pod reaching itself through its Service is masqueraded. Only local endpoints can
+//     the Service ports the address serves (as many as fit in an iptables
+//     comment, then a count), so a pod reaching itself through its Service is masqueraded. Only local endpoints can
 //     hairpin, so the chain stays short.
 //
 // filter table:

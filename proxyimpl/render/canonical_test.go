@@ -2,9 +2,11 @@ package render
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
@@ -29,6 +31,19 @@ func TestIntegrationCanonicalSpelling(t *testing.T) {
 	clusters = append(clusters, cluster{"generated", Render(Config{MasqueradeMark: 0x8000}, build(t, services, eps))})
 	services, eps = genCluster(2, 70) // probabilities 1/70 to 1/2
 	clusters = append(clusters, cluster{"many endpoints", Render(Config{}, build(t, services, eps))})
+	// Names as long as the API server allows, four Services on one local
+	// endpoint: the longest comments svccheck writes.
+	services, eps = nil, nil
+	ns := long("n")
+	for _, name := range []string{long("a"), long("b"), long("c"), long("d")} {
+		services = append(services, svc(ns, name, "10.96.0."+strconv.Itoa(len(services)+10), func(s *v1.Service) {
+			s.Spec.Ports[0].Name = "abcdefghijklmno" // 15, the most a port name has
+			s.Spec.Type = v1.ServiceTypeNodePort
+			s.Spec.Ports[0].NodePort = int32(30100 + len(services))
+		}))
+		eps = append(eps, slice(ns, name, name[:60]+"-1", "abcdefghijklmno", 8080, readyEp("10.244.1.5", testNode)))
+	}
+	clusters = append(clusters, cluster{"longest names", Render(Config{}, build(t, services, eps))})
 	for _, b := range backends {
 		for _, c := range clusters {
 			t.Run(string(b)+"/"+c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,6 +49,14 @@ func TestRenderChangedHairpin(t *testing.T) {
 			delete(s.Ports, port("b"))
 			return &s
 		}(), nil, false},
+		{"port added without being named changed", func() *snapshot.Snapshot {
+			extra := build(t, []*v1.Service{svc("ns1", "d", "10.96.0.4")},
+				[]*discoveryv1.EndpointSlice{slice("ns1", "d", "d-1", "p80", 8080, readyEp("10.244.1.9", testNode))})
+			s := *prevSnap
+			s.Ports = maps.Clone(prevSnap.Ports)
+			maps.Copy(s.Ports, extra.Ports)
+			return &s
+		}(), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := RenderChanged(Config{}, tc.snap, prev, tc.changed)
@@ -77,15 +86,32 @@ func TestHairpinComment(t *testing.T) {
 		{"sorted, a TCP and a UDP port of one name once",
 			[]snapshot.ServicePortName{port("dns", "dns", v1.ProtocolUDP), port("api", "grpc", v1.ProtocolTCP), port("dns", "dns", v1.ProtocolTCP)},
 			"svccheck hairpin 10.244.1.5 for ns1/api:grpc, ns1/dns:dns"},
-		{"the rest counted", []snapshot.ServicePortName{
+		{"all that fit", []snapshot.ServicePortName{
 			port("e", "p", v1.ProtocolTCP), port("d", "p", v1.ProtocolTCP), port("c", "p", v1.ProtocolTCP),
 			port("b", "p", v1.ProtocolTCP), port("a", "p", v1.ProtocolTCP)},
-			"svccheck hairpin 10.244.1.5 for ns1/a:p, ns1/b:p, ns1/c:p and 2 more"},
+			"svccheck hairpin 10.244.1.5 for ns1/a:p, ns1/b:p, ns1/c:p, ns1/d:p, ns1/e:p"},
+		// Names of 63 characters: two fit in 255 bytes with the count.
+		{"the rest counted", []snapshot.ServicePortName{
+			port(long("a"), "http", v1.ProtocolTCP), port(long("b"), "http", v1.ProtocolTCP),
+			port(long("c"), "http", v1.ProtocolTCP), port(long("d"), "http", v1.ProtocolTCP)},
+			"svccheck hairpin 10.244.1.5 for ns1/" + long("a") + ":http, ns1/" + long("b") + ":http and 2 more"},
+		// Longer than the API server lets through, to be safe anyway.
+		{"not even one fits", []snapshot.ServicePortName{
+			{Namespace: long("n"), Name: long("a"), Port: strings.Repeat("p", 150), Protocol: v1.ProtocolTCP},
+			{Namespace: long("n"), Name: long("b"), Port: strings.Repeat("p", 150), Protocol: v1.ProtocolTCP}},
+			"svccheck hairpin 10.244.1.5 for 2 Service ports"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := hairpinComment(a, tc.owners); got != tc.want {
+			got := hairpinComment(a, tc.owners)
+			if got != tc.want {
 				t.Errorf("hairpinComment = %q, want %q", got, tc.want)
+			}
+			if len(got) > maxCommentLen {
+				t.Errorf("hairpinComment is %d bytes long, more than iptables takes (%d)", len(got), maxCommentLen)
 			}
 		})
 	}
 }
+
+// long returns a 63-character name starting with prefix.
+func long(prefix string) string { return prefix + strings.Repeat("x", 63-len(prefix)) }

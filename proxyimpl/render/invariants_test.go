@@ -71,6 +71,9 @@ func TestRuleInvariants(t *testing.T) {
 				if !strings.Contains(line, " -m comment --comment \"") {
 					t.Errorf("rule without a comment: %s", line)
 				}
+				if c := comment(line); len(c) > maxCommentLen {
+					t.Errorf("comment of %d bytes, more than iptables takes (%d): %s", len(c), maxCommentLen, line)
+				}
 			case strings.HasPrefix(line, ":"):
 				name, _, _ := strings.Cut(line[1:], " ")
 				if !strings.HasPrefix(name, snapshot.ChainPrefix) || len(name) > 28 {

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
@@ -51,7 +50,7 @@ func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed m
 
 // hairpinChanged reports whether the hairpin addresses of next may differ
 // from prev's: a changed port's differ (a port that appeared or went counts
-// with its addresses), or a port of prev went without being named in
+// with its addresses), or a port came or went without being named in
 // changed (reused is how many of prev's ports next took over unchanged).
 func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool, reused int) bool {
 	ips := func(sr *ServiceRules) []netip.Addr {
@@ -60,7 +59,7 @@ func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bo
 		}
 		return sr.HairpinIPs
 	}
-	inPrev := 0
+	inPrev, inNext := 0, 0
 	for name, ok := range changed {
 		if !ok {
 			continue
@@ -68,11 +67,16 @@ func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bo
 		if prev.Services[name] != nil {
 			inPrev++
 		}
+		if next.Services[name] != nil {
+			inNext++
+		}
 		if !slices.Equal(ips(prev.Services[name]), ips(next.Services[name])) {
 			return true
 		}
 	}
-	return reused+inPrev != len(prev.Services)
+	// Every port of prev and of next is either taken over or changed;
+	// one that came or went unannounced may move a hairpin address.
+	return reused+inPrev != len(prev.Services) || reused+inNext != len(next.Services)
 }
 
 // renderer holds what every rule of one rendering needs.
@@ -158,13 +162,13 @@ func (r *renderer) hairpinChain(services map[snapshot.ServicePortName]*ServiceRu
 	return c
 }
 
-// hairpinOwnersShown is how many Service ports a hairpin rule's comment
-// names before it counts the rest: iptables comments hold 255 bytes.
-const hairpinOwnersShown = 3
+// maxCommentLen is the longest comment iptables takes, in bytes.
+const maxCommentLen = 255
 
 // hairpinComment is the comment of the hairpin rule of address a, a local
 // endpoint of the ports owners: "svccheck hairpin 10.244.1.5 for ns/a:http,
-// ns/b:dns and 2 more".
+// ns/b:dns and 2 more", naming as many ports, sorted, as fit in an
+// iptables comment.
 func hairpinComment(a netip.Addr, owners []snapshot.ServicePortName) string {
 	names := make([]string, 0, len(owners))
 	for _, o := range owners {
@@ -172,10 +176,26 @@ func hairpinComment(a netip.Addr, owners []snapshot.ServicePortName) string {
 	}
 	slices.Sort(names)
 	names = slices.Compact(names) // a TCP and a UDP port of one name
-	shown := names[:min(len(names), hairpinOwnersShown)]
-	text := "svccheck hairpin " + a.String() + " for " + strings.Join(shown, ", ")
-	if rest := len(names) - len(shown); rest > 0 {
-		text += fmt.Sprintf(" and %d more", rest)
+	head := "svccheck hairpin " + a.String()
+	text := head
+	for i, n := range names {
+		sep := " for "
+		if i > 0 {
+			sep = ", "
+		}
+		more := ""
+		if rest := len(names) - i - 1; rest > 0 {
+			more = fmt.Sprintf(" and %d more", rest)
+		}
+		// Room for this name and, should names follow, the count of
+		// those left out.
+		if len(text)+len(sep)+len(n)+len(more) > maxCommentLen {
+			if i == 0 {
+				return head + fmt.Sprintf(" for %d Service ports", len(names))
+			}
+			return text + fmt.Sprintf(" and %d more", len(names)-i)
+		}
+		text += sep + n
 	}
 	return text
 }
