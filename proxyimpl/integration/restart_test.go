@@ -107,12 +107,13 @@ func exchange(conn net.Conn, r *bufio.Reader, line string, timeout time.Duration
 // test disturbs the proxy: one established connection that must keep its
 // backend, and a new connection every interval that must be answered.
 type monitor struct {
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	failures []string
-	counts   map[string]int // new connections answered, by backend
-	kept     int            // exchanges on the established connection
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	failures    []string       // of the established connection
+	newFailures []string       // of new connections
+	counts      map[string]int // new connections answered, by backend
+	kept        int            // exchanges on the established connection
 }
 
 // startMonitor opens the established connection from ns to addr and
@@ -181,7 +182,7 @@ func startMonitor(t *testing.T, ns, addr string) *monitor {
 			}()
 			m.mu.Lock()
 			if err != nil {
-				m.failures = append(m.failures, fmt.Sprintf("%s new connection: %v", time.Now().Format("15:04:05.000"), err))
+				m.newFailures = append(m.newFailures, fmt.Sprintf("%s new connection: %v", time.Now().Format("15:04:05.000"), err))
 			} else {
 				m.counts[server]++
 			}
@@ -198,9 +199,27 @@ func (m *monitor) served(backend string) int {
 	return m.counts[backend]
 }
 
-// finish stops the traffic and fails the test on any failed exchange or
-// connection, or when the established connection saw too little traffic
-// to mean anything.
+// answered returns how many new connections were answered so far.
+func (m *monitor) answered() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, c := range m.counts {
+		n += c
+	}
+	return n
+}
+
+// newFailuresTolerated is how many new connections may fail in a test:
+// a dial that the loaded machine does not schedule within its budget is
+// not the proxy's fault. Rules missing for a while fail every dial in that
+// while, which the tests catch by counting answers instead.
+const newFailuresTolerated = 2
+
+// finish stops the traffic and fails the test on any failed exchange on
+// the established connection, on more failed new connections than
+// tolerated, or when the established connection saw too little traffic to
+// mean anything.
 func (m *monitor) finish(t *testing.T) {
 	t.Helper()
 	close(m.stop)
@@ -208,7 +227,11 @@ func (m *monitor) finish(t *testing.T) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.failures) > 0 {
-		t.Errorf("traffic failed %d times, first:\n%s", len(m.failures), strings.Join(m.failures[:min(len(m.failures), 10)], "\n"))
+		t.Errorf("the established connection failed %d times, first:\n%s", len(m.failures), strings.Join(m.failures[:min(len(m.failures), 10)], "\n"))
+	}
+	if len(m.newFailures) > newFailuresTolerated {
+		t.Errorf("%d new connections failed, more than %d, first:\n%s", len(m.newFailures), newFailuresTolerated,
+			strings.Join(m.newFailures[:min(len(m.newFailures), 10)], "\n"))
 	}
 	if m.kept < 10 {
 		t.Errorf("established connection: %d exchanges, want at least 10", m.kept)
@@ -248,9 +271,14 @@ func TestIntegrationProxyRestart(t *testing.T) {
 	// The client's node loses its proxy; a backend is added meanwhile.
 	c.nodes[node1.Name].shutdown(t)
 	c.updateSlice(streamSlice(svc, append([]*Pod{node1.Pods[1]}, node2.Pods...)...))
-	// Longer than a new connection's dial timeout: were the rules gone,
-	// dials would time out in this window.
-	time.Sleep(newConnTimeout + 500*time.Millisecond)
+	// New connections keep being answered over the rules left in place:
+	// a dial every 100 ms makes some 20 in this while, none if the rules
+	// were gone.
+	before := m.answered()
+	time.Sleep(3 * time.Second)
+	if n := m.answered() - before; n < 5 {
+		t.Errorf("%d new connections answered in the 3 s the proxy was down, want 5 or more: were its rules removed?", n)
+	}
 	if n := m.served(node1.Pods[1].Name); n != 0 {
 		t.Fatalf("%s answered %d new connections before any proxy knew it", node1.Pods[1].Name, n)
 	}

@@ -51,7 +51,10 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 				return usageError("--workers must be at least 1, got %d", opts.Workers)
 			}
 			opts.Progress = stderr
+			// A forced quit during Create leaves the cluster half made.
+			left.addCluster(opts.Name)
 			c, err := cluster.Create(cmd.Context(), opts)
+			left.removeCluster(opts.Name) // made to stay, or deleted by Create
 			if err != nil {
 				return clusterError(err, opts.Name)
 			}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
@@ -27,6 +28,10 @@ var compareModes = []cluster.ProxyMode{cluster.ProxySvccheck, cluster.ProxyKubeP
 // its kind cluster (5-20 s). After that the child is killed.
 const childWaitDelay = teardownTimeout
 
+// compareWaitDelay is childWaitDelay for a --compare child, which may wait
+// for --parallel children of its own before it dumps and deletes.
+const compareWaitDelay = 2 * teardownTimeout
+
 // childStarter returns the command of one child run with args (what
 // childArgs returns), bound to ctx.
 type childStarter func(ctx context.Context, args []string) *osexec.Cmd
@@ -40,30 +45,31 @@ func runCompare(ctx context.Context, o *runOptions, stdout, stderr io.Writer) er
 		return usageError("finding the svccheck binary: %v", err)
 	}
 	return compareRuns(ctx, o, func(ctx context.Context, args []string) *osexec.Cmd {
-		return childCommand(ctx, self, args, stdout, stderr)
+		return childCommand(ctx, self, args, stdout, stderr, compareWaitDelay)
 	}, stdout, stderr)
 }
 
 // childCommand returns the command running self with args as a child run,
 // writing to stdout and stderr. Cancelling ctx interrupts the child (SIGINT)
 // instead of killing it, so it tears down as after a Ctrl-C of its own:
-// deletes its cluster and writes its reports, within childWaitDelay.
+// deletes its cluster and writes its reports, within wait. Run it with
+// left.runChild, so a forced quit reaches it too.
 //
 // The child runs in a process group of its own, so a Ctrl-C at the terminal
 // reaches only this process, which passes it on once. Were the child in the
 // terminal's group it would get two: the terminal's and ours, and Ginkgo
 // takes a second interrupt as "skip the cleanup", which leaks the spec's
 // namespace and skips its dumps.
-func childCommand(ctx context.Context, self string, args []string, stdout, stderr io.Writer) *osexec.Cmd {
+func childCommand(ctx context.Context, self string, args []string, stdout, stderr io.Writer, wait time.Duration) *osexec.Cmd {
 	cmd := osexec.CommandContext(ctx, self, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		fmt.Fprintf(stderr, "interrupted: waiting up to %s for the child run (pid %d) to delete its cluster and write its reports\n",
-			childWaitDelay, cmd.Process.Pid)
+			wait, cmd.Process.Pid)
 		return cmd.Process.Signal(os.Interrupt)
 	}
-	cmd.WaitDelay = childWaitDelay
+	cmd.WaitDelay = wait
 	return cmd
 }
 
@@ -79,7 +85,13 @@ func compareRuns(ctx context.Context, o *runOptions, start childStarter, stdout,
 		args := o.childArgs(mode, dir)
 		fmt.Fprintf(stderr, "== %s: svccheck %s\n", mode, strings.Join(args, " "))
 		code := ExitOK
-		err := start(ctx, args).Run()
+		if !o.keepCluster {
+			left.addCluster(o.childName(mode))
+		}
+		err := left.runChild(start(ctx, args))
+		if err == nil || childExitCode(err) == ExitFailed {
+			left.removeCluster(o.childName(mode)) // the child deleted it
+		}
 		if err != nil {
 			code = childExitCode(err)
 		}

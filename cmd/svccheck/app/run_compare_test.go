@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -124,25 +123,6 @@ func writeFakeReport(dir string, state types.SpecState, reasons []string) error 
 	return reports.WriteFiles(dir, report, reports.FromGinkgo(report, reports.Metadata{}))
 }
 
-// lockedBuffer is a bytes.Buffer safe for the writes of a child's output
-// copier and of childCommand's Cancel at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fakeChildren starts the test binary as fake child runs with behaviour.
 func fakeChildren(t *testing.T, behaviour string, stdout, stderr io.Writer) childStarter {
 	t.Helper()
@@ -151,7 +131,7 @@ func fakeChildren(t *testing.T, behaviour string, stdout, stderr io.Writer) chil
 		t.Fatal(err)
 	}
 	return func(ctx context.Context, args []string) *osexec.Cmd {
-		cmd := childCommand(ctx, self, append([]string{"-test.run=^TestCompareFakeChild$", "--"}, args...), stdout, stderr)
+		cmd := childCommand(ctx, self, append([]string{"-test.run=^TestCompareFakeChild$", "--"}, args...), stdout, stderr, childWaitDelay)
 		cmd.Env = append(os.Environ(), fakeChildEnv+"="+behaviour)
 		return cmd
 	}
@@ -163,7 +143,7 @@ func compareTestOptions(t *testing.T) *runOptions {
 
 func TestChildCommand(t *testing.T) {
 	var stderr bytes.Buffer
-	cmd := childCommand(context.Background(), "/bin/svccheck", []string{"run", "--proxy", "kube-proxy"}, io.Discard, &stderr)
+	cmd := childCommand(context.Background(), "/bin/svccheck", []string{"run", "--proxy", "kube-proxy"}, io.Discard, &stderr, childWaitDelay)
 	if want := []string{"/bin/svccheck", "run", "--proxy", "kube-proxy"}; strings.Join(cmd.Args, " ") != strings.Join(want, " ") {
 		t.Errorf("Args = %q, want %q", cmd.Args, want)
 	}
@@ -180,7 +160,7 @@ func TestChildCommand(t *testing.T) {
 
 func TestCompareWritesComparison(t *testing.T) {
 	o := compareTestOptions(t)
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	err := compareRuns(context.Background(), o, fakeChildren(t, "results", &stdout, &stderr), &stdout, &stderr)
 	if got := ExitCode(err); got != ExitFailed {
 		t.Fatalf("compareRuns = %v (exit %d), want exit %d: kube-proxy failed a spec\nstderr:\n%s", err, got, ExitFailed, stderr.String())
@@ -205,7 +185,7 @@ func TestCompareWritesComparison(t *testing.T) {
 
 func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 	o := compareTestOptions(t)
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
@@ -245,7 +225,7 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 
 func TestCompareChildUsageErrorExits2(t *testing.T) {
 	o := compareTestOptions(t)
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	err := compareRuns(context.Background(), o, fakeChildren(t, "usage", &stdout, &stderr), &stdout, &stderr)
 	if got := ExitCode(err); got != ExitUsage || !strings.Contains(err.Error(), "the svccheck run failed (exit 2)") {
 		t.Errorf("compareRuns = %v (exit %d), want exit %d naming the svccheck run", err, got, ExitUsage)

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -163,7 +164,7 @@ func moveDumps(dir, out string) error {
 
 // prefixWriter writes each complete line written to it to w with a prefix,
 // so the progress lines of several child runs stay apart. It is safe for
-// concurrent use by the writers sharing its mutex.
+// concurrent use, and writers sharing its mutex never mix within a line.
 type prefixWriter struct {
 	mu     *sync.Mutex
 	w      io.Writer
@@ -173,6 +174,8 @@ type prefixWriter struct {
 
 // Write implements io.Writer.
 func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.buf.Write(b)
 	for {
 		line, err := p.buf.ReadBytes('\n')
@@ -183,22 +186,19 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 			p.buf.Write(rest)
 			return len(b), nil
 		}
-		p.mu.Lock()
-		_, werr := fmt.Fprintf(p.w, "%s%s", p.prefix, line)
-		p.mu.Unlock()
-		if werr != nil {
-			return len(b), werr
+		if _, err := fmt.Fprintf(p.w, "%s%s", p.prefix, line); err != nil {
+			return len(b), err
 		}
 	}
 }
 
 // Flush writes what is left of an unfinished last line.
 func (p *prefixWriter) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.buf.Len() == 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf.Bytes())
 	p.buf.Reset()
 }
@@ -224,7 +224,9 @@ func shareDir(out string, i int) string {
 // runShares runs the specs the filters select in o.parallel child runs of
 // this binary on the cluster named name, each with its share of the specs,
 // and returns their merged report. passed is false when a spec failed or a
-// child was interrupted.
+// child was interrupted. When a child failed in itself (crashed, exited 2,
+// left no report) or a spec ran in no child, the error is a *harnessError
+// beside a report of what the others ran, worth writing.
 func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer) (types.Report, bool, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -238,33 +240,64 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 		return types.Report{}, false, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
 	}
 	shares := splitSpecs(list, o.parallel)
-	fmt.Fprintf(stderr, "running %d specs in %d parallel runs on cluster %s (their logs: %s)\n",
-		len(list), len(shares), name, filepath.Join(o.output, reports.DirParallel, "<i>", reports.FileRunLog))
-	codes := make([]int, len(shares))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i, share := range shares {
+	// Every directory and log first: a share that cannot start must not
+	// leave the others running.
+	logs := make([]*os.File, 0, len(shares))
+	defer func() {
+		for _, l := range logs {
+			_ = l.Close()
+		}
+	}()
+	for i := range shares {
 		dir := shareDir(o.output, i+1)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return types.Report{}, false, usageError("creating %s: %v", dir, err)
 		}
 		log, err := os.Create(filepath.Join(dir, reports.FileRunLog))
 		if err != nil {
-			return types.Report{}, false, usageError("creating the log of run %d: %v", i+1, err)
+			return types.Report{}, false, usageError("creating the log of parallel run %d: %v", i+1, err)
 		}
+		logs = append(logs, log)
+	}
+	fmt.Fprintf(stderr, "running %d specs in %d parallel runs on cluster %s (their logs: %s)\n",
+		len(list), len(shares), name, filepath.Join(o.output, reports.DirParallel, "<i>", reports.FileRunLog))
+	codes := make([]int, len(shares))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, share := range shares {
 		progress := &prefixWriter{mu: &mu, w: stderr, prefix: fmt.Sprintf("[%d/%d] ", i+1, len(shares))}
-		cmd := childCommand(ctx, self, o.shareArgs(name, share, dir), log, io.MultiWriter(log, progress))
+		cmd := childCommand(ctx, self, o.shareArgs(name, share, shareDir(o.output, i+1)), logs[i], io.MultiWriter(logs[i], progress), childWaitDelay)
 		wg.Go(func() {
-			defer log.Close()
 			defer progress.Flush()
-			if err := cmd.Run(); err != nil {
+			if err := left.runChild(cmd); err != nil {
 				codes[i] = childExitCode(err)
 			}
 		})
 	}
 	wg.Wait()
-	return mergeShares(ctx, o.output, codes)
+	merged, passed, problems, err := mergeShares(ctx, o.output, codes, list)
+	if err != nil {
+		return types.Report{}, false, err
+	}
+	if len(problems) > 0 {
+		if ctx.Err() != nil {
+			// Interrupted: children cut short are expected to miss things.
+			for _, p := range problems {
+				fmt.Fprintf(stderr, "warning: %v\n", p)
+			}
+			return merged, false, nil
+		}
+		return merged, false, &harnessError{err: usageError("%v", errors.Join(problems...))}
+	}
+	return merged, passed, nil
 }
+
+// harnessError is a --parallel run's own failure beside a merged report of
+// what its children ran: the run writes its reports, then fails with err.
+type harnessError struct{ err error }
+
+func (e *harnessError) Error() string { return e.err.Error() }
+func (e *harnessError) Unwrap() error { return e.err }
 
 // childSpecList lists the selected specs in a child run of self (Ginkgo
 // walks the specs once per process, and this process's walk is theirs).
@@ -282,46 +315,80 @@ func childSpecList(ctx context.Context, o *runOptions, self string) ([]listedSpe
 	for _, f := range o.focus {
 		args = append(args, "--focus", f)
 	}
-	var out bytes.Buffer
-	if err := childCommand(ctx, self, args, io.Discard, &out).Run(); err != nil {
-		return nil, usageError("listing the specs (svccheck %v): %v: %s", args, err, bytes.TrimSpace(out.Bytes()))
+	out := &syncBuffer{}
+	if err := left.runChild(childCommand(ctx, self, args, io.Discard, out, childWaitDelay)); err != nil {
+		return nil, usageError("listing the specs (svccheck %v): %v: %s", args, err, strings.TrimSpace(out.String()))
 	}
 	return readSpecList(path)
 }
 
 // mergeShares reads the reports of the child runs (exit codes codes, in
 // their directories under out), moves their dumps into out and merges the
-// reports. A child that failed for another reason than failed specs (exit
-// 2) makes it an error, unless the run was interrupted: then what the
-// children wrote is merged.
-func mergeShares(ctx context.Context, out string, codes []int) (types.Report, bool, error) {
+// reports. problems are what went wrong besides failed specs: a child that
+// exited otherwise than 0 or 1, left no report or whose dumps could not be
+// moved, and a spec of list that ran in no child (expected when the run
+// was interrupted, so not checked then). err is set only when there is no
+// report to merge at all.
+func mergeShares(ctx context.Context, out string, codes []int, list []listedSpec) (merged types.Report, passed bool, problems []error, err error) {
 	var parts []types.Report
-	passed := true
-	var errs []error
+	passed = true
 	for i, code := range codes {
 		dir := shareDir(out, i+1)
 		log := filepath.Join(dir, reports.FileRunLog)
-		if code != ExitOK && code != ExitFailed && ctx.Err() == nil {
-			errs = append(errs, fmt.Errorf("parallel run %d exited %d; see %s", i+1, code, log))
-			continue
-		}
 		passed = passed && code == ExitOK
+		if code != ExitOK && code != ExitFailed && ctx.Err() == nil {
+			problems = append(problems, fmt.Errorf("parallel run %d exited %d; see %s", i+1, code, log))
+		}
 		r, err := reports.ReadGinkgoJSON(filepath.Join(dir, reports.FileJSON))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("parallel run %d (exit %d) left no report: %w; see %s", i+1, code, err, log))
+			problems = append(problems, fmt.Errorf("parallel run %d (exit %d) left no report: %w; see %s", i+1, code, err, log))
 			continue
 		}
 		parts = append(parts, r)
 		if err := moveDumps(dir, out); err != nil {
-			errs = append(errs, err)
+			problems = append(problems, err)
 		}
 	}
-	if len(errs) > 0 && (ctx.Err() == nil || len(parts) == 0) {
-		return types.Report{}, false, usageError("%v", errors.Join(errs...))
+	if len(parts) == 0 {
+		return types.Report{}, false, nil, usageError("no parallel run left a report: %v", errors.Join(problems...))
 	}
-	merged, err := reports.MergeGinkgo(parts)
+	merged, err = reports.MergeGinkgo(parts)
 	if err != nil {
-		return types.Report{}, false, err
+		return types.Report{}, false, nil, err
 	}
-	return merged, passed && merged.SuiteSucceeded && len(parts) == len(codes), nil
+	if ctx.Err() == nil {
+		ran := map[string]bool{}
+		for _, sr := range merged.SpecReports {
+			if sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped {
+				ran[sr.FullText()] = true
+			}
+		}
+		for _, s := range list {
+			if !ran[s.Text] {
+				problems = append(problems, fmt.Errorf("spec %q ran in no parallel run", s.Text))
+			}
+		}
+	}
+	return merged, passed && merged.SuiteSucceeded && len(problems) == 0, problems, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers: a child's
+// output copier and the Cancel of its command.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

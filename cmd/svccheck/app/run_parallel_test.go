@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,7 +101,7 @@ func TestListSpecs(t *testing.T) {
 		}
 		seen[s.Text] = true
 	}
-	// A spec whose text ends another's, and a slow one.
+	// The first and the last spec, and the slow ones.
 	picks := []listedSpec{all[0], all[len(all)-1]}
 	for _, s := range all {
 		if slices.Contains(s.Labels, specs.LabelSlow) {
@@ -164,13 +165,14 @@ func shareReport(ran string, st types.SpecState) types.Report {
 }
 
 func TestMergeShares(t *testing.T) {
+	list := []listedSpec{{Text: "ClusterIP a"}, {Text: "ClusterIP b"}}
 	out := t.TempDir()
 	failDump := filepath.Join(reports.DirNodes, "kind-worker", reports.DirFailures, "clusterip-b")
 	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed), filepath.Join(reports.DirCluster, "svccheck-a"))
 	writeShare(t, shareDir(out, 2), shareReport("b", types.SpecStateFailed), failDump, filepath.Join(reports.DirCluster, "svccheck-b"))
-	merged, passed, err := mergeShares(context.Background(), out, []int{ExitOK, ExitFailed})
-	if err != nil {
-		t.Fatal(err)
+	merged, passed, problems, err := mergeShares(context.Background(), out, []int{ExitOK, ExitFailed}, list)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("mergeShares: %v, problems %v", err, problems)
 	}
 	if passed {
 		t.Errorf("merged run passed, want failed")
@@ -194,19 +196,34 @@ func TestMergeShares(t *testing.T) {
 		}
 	}
 
-	// A share that failed for another reason than its specs fails the run.
+	// A share that failed in itself: the others' report is kept, and the
+	// problems name the share and the spec no share ran.
 	out = t.TempDir()
 	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed))
-	_, _, err = mergeShares(context.Background(), out, []int{ExitOK, ExitUsage})
-	if err == nil || !strings.Contains(err.Error(), "parallel run 2 exited 2") || ExitCode(err) != ExitUsage {
-		t.Errorf("mergeShares with a share exiting 2: %v, want a usage error naming run 2", err)
+	merged, passed, problems, err = mergeShares(context.Background(), out, []int{ExitOK, ExitUsage}, list)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// After Ctrl-C, what the shares wrote is merged.
+	joined := fmt.Sprint(problems)
+	for _, want := range []string{"parallel run 2 exited 2", "parallel run 2 (exit 2) left no report", `spec "ClusterIP b" ran in no parallel run`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("problems %q lack %q", joined, want)
+		}
+	}
+	if passed || len(merged.SpecReports) != 2 {
+		t.Errorf("with a share lost: passed %v, %d specs; want not passed and the other share's report", passed, len(merged.SpecReports))
+	}
+	// After Ctrl-C, a share cut short is no problem beside its missing
+	// report, and specs that did not run are not either.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	merged, passed, err = mergeShares(ctx, out, []int{ExitOK, ExitUsage})
-	if err != nil || passed || len(merged.SpecReports) != 2 {
-		t.Errorf("interrupted mergeShares: %d specs, passed %v, err %v; want both specs, not passed, no error", len(merged.SpecReports), passed, err)
+	merged, passed, problems, err = mergeShares(ctx, out, []int{ExitOK, ExitUsage}, list)
+	if err != nil || passed || len(merged.SpecReports) != 2 || len(problems) != 1 || !strings.Contains(problems[0].Error(), "left no report") {
+		t.Errorf("interrupted mergeShares: %d specs, passed %v, problems %v, err %v; want both specs, not passed, only the missing report", len(merged.SpecReports), passed, problems, err)
+	}
+	// No report at all is an error.
+	if _, _, _, err := mergeShares(context.Background(), t.TempDir(), []int{ExitUsage}, list); err == nil || ExitCode(err) != ExitUsage {
+		t.Errorf("mergeShares without any report: %v, want a usage error", err)
 	}
 }
 

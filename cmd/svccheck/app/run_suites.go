@@ -40,9 +40,12 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 			fmt.Fprintf(stderr, "deleting cluster %s\n", c.Name)
 			if derr := c.Delete(tctx); derr != nil {
 				err = errors.Join(err, fmt.Errorf("deleting cluster %s: %w", c.Name, derr))
+				return
 			}
+			left.removeCluster(c.Name)
 		}()
 	} else if created {
+		left.removeCluster(c.Name) // kept on purpose
 		defer fmt.Fprintf(stderr, "kept cluster %s (delete it with: svccheck cluster delete --name %s)\n", c.Name, c.Name)
 	}
 	clusterReady := time.Since(start)
@@ -111,6 +114,11 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	dnodes := diagNodes(nodes)
 	specStart := time.Now()
 	report, passed, err := runSpecs(ctx, o, c, created, nodes, collector, stderr)
+	// A --parallel run that lost a child still reports what the others ran.
+	var harness *harnessError
+	if errors.As(err, &harness) {
+		err = nil
+	}
 	if err != nil {
 		return reports.Results{}, err
 	}
@@ -146,6 +154,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		return res, fmt.Errorf("writing the summary table: %w", err)
 	}
 	writeSuiteTimes(stderr, res)
+	if harness != nil {
+		return res, harness.err
+	}
 	if !passed && res.Passed() {
 		// Ginkgo failed the run for a reason beside the specs, neither a
 		// failed suite-level node nor an interruption (both are in the
@@ -225,10 +236,14 @@ func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *clu
 		fmt.Fprintf(stderr, "reusing cluster %s (%s)\n", c.Name, c.Proxy)
 		return c, false, nil
 	}
+	// A forced quit from here on leaves the cluster (half) made.
+	left.addCluster(o.name)
 	c, err = cluster.Create(ctx, cluster.Options{
 		Name: o.name, Workers: o.workers, Proxy: o.proxyMode, NodeImage: o.nodeImage, Progress: stderr,
 	})
 	if err != nil {
+		// Create deleted what it made (or the name was another's).
+		left.removeCluster(o.name)
 		return nil, false, runClusterError(err, o.name)
 	}
 	return c, true, nil

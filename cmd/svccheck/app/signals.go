@@ -20,7 +20,10 @@ const ExitForced = 130
 // user who would rather leave things behind than wait. stop releases the
 // signals.
 func SignalContext(stderr io.Writer) (ctx context.Context, stop func()) {
-	return signalContext(stderr, func() { os.Exit(ExitForced) })
+	return signalContext(stderr, func() {
+		left.quit(stderr)
+		os.Exit(ExitForced)
+	})
 }
 
 func signalContext(stderr io.Writer, exit func()) (context.Context, func()) {
@@ -38,7 +41,7 @@ func signalContext(stderr io.Writer, exit func()) (context.Context, func()) {
 		}
 		select {
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "svccheck: %v again: quitting without cleaning up (a cluster this run made stays: svccheck cluster delete --name <name>)\n", s)
+			fmt.Fprintf(stderr, "svccheck: %v again: quitting without cleaning up\n", s)
 			exit()
 		case <-done:
 		}

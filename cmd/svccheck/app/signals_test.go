@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"io"
 	"strings"
 	"syscall"
 	"testing"
@@ -8,7 +10,7 @@ import (
 )
 
 func TestSignalContext(t *testing.T) {
-	var stderr lockedBuffer
+	var stderr syncBuffer
 	exited := make(chan struct{})
 	ctx, stop := signalContext(&stderr, func() { close(exited) })
 	defer stop()
@@ -44,10 +46,52 @@ func TestSignalContext(t *testing.T) {
 }
 
 func TestSignalContextStop(t *testing.T) {
-	var stderr lockedBuffer
+	var stderr syncBuffer
 	ctx, stop := signalContext(&stderr, func() { t.Error("exit called after stop") })
 	stop()
 	if ctx.Err() == nil {
 		t.Error("stop did not cancel the context")
 	}
+}
+
+func TestLeftoversQuit(t *testing.T) {
+	l := &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
+	l.addCluster("svccheck-run")
+	l.addCluster("svccheck-run-kube-proxy")
+	l.addCluster("gone")
+	l.removeCluster("gone")
+
+	// A child run in a process group of its own, waiting for SIGINT.
+	cmd := childCommand(context.Background(), "/bin/sh", []string{"-c", "trap 'exit 7' INT; while :; do sleep 0.1; done"}, io.Discard, io.Discard, time.Minute)
+	done := make(chan error, 1)
+	go func() { done <- l.runChild(cmd) }()
+	if !waitFor(func() bool { l.mu.Lock(); defer l.mu.Unlock(); return len(l.children) == 1 }) {
+		t.Fatal("the child never showed up as running")
+	}
+	var stderr syncBuffer
+	l.quit(&stderr)
+	select {
+	case err := <-done:
+		if code := childExitCode(err); code != 7 {
+			t.Errorf("child exited %d (%v), want 7: it did not get the SIGINT", code, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the child did not get the forced quit")
+	}
+	want := "svccheck: left behind: kind cluster svccheck-run (delete it with: svccheck cluster delete --name svccheck-run)\n" +
+		"svccheck: left behind: kind cluster svccheck-run-kube-proxy (delete it with: svccheck cluster delete --name svccheck-run-kube-proxy)\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("quit said %q, want %q", got, want)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(cond func() bool) bool {
+	for range 200 {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+)
+
+// leftovers tracks what a forced quit (a second interrupt) leaves behind:
+// the child runs still going, which are passed the interrupt on, and the
+// clusters this process or its children made and have not deleted yet,
+// which are named so the user can delete them.
+type leftovers struct {
+	mu       sync.Mutex
+	children map[int]bool    // process group ids of running child runs
+	clusters map[string]bool // kind cluster names
+}
+
+// left is this process's leftovers.
+var left = &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
+
+// addCluster records that cluster name exists (or is being made) and is
+// deleted by this run; removeCluster that it is gone or is to stay.
+func (l *leftovers) addCluster(name string) { l.set(l.clusters, name, true) }
+
+func (l *leftovers) removeCluster(name string) { l.set(l.clusters, name, false) }
+
+func (l *leftovers) set(m map[string]bool, name string, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if on {
+		m[name] = true
+	} else {
+		delete(m, name)
+	}
+}
+
+// runChild runs cmd, which childCommand made (a process group of its own),
+// recording it as running meanwhile.
+func (l *leftovers) runChild(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	pid := cmd.Process.Pid
+	l.mu.Lock()
+	l.children[pid] = true
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.children, pid)
+		l.mu.Unlock()
+	}()
+	return cmd.Wait()
+}
+
+// quit passes a forced quit on to the running child runs (their second
+// interrupt makes them quit at once too) and says what stays behind.
+func (l *leftovers) quit(stderr io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for pid := range l.children {
+		_ = syscall.Kill(-pid, syscall.SIGINT)
+	}
+	names := make([]string, 0, len(l.clusters))
+	for name := range l.clusters {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(stderr, "svccheck: left behind: kind cluster %s (delete it with: svccheck cluster delete --name %s)\n", name, name)
+	}
+}
