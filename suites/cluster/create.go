@@ -20,6 +20,11 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Proxy == ProxyKubeProxyIPVS {
+		if err := hostCheckIPVS(); err != nil {
+			return nil, fmt.Errorf("creating cluster %s: %w", o.Name, err)
+		}
+	}
 	prog := newProgress(o.Progress)
 	p, err := newProviderLogging(ctx, kindLogger{prog})
 	if err != nil {

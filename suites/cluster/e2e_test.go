@@ -234,8 +234,31 @@ func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyM
 			if hasOurs {
 				t.Errorf("node %s nat table has SVCCHK chains under %s", n.Name, mode)
 			}
-			t.Logf("node %s: kube-proxy's own rules not checked for %s (only traffic and the absence of SVCCHK chains)", n.Name, mode)
+			checkKubeProxyState(ctx, t, n, mode)
 		}
+	}
+}
+
+// checkKubeProxyState checks that kube-proxy in nftables or ipvs mode keeps
+// its Services where that mode does: its own nftables table with the
+// service-ips map, or the kube-ipvs0 dummy interface holding the cluster
+// IPs.
+func checkKubeProxyState(ctx context.Context, t *testing.T, n Node, mode ProxyMode) {
+	var args []string
+	var want string
+	switch mode {
+	case ProxyKubeProxyNFTables:
+		args, want = []string{"nft", "list", "table", "ip", "kube-proxy"}, "service-ips"
+	case ProxyKubeProxyIPVS:
+		args, want = []string{"ip", "-4", "addr", "show", "kube-ipvs0"}, "inet 10.96."
+	default:
+		t.Errorf("no check of kube-proxy's own state for %s", mode)
+		return
+	}
+	lines, err := exec.CombinedOutputLines(n.Cmder.CommandContext(ctx, args[0], args[1:]...))
+	out := strings.Join(lines, "\n")
+	if err != nil || !strings.Contains(out, want) {
+		t.Errorf("node %s under %s: %s: %v, want output with %q:\n%s", n.Name, mode, strings.Join(args, " "), err, want, out)
 	}
 }
 

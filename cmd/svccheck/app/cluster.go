@@ -110,7 +110,7 @@ func clusterError(err error, name string) error {
 		return usageError("%v (see 'docker ps' for kind clusters)", err)
 	case errors.Is(err, cluster.ErrDockerUnavailable):
 		return usageError("%v", err)
-	case errors.Is(err, cluster.ErrNotStatic), errors.Is(err, cluster.ErrNodeImageUnavailable):
+	case errors.Is(err, cluster.ErrNotStatic), errors.Is(err, cluster.ErrNodeImageUnavailable), errors.Is(err, cluster.ErrIPVSUnsupported):
 		return usageError("%v", err)
 	}
 	return err
