@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
 	"sigs.k8s.io/yaml"
+
+	"github.com/svccheck/svccheck/suites/internal/heartbeat"
 )
 
 // KindDefaultImage is kind's default node image.
@@ -119,27 +121,9 @@ func (p *progress) heartbeat(what string) (stop func()) {
 	if every <= 0 {
 		every = defaultHeartbeat
 	}
-	start := time.Now()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				p.step("%s: still running (%s)", what, time.Since(start).Round(time.Second))
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return heartbeat.Start(every, func(elapsed time.Duration) {
+		p.step("%s: still running (%s)", what, elapsed.Round(time.Second))
+	})
 }
 
 // elapsed is the time since the first step.

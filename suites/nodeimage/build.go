@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/suites/internal/heartbeat"
 )
 
 // builder carries the state of one Ensure call.
@@ -194,26 +196,9 @@ func (b *builder) heartbeat(name string, start time.Time) (stop func()) {
 	if every <= 0 {
 		every = defaultHeartbeat
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				b.progressf("%-34s still running (%s)\n", name, time.Since(start).Round(time.Second))
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return heartbeat.Start(every, func(time.Duration) {
+		b.progressf("%-34s still running (%s)\n", name, time.Since(start).Round(time.Second))
+	})
 }
 
 // progressf writes one progress line. Stages run concurrently, so the lock
