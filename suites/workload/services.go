@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -47,6 +48,7 @@ func CreateService(ctx context.Context, cs kubernetes.Interface, svc *corev1.Ser
 // retrying on conflicts. It returns the stored Service.
 func UpdateService(ctx context.Context, cs kubernetes.Interface, ns, name string, mutate func(*corev1.Service)) (*corev1.Service, error) {
 	var out *corev1.Service
+	var lastErr error
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -54,12 +56,21 @@ func UpdateService(ctx context.Context, cs kubernetes.Interface, ns, name string
 		}
 		mutate(svc)
 		out, err = cs.CoreV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{})
-		if err != nil {
-			return false, nil
+		switch {
+		case err == nil:
+			return true, nil
+		case apierrors.IsConflict(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
+			apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err), apierrors.IsServiceUnavailable(err):
+			lastErr = err
+			return false, nil // written meanwhile, or the server is busy: try again
+		default:
+			return false, err // invalid, forbidden, ...: retrying cannot help
 		}
-		return true, nil
 	})
 	if err != nil {
+		if lastErr != nil && wait.Interrupted(err) {
+			err = fmt.Errorf("%w (last error: %w)", err, lastErr)
+		}
 		return nil, fmt.Errorf("updating service %s/%s: %w", ns, name, err)
 	}
 	return out, nil
