@@ -24,18 +24,16 @@ var left = &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
 
 // addCluster records that cluster name exists (or is being made) and is
 // deleted by this run; removeCluster that it is gone or is to stay.
-func (l *leftovers) addCluster(name string) { l.set(l.clusters, name, true) }
-
-func (l *leftovers) removeCluster(name string) { l.set(l.clusters, name, false) }
-
-func (l *leftovers) set(m map[string]bool, name string, on bool) {
+func (l *leftovers) addCluster(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if on {
-		m[name] = true
-	} else {
-		delete(m, name)
-	}
+	l.clusters[name] = true
+}
+
+func (l *leftovers) removeCluster(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.clusters, name)
 }
 
 // runChild runs cmd, which childCommand made (a process group of its own),

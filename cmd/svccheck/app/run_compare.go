@@ -165,12 +165,7 @@ func writeComparison(o *runOptions, runs []reports.Results, stdout, stderr io.Wr
 func (o *runOptions) childArgs(mode cluster.ProxyMode, dir string) []string {
 	args := []string{"run", "--proxy", string(mode), "--name", o.childName(mode), "--output", dir,
 		"--timeout", o.timeout.String(), "--workers", strconv.Itoa(o.workers)}
-	if o.labelFilter != "" {
-		args = append(args, "--label-filter", o.labelFilter)
-	}
-	for _, f := range o.focus {
-		args = append(args, "--focus", f)
-	}
+	args = append(args, o.filterArgs()...)
 	if o.nodeImage != "" {
 		args = append(args, "--node-image", o.nodeImage)
 	}
@@ -184,6 +179,24 @@ func (o *runOptions) childArgs(mode cluster.ProxyMode, dir string) []string {
 		args = append(args, "--parallel", strconv.Itoa(o.parallel))
 	}
 	return args
+}
+
+// filterArgs are the --label-filter and --focus flags of o, for a child run
+// that selects the same specs.
+func (o *runOptions) filterArgs() []string {
+	var args []string
+	if o.labelFilter != "" {
+		args = append(args, "--label-filter", o.labelFilter)
+	}
+	for _, f := range o.focus {
+		args = append(args, "--focus", f)
+	}
+	return args
+}
+
+// noSpecsError is the usage error of filters that select no spec.
+func (o *runOptions) noSpecsError() error {
+	return usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
 }
 
 // childName is the name of the cluster of the child run against mode.

@@ -237,7 +237,7 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 		return types.Report{}, false, err
 	}
 	if len(list) == 0 {
-		return types.Report{}, false, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
+		return types.Report{}, false, o.noSpecsError()
 	}
 	shares := splitSpecs(list, o.parallel)
 	// Every directory and log first: a share that cannot start must not
@@ -308,13 +308,7 @@ func childSpecList(ctx context.Context, o *runOptions, self string) ([]listedSpe
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "specs.json")
-	args := []string{"run", "--list-specs", path, "--proxy", string(o.proxyMode)}
-	if o.labelFilter != "" {
-		args = append(args, "--label-filter", o.labelFilter)
-	}
-	for _, f := range o.focus {
-		args = append(args, "--focus", f)
-	}
+	args := append([]string{"run", "--list-specs", path, "--proxy", string(o.proxyMode)}, o.filterArgs()...)
 	out := &syncBuffer{}
 	if err := left.runChild(childCommand(ctx, self, args, io.Discard, out, childWaitDelay)); err != nil {
 		return nil, usageError("listing the specs (svccheck %v): %v: %s", args, err, strings.TrimSpace(out.String()))

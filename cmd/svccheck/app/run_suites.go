@@ -124,7 +124,7 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	}
 	specEnd := time.Now()
 	if report.PreRunStats.SpecsThatWillRun == 0 {
-		return reports.Results{}, usageError("--label-filter %q and --focus %q select no specs", o.labelFilter, o.focus)
+		return reports.Results{}, o.noSpecsError()
 	}
 	if o.parallelChild {
 		// The parent run dumps the nodes and the cluster and writes the
