@@ -68,17 +68,8 @@ func proxyImage(ctx context.Context, cs kubernetes.Interface, mode string) (stri
 	if cs == nil {
 		return "", fmt.Errorf("reading the proxy image: no Kubernetes client")
 	}
-	var names []string
-	switch {
-	case mode == ProxySvccheck:
-		names = []string{SvccheckProxyDaemonSet}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
-		names = []string{KubeProxyDaemonSet}
-	default:
-		names = []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
-	}
 	var errs []error
-	for _, name := range names {
+	for _, name := range proxyDaemonSets(mode) {
 		ds, err := cs.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			errs = append(errs, err)
@@ -139,22 +130,32 @@ func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []reco
 	return files
 }
 
+// proxyDaemonSets names the DaemonSets in ProxyNamespace that run the
+// proxy of mode: svccheck-proxy for svccheck, kube-proxy for kube-proxy
+// modes, both (svccheck's first) for an unknown mode.
+func proxyDaemonSets(mode string) []string {
+	switch {
+	case mode == ProxySvccheck:
+		return []string{SvccheckProxyDaemonSet}
+	case strings.HasPrefix(mode, ProxyKubeProxy):
+		return []string{KubeProxyDaemonSet}
+	}
+	return []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
+}
+
+// proxyLabelSelectors are the well-known pod labels of each proxy
+// DaemonSet, for when the DaemonSet's own selector cannot be read.
+var proxyLabelSelectors = map[string][]string{
+	SvccheckProxyDaemonSet: {SvccheckProxySelector, SvccheckProxyAltSelector},
+	KubeProxyDaemonSet:     {KubeProxySelector},
+}
+
 // proxyPod finds the proxy pod scheduled on node: a pod of the proxy's
 // DaemonSet (selected by the DaemonSet's own selector), else a pod carrying
 // one of the proxy's well-known labels.
 func proxyPod(ctx context.Context, cs kubernetes.Interface, node, mode string) (*corev1.Pod, error) {
-	var daemonSets, fallback []string
-	switch {
-	case mode == ProxySvccheck:
-		daemonSets, fallback = []string{SvccheckProxyDaemonSet}, []string{SvccheckProxySelector, SvccheckProxyAltSelector}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
-		daemonSets, fallback = []string{KubeProxyDaemonSet}, []string{KubeProxySelector}
-	default:
-		daemonSets = []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
-		fallback = []string{SvccheckProxySelector, SvccheckProxyAltSelector, KubeProxySelector}
-	}
 	var selectors []string
-	for _, name := range daemonSets {
+	for _, name := range proxyDaemonSets(mode) {
 		ds, err := cs.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil || ds.Spec.Selector == nil {
 			continue
@@ -163,7 +164,9 @@ func proxyPod(ctx context.Context, cs kubernetes.Interface, node, mode string) (
 			selectors = append(selectors, sel.String())
 		}
 	}
-	selectors = append(selectors, fallback...)
+	for _, name := range proxyDaemonSets(mode) {
+		selectors = append(selectors, proxyLabelSelectors[name]...)
+	}
 	for _, sel := range selectors {
 		pods, err := cs.CoreV1().Pods(ProxyNamespace).List(ctx, metav1.ListOptions{
 			LabelSelector: sel,
