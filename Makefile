@@ -18,7 +18,8 @@ run: build
 check: test e2e
 
 # Unit and integration tests. Integration tests (TestIntegration...) need root,
-# iptables, iproute2 and conntrack; without them they skip and say why.
+# iptables, iproute2 and conntrack; without them they skip and say why, or
+# fail with SVCCHECK_REQUIRE_PRIVILEGED=1 (as .ci/run sets it).
 test:
 	$(GO) test -count=1 ./...
 	SVCCHECK_IT_BACKEND=legacy $(GO) test -count=1 -run 'TestIntegration' ./proxyimpl/integration/

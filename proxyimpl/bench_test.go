@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
@@ -115,14 +115,8 @@ func BenchmarkSyncFake(b *testing.B) {
 // BenchmarkIntegrationSyncReal measures the controller's syncs against real
 // iptables-restore, both backends, each in a fresh network namespace.
 func BenchmarkIntegrationSyncReal(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root (network namespaces, iptables)")
-	}
+	testenv.NeedRootAndTools(b, "network namespaces, iptables", "ip", "iptables-nft-restore", "iptables-legacy-restore")
 	for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
-		if _, err := osexec.LookPath("iptables-" + string(backend) + "-restore"); err != nil {
-			b.Logf("skipping %s: no iptables-%s-restore", backend, backend)
-			continue
-		}
 		for _, n := range []int{1000, 3000, 10000} {
 			b.Run(fmt.Sprintf("%s/n=%d", backend, n), func(b *testing.B) {
 				ns := fmt.Sprintf("svcchk-bench-%d-%s-%d", os.Getpid(), backend, n)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"strings"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
@@ -43,16 +43,10 @@ func TestIntegrationProxierRealIPTables(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test needs root (network namespaces, iptables)")
-	}
+	testenv.NeedRoot(t, "network namespaces, iptables")
 	for _, b := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
 		t.Run(string(b), func(t *testing.T) {
-			for _, tool := range []string{"ip", "iptables-" + string(b) + "-restore", "iptables-" + string(b) + "-save"} {
-				if _, err := osexec.LookPath(tool); err != nil {
-					t.Skipf("integration test needs %s: apt-get install -y iptables iproute2", tool)
-				}
-			}
+			testenv.NeedTools(t, "ip", "iptables-"+string(b)+"-restore", "iptables-"+string(b)+"-save")
 			ns := fmt.Sprintf("svcchk-ctl-%d-%s", os.Getpid(), b)
 			local := &exec.LocalCmder{}
 			if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {

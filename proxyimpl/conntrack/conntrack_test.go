@@ -6,11 +6,12 @@ import (
 	"io"
 	"net/netip"
 	osexec "os/exec"
-	"os/user"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 // recordingCmder records command lines and fails each with the configured
@@ -122,12 +123,7 @@ func TestIntegrationExec(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test skipped under -short")
 	}
-	if u, err := user.Current(); err != nil || u.Uid != "0" {
-		t.Skip("integration test needs root")
-	}
-	if _, err := osexec.LookPath("conntrack"); err != nil {
-		t.Skip("integration test needs the conntrack tool")
-	}
+	testenv.NeedRootAndTools(t, "conntrack table", "conntrack")
 	ct := New(&exec.LocalCmder{})
 	ctx := context.Background()
 	unused := netip.MustParseAddr("127.0.0.253")

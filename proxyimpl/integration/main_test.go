@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"os/signal"
 	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 // TestMain turns the test binary into an echo server or a prober when it
@@ -36,14 +37,7 @@ func requireNetNS(t testing.TB, tools ...string) {
 	if testing.Short() {
 		t.Skip("integration test: skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test: needs root to create network namespaces")
-	}
-	for _, tool := range append([]string{"ip", "sysctl"}, tools...) {
-		if _, err := osexec.LookPath(tool); err != nil {
-			t.Skipf("integration test: %s not found (apt-get install -y iproute2 iptables conntrack procps): %v", tool, err)
-		}
-	}
+	testenv.NeedRootAndTools(t, "network namespaces", append([]string{"ip", "sysctl"}, tools...)...)
 }
 
 // topologies numbers the topologies of this test run.

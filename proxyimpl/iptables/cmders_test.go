@@ -8,12 +8,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 func TestNetNSCmderCommandLine(t *testing.T) {
 	sh, err := osexec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh on PATH")
+		testenv.Unavailable(t, "no sh on PATH: %v", err)
 	}
 	cmd, ok := NetNSCmder("node1").CommandContext(context.Background(), "sh", "-c", "true").(*exec.LocalCmd)
 	if !ok {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
@@ -21,14 +21,8 @@ func requireTools(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test needs root (network namespaces, iptables)")
-	}
-	for _, tool := range []string{"ip", "iptables-legacy-restore", "iptables-nft-restore", "iptables-legacy-save", "iptables-nft-save"} {
-		if _, err := osexec.LookPath(tool); err != nil {
-			t.Skipf("integration test needs %s: apt-get install -y iptables iproute2", tool)
-		}
-	}
+	testenv.NeedRootAndTools(t, "network namespaces, iptables",
+		"ip", "iptables-legacy-restore", "iptables-nft-restore", "iptables-legacy-save", "iptables-nft-save")
 }
 
 // newNetNS creates a network namespace removed when the test ends.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
@@ -26,14 +26,8 @@ func needRealIPTables(tb testing.TB) {
 	if testing.Short() {
 		tb.Skip("skipping real iptables-restore runs under -short")
 	}
-	if os.Geteuid() != 0 {
-		tb.Skip("skipping: real iptables-restore runs need root (network namespaces)")
-	}
-	for _, tool := range []string{"ip", "iptables-legacy-restore", "iptables-nft-restore", "iptables-legacy-save", "iptables-nft-save"} {
-		if _, err := osexec.LookPath(tool); err != nil {
-			tb.Skipf("skipping: %s not found (apt-get install -y iptables iproute2)", tool)
-		}
-	}
+	testenv.NeedRootAndTools(tb, "real iptables-restore runs in network namespaces",
+		"ip", "iptables-legacy-restore", "iptables-nft-restore", "iptables-legacy-save", "iptables-nft-save")
 }
 
 var (

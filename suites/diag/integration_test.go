@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 // netnsCmder runs commands inside a network namespace of the local machine.
@@ -39,15 +41,8 @@ func TestIntegrationCollectNodeNetns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test: needs root for network namespaces")
-	}
+	testenv.NeedRootAndTools(t, "network namespaces", "ip", "iptables-nft", "iptables-nft-save", "conntrack", "curl", "sysctl")
 	local := &exec.LocalCmder{}
-	for _, tool := range []string{"ip", "iptables-nft", "iptables-nft-save", "conntrack", "curl", "sysctl"} {
-		if err := local.Command("sh", "-c", "command -v "+tool).Run(); err != nil {
-			t.Skipf("integration test: %s is missing", tool)
-		}
-	}
 	ns := fmt.Sprintf("svcchk-diag-%d", os.Getpid())
 	mustRun(t, local, "ip", "netns", "add", ns)
 	t.Cleanup(func() { _ = local.Command("ip", "netns", "del", ns).Run() })

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 // TestIntegrationEnsure builds (or finds) the node image with Docker and
@@ -21,9 +23,7 @@ func TestIntegrationEnsure(t *testing.T) {
 	if os.Getenv("SVCCHECK_NODE_IMAGE") != "1" {
 		t.Skip("set SVCCHECK_NODE_IMAGE=1 to build and check the node image (about 20 minutes cold)")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for debootstrap")
-	}
+	testenv.NeedRootAndTools(t, "debootstrap", "debootstrap", "docker")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 func TestPatchContainerdConfig(t *testing.T) {
@@ -56,12 +58,12 @@ func TestPatchContainerdConfig(t *testing.T) {
 func TestPatchKindContainerdConfig(t *testing.T) {
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
-		t.Skipf("no go command: %v", err)
+		testenv.Unavailable(t, "no go command: %v", err)
 	}
 	path := filepath.Join(strings.TrimSpace(string(out)), "sigs.k8s.io", "kind@"+kindVersion, "images/base/files/etc/containerd/config.toml")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("kind %s is not in the module cache: %v", kindVersion, err)
+		testenv.Unavailable(t, "kind %s is not in the module cache: %v", kindVersion, err)
 	}
 	got, err := patchContainerdConfig(string(data), "registry.k8s.io/pause:3.10.2")
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	kindexec "sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 func TestDumpFlagErrors(t *testing.T) {
@@ -126,13 +128,11 @@ func TestIntegrationDumpExecHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test: chroot needs root")
-	}
+	testenv.NeedRoot(t, "chroot")
 	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
 	data, err := os.ReadFile(gofmt)
 	if err != nil {
-		t.Skipf("integration test: no gofmt binary to put in the scratch root: %v", err)
+		testenv.Unavailable(t, "no gofmt binary to put in the scratch root: %v", err)
 	}
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
@@ -116,14 +116,7 @@ func TestIntegrationProxyCleanup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test needs root (network namespaces, iptables)")
-	}
-	for _, tool := range []string{"ip", "iptables-nft-restore", "iptables-legacy-restore"} {
-		if _, err := osexec.LookPath(tool); err != nil {
-			t.Skipf("integration test needs %s", tool)
-		}
-	}
+	testenv.NeedRootAndTools(t, "network namespaces, iptables", "ip", "iptables-nft-restore", "iptables-legacy-restore")
 	ns := fmt.Sprintf("svcchk-app-%d", os.Getpid())
 	local := &exec.LocalCmder{}
 	if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {

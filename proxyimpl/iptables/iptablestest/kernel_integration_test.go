@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"regexp"
 	"slices"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
@@ -56,14 +56,7 @@ func TestIntegrationTracerMatchesKernel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test skipped under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("integration test needs root (network namespaces, iptables, conntrack)")
-	}
-	for _, tool := range []string{"ip", "bash", "conntrack", "iptables-nft-restore"} {
-		if _, err := osexec.LookPath(tool); err != nil {
-			t.Skipf("integration test needs %s: apt-get install -y iptables iproute2 conntrack", tool)
-		}
-	}
+	testenv.NeedRootAndTools(t, "network namespaces, iptables, conntrack", "ip", "bash", "conntrack", "iptables-nft-restore")
 	ctx := context.Background()
 	node, client := setUpNamespaces(t)
 	r := iptables.New(iptables.NetNSCmder(node), iptables.BackendNFT)
