@@ -31,9 +31,16 @@ integration:
 	$(GO) test -count=1 -run 'TestIntegration' -v ./...
 	SVCCHECK_IT_BACKEND=legacy $(GO) test -count=1 -run 'TestIntegration' -v ./proxyimpl/integration/
 
-lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+# golangci-lint as pinned in tools/go.mod (.golangci.yml says what runs),
+# and go.mod and tools/go.mod tidy.
+GOLANGCI_LINT := bin/golangci-lint
+$(GOLANGCI_LINT): tools/go.mod tools/go.sum
+	$(GO) -C tools build -o $(CURDIR)/$(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(GOLANGCI_LINT)
+	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
+	@$(GO) -C tools mod tidy -diff || { echo "tools/go.mod is not tidy: run go -C tools mod tidy"; exit 1; }
+	$(GOLANGCI_LINT) run ./...
 	@# The GitHub Actions job in docs/ci.md, with actionlint when installed
 	@# (go install github.com/rhysd/actionlint/cmd/actionlint@latest).
 	@if command -v actionlint >/dev/null; then \

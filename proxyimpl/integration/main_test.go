@@ -68,19 +68,3 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 	})
 	return topo
 }
-
-// scratchNS creates an empty network namespace for this test run and
-// deletes it when the test or benchmark ends.
-func scratchNS(t testing.TB, name string) string {
-	t.Helper()
-	ns := fmt.Sprintf("svcchk-%d-%d-%s", os.Getpid(), topologies.Add(1), name)
-	if err := addNS(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := deleteNS(context.Background(), ns); err != nil {
-			t.Error(err)
-		}
-	})
-	return ns
-}

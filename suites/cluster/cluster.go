@@ -245,10 +245,9 @@ func (c *Cluster) useKubeconfig(kc []byte) error {
 // just create.
 func (c *Cluster) discover(ctx context.Context) error {
 	_, err := c.Clientset.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, ProxyName, metav1.GetOptions{})
-	switch {
-	case err == nil:
+	if err == nil {
 		c.Proxy = ProxySvccheck
-	default:
+	} else {
 		mode, kerr := kubeProxyMode(ctx, c.Clientset)
 		if kerr != nil {
 			return fmt.Errorf("finding the Service proxy of cluster %s: %w", c.Name, errors.Join(err, kerr))

@@ -66,7 +66,7 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.setUp(ctx, prog, bin, disableCNI); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			// Say why first; what was running when it happened comes after.
-			err = fmt.Errorf("creating cluster %s: %w (while: %v)", o.Name, ctxErr, err)
+			err = fmt.Errorf("creating cluster %s: %w (while: %v)", o.Name, ctxErr, err) //nolint:errorlint // only the context error is the cause
 		}
 		if o.Retain {
 			return nil, fmt.Errorf("%w (cluster %s retained: delete it with '%s')", err, o.Name, deleteCommand(o.Name, o.Kubeconfig))

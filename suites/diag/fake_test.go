@@ -48,12 +48,6 @@ func (f *fakeCmder) CommandContext(ctx context.Context, name string, args ...str
 	return &fakeCmd{f: f, ctx: ctx, argv: append([]string{name}, args...)}
 }
 
-func (f *fakeCmder) commands() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.ran...)
-}
-
 type fakeCmd struct {
 	f              *fakeCmder
 	ctx            context.Context

@@ -166,7 +166,7 @@ func (h *HostPods) waitRunning(ctx context.Context, pods map[string]string) erro
 		return true, nil
 	})
 	if err != nil && last != nil && (errors.Is(err, context.DeadlineExceeded) || wait.Interrupted(err)) {
-		return fmt.Errorf("waiting for the host pods: %w (last: %v)", err, last)
+		return fmt.Errorf("waiting for the host pods: %w (last: %v)", err, last) //nolint:errorlint // the last poll error is context, not the cause
 	}
 	if err != nil {
 		return fmt.Errorf("waiting for the host pods: %w", err)

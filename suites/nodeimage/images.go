@@ -79,9 +79,7 @@ func (b *builder) checkImageList(ctx context.Context, binDir string, specs []ima
 		return fmt.Errorf("asking kubeadm which images it needs: %w", err)
 	}
 	var want, have []string
-	for _, l := range strings.Fields(out) {
-		want = append(want, l)
-	}
+	want = append(want, strings.Fields(out)...)
 	for _, s := range specs {
 		have = append(have, s.ref)
 	}

@@ -97,7 +97,7 @@ func ProxyRules(save []byte, prefix string) []byte {
 			}
 		case strings.HasPrefix(line, "-A "):
 			f := strings.Fields(line)
-			if len(f) < 2 || !(strings.HasPrefix(f[1], prefix) || strings.Contains(line, " -j "+prefix)) {
+			if len(f) < 2 || !strings.HasPrefix(f[1], prefix) && !strings.Contains(line, " -j "+prefix) {
 				continue
 			}
 		default:

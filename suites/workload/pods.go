@@ -111,7 +111,7 @@ func WaitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, time
 		return true, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for pods %v in %s to be ready: %w (last: %v)", names, ns, err, last)
+		return nil, fmt.Errorf("waiting for pods %v in %s to be ready: %w (last: %v)", names, ns, err, last) //nolint:errorlint // the last poll error is context, not the cause
 	}
 	return out, nil
 }

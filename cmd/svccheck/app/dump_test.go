@@ -7,7 +7,6 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -129,7 +128,11 @@ func TestIntegrationDumpExecHost(t *testing.T) {
 		t.Skip("integration test: skipped under -short")
 	}
 	testenv.NeedRoot(t, "chroot")
-	gofmt := filepath.Join(runtime.GOROOT(), "bin", "gofmt")
+	goroot, err := osexec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		testenv.Unavailable(t, "no go command to find gofmt with: %v", err)
+	}
+	gofmt := filepath.Join(strings.TrimSpace(string(goroot)), "bin", "gofmt")
 	data, err := os.ReadFile(gofmt)
 	if err != nil {
 		testenv.Unavailable(t, "no gofmt binary to put in the scratch root: %v", err)
