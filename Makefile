@@ -21,8 +21,8 @@ check: test e2e
 # iptables, iproute2 and conntrack; without them they skip and say why, or
 # fail with SVCCHECK_REQUIRE_PRIVILEGED=1 (as .ci/run sets it).
 test:
-	$(GO) test -count=1 ./...
-	SVCCHECK_IT_BACKEND=legacy $(GO) test -count=1 -run 'TestIntegration' ./proxyimpl/integration/
+	$(GO) test -race -count=1 ./...
+	SVCCHECK_IT_BACKEND=legacy $(GO) test -race -count=1 -run 'TestIntegration' ./proxyimpl/integration/
 
 unit:
 	$(GO) test -short -count=1 ./...
