@@ -4,7 +4,7 @@ BIN := bin/svccheck
 # The e2e cluster name; make e2e creates and deletes it.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build run check test unit integration lint bench fuzz fuzz-render e2e e2e-suites clean
+.PHONY: build run check test unit integration lint bench fuzz fuzz-render fuzz-snapshot e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
@@ -14,8 +14,9 @@ RUN_ARGS ?=
 run: build
 	$(BIN) run $(RUN_ARGS)
 
-# Everything CI runs: unit, integration and end-to-end tests.
-check: test e2e
+# Everything CI runs: unit and integration tests, the snapshot fuzzer,
+# end-to-end tests.
+check: test fuzz-snapshot e2e
 
 # Unit and integration tests. Integration tests (TestIntegration...) need root,
 # iptables, iproute2 and conntrack; without them they skip and say why, or
@@ -56,6 +57,12 @@ fuzz:
 # Random Services rendered and applied with real iptables-restore (root).
 fuzz-render:
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./proxyimpl/render
+
+# Arbitrary Services, EndpointSlices and a Node through snapshot.Build and
+# the renderer, every text tested by real iptables-restore (root).
+FUZZTIME ?= 2m
+fuzz-snapshot:
+	$(GO) test -run '^$$' -fuzz '^FuzzSnapshot$$' -fuzztime $(FUZZTIME) ./proxyimpl/render
 
 # The suites end to end on a real kind cluster: svccheck run against
 # svccheck's proxy (every spec must pass), then against the proxy broken on
