@@ -41,7 +41,7 @@ func requireNetNS(t testing.TB, tools ...string) {
 	}
 	for _, tool := range append([]string{"ip", "sysctl"}, tools...) {
 		if _, err := osexec.LookPath(tool); err != nil {
-			t.Skipf("integration test: %s not found (apt-get install -y iproute2 iptables conntrack procps): %v", tool, err)
+			t.Skipf("integration test: %s not found (apt-get install -y iproute2 iptables procps): %v", tool, err)
 		}
 	}
 }
