@@ -95,6 +95,21 @@
 // no lines. A "-D" that does not match makes the restore fail, which forces
 // the next full sync.
 //
+// # Stale UDP flows
+//
+// A UDP flow keeps the DNAT its conntrack entry recorded for as long as
+// packets keep coming, whatever the rules say now. After every successful
+// sync the proxy therefore reads the live IPv4 conntrack table through
+// netlink (package conntrack; no conntrack binary) and deletes each UDP
+// flow to a Service port (cluster, external or load balancer IP with the
+// port, or the node port on any address) whose reply source is not a
+// serving endpoint ip:port of that port: a removed or replaced endpoint, a
+// moved target port, or a flow made before the port had an endpoint (not
+// DNATed, so its reply source is the Service address itself). Ports without
+// serving endpoints are left alone, as kube-proxy does. Because the table
+// itself is the reference, a deletion that failed is retried at the next
+// sync and a restarted proxy clears what changed while it was down.
+//
 // # Restore text
 //
 // Chains are declared in name order and the nat table comes before the

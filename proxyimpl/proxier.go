@@ -58,12 +58,11 @@ type Proxier struct {
 	nodeIPs []netip.Addr // from the Node object
 
 	// syncMu serializes syncs; the fields below it belong to the sync.
-	syncMu        sync.Mutex
-	snap          *snapshot.Snapshot // applied model, nil before the first sync
-	rules         *render.RuleSet    // applied rules, nil when a full sync is due
-	lastFull      time.Time
-	reported      map[string]string // Service key -> problems last reported
-	ctMissingSeen bool
+	syncMu   sync.Mutex
+	snap     *snapshot.Snapshot // applied model, nil before the first sync
+	rules    *render.RuleSet    // applied rules, nil when a full sync is due
+	lastFull time.Time
+	reported map[string]string // Service key -> problems last reported
 
 	genMu sync.Mutex
 	gen   uint64

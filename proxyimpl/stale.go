@@ -2,9 +2,7 @@ package proxyimpl
 
 import (
 	"context"
-	"errors"
 	"net/netip"
-	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
@@ -13,124 +11,103 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
-// ctKind says which conntrack deletion a ctAction is.
-type ctKind int
+// servingSet is the set of "ip:port" of a Service port's serving
+// endpoints.
+type servingSet map[netip.AddrPort]bool
 
-const (
-	// ctServicePort: flows to vip:port (the port just got endpoints).
-	ctServicePort ctKind = iota
-	// ctNodePort: flows to the node port port (it just got endpoints).
-	ctNodePort
-	// ctNAT: flows to vip DNATed to the removed endpoint ep.
-	ctNAT
-	// ctNodePortNAT: flows to node port port DNATed to the removed ep.
-	ctNodePortNAT
-)
-
-// ctAction is one conntrack deletion.
-type ctAction struct {
-	kind ctKind
-	vip  netip.Addr
-	port int
-	ep   netip.Addr
+// flowIndex tells stale UDP flows from good ones, from the model the rules
+// were just written from. It mirrors kube-proxy's conntrack reconciler: a
+// UDP flow whose original destination is a Service port (a cluster,
+// external or load balancer IP with the port, or the node port on any
+// address) is stale when its reply source, the endpoint it was DNATed to,
+// is not a serving endpoint of that port now. That covers an endpoint
+// removed or replaced, a target port changed (same address, other port)
+// and a port that just got its first endpoint (the flow made before was
+// not DNATed: its reply source is the Service address itself). Ports
+// without serving endpoints are left alone: there is nowhere to move their
+// flows. Traffic policies and topology are ignored, so a change of policy
+// does not cut existing flows, as with TCP.
+type flowIndex struct {
+	byVIP      map[netip.AddrPort]servingSet
+	byNodePort map[uint16]servingSet
 }
 
-// staleUDP returns the conntrack deletions that the change from old to cur
-// of the ports in changed calls for, as kube-proxy does: flows of UDP
-// ports to endpoints that are no longer used are deleted (they would keep
-// going to the gone endpoint), and when a UDP port gets its first endpoint,
-// flows to it are deleted (they were answered without DNAT and would keep
-// bypassing the new rules). old nil means nothing is known of the flows
-// before: nothing is deleted.
-func staleUDP(old, cur *snapshot.Snapshot, changed map[snapshot.ServicePortName]bool) []ctAction {
-	if old == nil {
-		return nil
-	}
-	var out []ctAction
-	names := make([]snapshot.ServicePortName, 0, len(changed))
-	for n := range changed {
-		if n.Protocol == v1.ProtocolUDP {
-			names = append(names, n)
+// newFlowIndex indexes the UDP ports of snap.
+func newFlowIndex(snap *snapshot.Snapshot) flowIndex {
+	ix := flowIndex{byVIP: map[netip.AddrPort]servingSet{}, byNodePort: map[uint16]servingSet{}}
+	for _, p := range snap.Ports {
+		if p.Protocol != v1.ProtocolUDP {
+			continue
 		}
-	}
-	slices.SortFunc(names, snapshot.ServicePortName.Compare)
-	for _, n := range names {
-		oldP, curP := old.Ports[n], cur.Ports[n]
-		oldEPs, curEPs := usedEndpoints(oldP), usedEndpoints(curP)
-		if oldP != nil {
-			for _, ep := range oldEPs {
-				if slices.Contains(curEPs, ep) {
-					continue
-				}
-				for _, vip := range vips(oldP) {
-					out = append(out, ctAction{kind: ctNAT, vip: vip, ep: ep})
-				}
-				if oldP.NodePort != 0 {
-					out = append(out, ctAction{kind: ctNodePortNAT, port: int(oldP.NodePort), ep: ep})
-				}
+		serving := servingSet{}
+		for _, ep := range p.Endpoints {
+			if ep.Serving || ep.Ready {
+				serving[netip.AddrPortFrom(ep.IP, uint16(ep.Port))] = true
 			}
 		}
-		if curP != nil && len(curEPs) > 0 && len(oldEPs) == 0 {
-			for _, vip := range vips(curP) {
-				out = append(out, ctAction{kind: ctServicePort, vip: vip, port: int(curP.Port)})
-			}
-			if curP.NodePort != 0 {
-				out = append(out, ctAction{kind: ctNodePort, port: int(curP.NodePort)})
-			}
+		if len(serving) == 0 {
+			continue
+		}
+		for _, ip := range vips(p) {
+			ix.byVIP[netip.AddrPortFrom(ip, uint16(p.Port))] = serving
+		}
+		if p.NodePort != 0 {
+			ix.byNodePort[uint16(p.NodePort)] = serving
 		}
 	}
-	return out
+	return ix
 }
 
-// usedEndpoints returns the distinct addresses of the endpoints p's rules
-// send traffic to, sorted.
-func usedEndpoints(p *snapshot.ServicePort) []netip.Addr {
-	if p == nil {
-		return nil
+// empty reports whether no flow can be stale.
+func (ix flowIndex) empty() bool { return len(ix.byVIP) == 0 && len(ix.byNodePort) == 0 }
+
+// stale reports whether f should be deleted. A flow to a Service address
+// is judged by that Service port alone.
+func (ix flowIndex) stale(f conntrack.Flow) bool {
+	if f.Protocol != conntrack.ProtoUDP {
+		return false
 	}
-	var ips []netip.Addr
-	for _, eps := range [][]snapshot.Endpoint{p.ClusterEndpoints, p.LocalEndpoints} {
-		for _, ep := range eps {
-			ips = append(ips, ep.IP)
-		}
+	if serving, ok := ix.byVIP[f.Original.Dst]; ok {
+		return !serving[f.Reply.Src]
 	}
-	slices.SortFunc(ips, netip.Addr.Compare)
-	return slices.Compact(ips)
+	if serving, ok := ix.byNodePort[f.Original.Dst.Port()]; ok {
+		return !serving[f.Reply.Src]
+	}
+	return false
 }
 
 // vips returns every address p is reachable on besides node ports.
 func vips(p *snapshot.ServicePort) []netip.Addr {
-	out := slices.Clone(p.ClusterIPs)
+	out := make([]netip.Addr, 0, len(p.ClusterIPs)+len(p.ExternalIPs)+len(p.LoadBalancerIPs))
+	out = append(out, p.ClusterIPs...)
 	out = append(out, p.ExternalIPs...)
 	return append(out, p.LoadBalancerIPs...)
 }
 
-// clearStaleUDP runs the deletions staleUDP asks for. Failures are logged,
-// not returned: the rules are already in place. A missing conntrack tool
-// is logged once.
-func (p *Proxier) clearStaleUDP(ctx context.Context, old, cur *snapshot.Snapshot, changed map[snapshot.ServicePortName]bool) {
+// clearStaleFlows deletes the stale UDP flows of the IPv4 conntrack table
+// against snap, the model the rules were just written from. It runs after
+// every successful sync and reads the live table each time, so a deletion
+// that failed is tried again at the next sync, and a restarted proxy
+// clears what changed while it was down. Failures are logged, not
+// returned: the rules are in place already.
+func (p *Proxier) clearStaleFlows(ctx context.Context, snap *snapshot.Snapshot) {
 	log := klog.FromContext(ctx)
-	for _, a := range staleUDP(old, cur, changed) {
-		var err error
-		switch a.kind {
-		case ctServicePort:
-			err = p.ct.ClearServicePort(ctx, a.vip, a.port)
-		case ctNodePort:
-			err = p.ct.ClearNodePort(ctx, a.port, false)
-		case ctNAT:
-			err = p.ct.ClearNAT(ctx, a.vip, a.ep)
-		case ctNodePortNAT:
-			err = p.ct.ClearNodePortNAT(ctx, a.port, a.ep)
-		}
-		if errors.Is(err, conntrack.ErrNotFound) {
-			if !p.ctMissingSeen {
-				log.Error(err, "Cannot clear stale UDP conntrack entries; install conntrack on the node")
-				p.ctMissingSeen = true
-			}
-			return
-		}
-		if err != nil {
-			log.Error(err, "Clearing stale UDP conntrack entries")
-		}
+	ix := newFlowIndex(snap)
+	if ix.empty() {
+		return
 	}
+	start := p.cfg.Clock.Now()
+	stale := func(f conntrack.Flow) bool {
+		if !ix.stale(f) {
+			return false
+		}
+		log.V(4).Info("Deleting stale conntrack flow", "flow", f.String())
+		return true
+	}
+	n, err := p.ct.DeleteFlows(ctx, false, stale)
+	if err != nil {
+		log.Error(err, "Clearing stale UDP conntrack flows; trying again at the next sync", "deleted", n)
+		return
+	}
+	log.V(2).Info("Cleared stale UDP conntrack flows", "deleted", n, "duration", p.cfg.Clock.Since(start))
 }

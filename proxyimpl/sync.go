@@ -55,7 +55,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 		}
 		return fmt.Errorf("%s sync: %w", mode, err)
 	}
-	p.clearStaleUDP(ctx, p.snap, res.snap, res.changed)
+	p.clearStaleFlows(ctx, res.snap)
 	p.syncHealthChecks(ctx, res.snap)
 	p.reportProblems(ctx, full, changes, res.problems)
 	p.snap, p.rules = res.snap, res.rules

@@ -1,9 +1,10 @@
-// Package conntrack removes stale UDP connection-tracking entries after the
-// proxy reprograms a Service, the way kube-proxy does: UDP flows keep using
-// a conntrack entry (and the DNAT it recorded) for as long as packets keep
-// arriving, so a flow to a removed endpoint, or a flow that was answered with
-// "no endpoints" before the first endpoint appeared, must be deleted by hand.
+// Package conntrack reads the kernel's connection-tracking table and deletes
+// flows from it, the way kube-proxy does: a UDP flow keeps the DNAT it
+// recorded (or the lack of one) for as long as packets keep arriving, so a
+// flow to an endpoint that no longer serves, or one made before the Service
+// had an endpoint, must be deleted for the client to reach the endpoints the
+// rules now name.
 //
-// The real implementation runs the conntrack tool through a kind exec.Cmder;
-// Fake records what was asked for, for tests.
+// Netlink talks to the kernel over netlink (no conntrack binary); Fake is a
+// table in memory for tests.
 package conntrack

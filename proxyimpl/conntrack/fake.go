@@ -2,65 +2,65 @@ package conntrack
 
 import (
 	"context"
-	"net/netip"
-	"strconv"
+	"slices"
 	"sync"
 )
 
-// Fake records the deletions asked of it, as conntrack argument lists, and
-// deletes nothing. It is safe for concurrent use.
+// Fake is a conntrack table in memory: DeleteFlows removes the flows it
+// selects. It is safe for concurrent use.
 type Fake struct {
 	mu    sync.Mutex
-	calls [][]string
-	// Err, when set, is returned by every call (after recording it).
-	Err error
+	flows []Flow
+	calls int
+	err   error
 }
 
 var _ Interface = (*Fake)(nil)
 
-// NewFake returns an empty Fake.
-func NewFake() *Fake { return &Fake{} }
+// NewFake returns a Fake holding flows.
+func NewFake(flows ...Flow) *Fake { return &Fake{flows: slices.Clone(flows)} }
 
-// Calls returns the recorded calls, oldest first, each as the arguments Exec
-// would pass to conntrack.
-func (f *Fake) Calls() [][]string {
+// Add puts flows in the table.
+func (f *Fake) Add(flows ...Flow) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([][]string, len(f.calls))
-	copy(out, f.calls)
-	return out
+	f.flows = append(f.flows, flows...)
 }
 
-// Reset forgets the recorded calls.
-func (f *Fake) Reset() {
+// Flows returns the flows in the table, in the order they were added.
+func (f *Fake) Flows() []Flow {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = nil
+	return slices.Clone(f.flows)
 }
 
-func (f *Fake) record(args []string) error {
+// Calls returns how many times DeleteFlows was called.
+func (f *Fake) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, args)
-	return f.Err
+	return f.calls
 }
 
-// ClearServicePort implements Interface.
-func (f *Fake) ClearServicePort(_ context.Context, vip netip.Addr, port int) error {
-	return f.record(Args(family(vip.Is6()), "--orig-dst", vip.String(), "--orig-port-dst", strconv.Itoa(port)))
+// SetErr makes every later DeleteFlows delete nothing and return err;
+// nil makes it work again.
+func (f *Fake) SetErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
 }
 
-// ClearNodePort implements Interface.
-func (f *Fake) ClearNodePort(_ context.Context, port int, ipv6 bool) error {
-	return f.record(Args(family(ipv6), "--orig-port-dst", strconv.Itoa(port)))
-}
-
-// ClearNAT implements Interface.
-func (f *Fake) ClearNAT(_ context.Context, vip, endpoint netip.Addr) error {
-	return f.record(Args(family(vip.Is6()), "--orig-dst", vip.String(), "--dst-nat", endpoint.String()))
-}
-
-// ClearNodePortNAT implements Interface.
-func (f *Fake) ClearNodePortNAT(_ context.Context, port int, endpoint netip.Addr) error {
-	return f.record(Args(family(endpoint.Is6()), "--orig-port-dst", strconv.Itoa(port), "--dst-nat", endpoint.String()))
+// DeleteFlows implements Interface. A flow belongs to the IPv6 table when
+// its original destination is an IPv6 address.
+func (f *Fake) DeleteFlows(_ context.Context, ipv6 bool, stale func(Flow) bool) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return 0, f.err
+	}
+	before := len(f.flows)
+	f.flows = slices.DeleteFunc(f.flows, func(fl Flow) bool {
+		return fl.Original.Dst.Addr().Is6() == ipv6 && stale(fl)
+	})
+	return before - len(f.flows), nil
 }

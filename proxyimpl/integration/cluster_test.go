@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ type nodeProxy struct {
 // when the test ends; a failed test dumps every node's rules.
 func newCluster(t *testing.T, nodes, podsPerNode int, opts ...clusterOption) *cluster {
 	t.Helper()
-	requireNetNS(t, "iptables-nft-restore", "iptables-legacy-restore", "conntrack")
+	requireNetNS(t, "iptables-nft-restore", "iptables-legacy-restore")
 	topo := newTopology(t, nodes, podsPerNode)
 	startEchoes(t, topo)
 	dumpOnFailure(t, topo)
@@ -132,7 +133,7 @@ func (c *cluster) startProxy(n *Node) *nodeProxy {
 		}),
 		done: make(chan error, 1),
 	}
-	p, err := proxyimpl.New(c.client, np.ipt, conntrack.New(c.topo.Cmder(n.NS)), proxyimpl.Config{
+	p, err := proxyimpl.New(c.client, np.ipt, conntrack.NewInNamespace(filepath.Join("/run/netns", n.NS)), proxyimpl.Config{
 		NodeName:      n.Name,
 		NodeIPs:       []netip.Addr{n.IP},
 		ClusterCIDRs:  []netip.Prefix{ClusterCIDR},

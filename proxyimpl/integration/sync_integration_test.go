@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/svccheck/svccheck/proxyimpl/conntrack"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -75,9 +77,9 @@ func TestIntegrationUDPFirstEndpoint(t *testing.T) {
 	if r := udpProbe(); r.Outcome == Answered {
 		t.Fatalf("udp to %s before the Service exists: answered by %s", spec.Addr, r.Reply.Server)
 	}
-	out, err := c.topo.Exec(context.Background(), from.Node.NS, "conntrack", "-L", "-p", "udp", "--orig-dst", vip(72).String(), "--orig-port-src", "40054")
-	if err != nil || !strings.Contains(string(out), "dport=53") {
-		t.Fatalf("no conntrack entry of the unanswered flow on %s (the test would prove nothing): %v\n%s", from.Node.Name, err, out)
+	flows := flowsIn(t, from.Node.NS, conntrack.ProtoUDP, netip.AddrPortFrom(vip(72), 53))
+	if len(flows) == 0 || flows[0].Reply.Src != flows[0].Original.Dst {
+		t.Fatalf("no conntrack flow without DNAT of the unanswered datagrams on %s (the test would prove nothing): %v", from.Node.Name, flows)
 	}
 	backend := c.topo.Nodes[1].Pods[0]
 	svc := newService("late-dns", vip(72), v1.ProtocolUDP, 53)

@@ -92,7 +92,7 @@ stops and leaves its rules in place; 'svccheck proxy cleanup' removes them.`,
 	fl.IntVar(&o.masqBit, "masquerade-bit", proxyimpl.DefaultMasqueradeBit, "fwmark bit (0-31) marking packets to masquerade")
 	fl.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:10269", "address of the Prometheus /metrics endpoint (empty: none)")
 	fl.StringVar(&o.healthzAddr, "healthz-bind-address", "0.0.0.0:10266", "address of the /healthz endpoint (empty: none)")
-	fl.StringVar(&o.iptablesRoot, "iptables-root", "", "run iptables and conntrack chrooted into this directory (a node's root mounted in a container, e.g. /host)")
+	fl.StringVar(&o.iptablesRoot, "iptables-root", "", "run iptables chrooted into this directory (a node's root mounted in a container, e.g. /host)")
 	fl.StringVar(&o.backend, "iptables-backend", "auto", "iptables backend: auto, legacy or nft")
 	fl.DurationVar(&o.apiTimeout, "api-timeout", 30*time.Second, "how long to wait for the API server at startup")
 	fl.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity (2: one line per sync, 4: per object)")
@@ -216,7 +216,7 @@ func runProxy(ctx context.Context, o *proxyOptions) error {
 	health := healthcheck.NewProxyHealth(max(time.Minute, 2*o.minSyncPeriod), nil)
 	services := healthcheck.NewServiceServer(nil)
 	defer services.Close()
-	p, err := proxyimpl.New(client, ipt, conntrack.New(cmder), proxyimpl.Config{
+	p, err := proxyimpl.New(client, ipt, conntrack.New(), proxyimpl.Config{
 		NodeName:      o.hostname,
 		NodeIPs:       o.ips,
 		ClusterCIDRs:  o.cidrs,
