@@ -23,9 +23,10 @@ type savedTable struct {
 	own map[string][]string
 }
 
-// savedRule is one rule: its chain and the text after "-A CHAIN ".
+// savedRule is one rule: its chain, the text after "-A CHAIN " and, for a
+// hook, the svccheck chain it leads to.
 type savedRule struct {
-	chain, spec string
+	chain, spec, target string
 }
 
 // parseSave reads iptables-save output (without counters): per table, the
@@ -56,24 +57,26 @@ func parseSave(data []byte) map[iptables.Table]*savedTable {
 				if rules, ok := cur.own[chain]; ok {
 					cur.own[chain] = append(rules, spec)
 				}
-			case jumpsToOurs(spec):
-				cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec})
+			default:
+				if target := ourTarget(spec); target != "" {
+					cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec, target: target})
+				}
 			}
 		}
 	}
 	return out
 }
 
-// jumpsToOurs reports whether a rule spec's target is one of svccheck's
-// chains.
-func jumpsToOurs(spec string) bool {
+// ourTarget returns the svccheck chain a rule spec jumps or goes to, ""
+// when its target is not one of svccheck's chains.
+func ourTarget(spec string) string {
 	f := strings.Fields(spec)
 	for i := 0; i+1 < len(f); i++ {
 		if (f[i] == "-j" || f[i] == "-g") && strings.HasPrefix(f[i+1], snapshot.ChainPrefix) {
-			return true
+			return f[i+1]
 		}
 	}
-	return false
+	return ""
 }
 
 // CleanupResult counts what Cleanup removed.

@@ -242,13 +242,14 @@ func groupProblems(problems []snapshot.Problem) map[types.NamespacedName][]snaps
 }
 
 // existingState reads the nat and filter tables as they are now: their
-// chains with the rules of svccheck's own, and the rules in other chains
-// that jump to svccheck's chains, as "table chain spec" in iptables-save's
-// spelling.
+// chains with the rules of svccheck's own and the rules in other chains
+// that jump to svccheck's chains, the latter also as "table chain spec"
+// in iptables-save's spelling.
 func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[string]bool, error) {
 	existing := &render.Existing{
 		Chains: map[iptables.Table][]string{},
 		Rules:  map[iptables.Table]map[string][]string{},
+		Jumps:  map[iptables.Table][]render.Jump{},
 	}
 	hooks := map[string]bool{}
 	// One save of every table: on iptables-nft each run fetches the whole
@@ -267,6 +268,7 @@ func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[stri
 		existing.Rules[t] = saved.own
 		for _, h := range saved.hooks {
 			hooks[string(t)+" "+h.chain+" "+h.spec] = true
+			existing.Jumps[t] = append(existing.Jumps[t], render.Jump{Chain: h.chain, Spec: h.spec, Target: h.target})
 		}
 	}
 	return existing, hooks, nil
