@@ -68,9 +68,14 @@ func parseSave(data []byte) map[iptables.Table]*savedTable {
 }
 
 // ourTarget returns the svccheck chain a rule spec jumps or goes to, ""
-// when its target is not one of svccheck's chains.
+// when its target is not one of svccheck's chains. The spec is split as
+// iptables-restore splits it: a quoted comment that reads "-j SVCCHK-..."
+// is one word, not a target.
 func ourTarget(spec string) string {
-	f := strings.Fields(spec)
+	f, err := iptables.SplitWords(spec)
+	if err != nil {
+		return ""
+	}
 	for i := 0; i+1 < len(f); i++ {
 		if (f[i] == "-j" || f[i] == "-g") && strings.HasPrefix(f[i+1], snapshot.ChainPrefix) {
 			return f[i+1]
