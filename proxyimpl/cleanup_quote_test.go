@@ -35,7 +35,7 @@ func netnsIPT(t *testing.T, b iptables.Backend) iptables.Interface {
 			t.Skipf("integration test needs %s: apt-get install -y iptables iproute2", tool)
 		}
 	}
-	ns := fmt.Sprintf("svcchk-ipt-%d-%d-%s", os.Getpid(), netnsCount.Add(1), b)
+	ns := fmt.Sprintf("svcchk-px-%d-%d-%s", os.Getpid(), netnsCount.Add(1), b)
 	local := &exec.LocalCmder{}
 	if out, err := exec.CombinedOutputLines(local.Command("ip", "netns", "add", ns)); err != nil {
 		t.Fatalf("creating network namespace %s: %v: %s", ns, err, out)
