@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,7 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 		res.rules = render.RenderChanged(rcfg, res.snap, p.rules, res.changed)
 		data, res.stats = render.WritePartial(p.rules, res.rules, res.changed)
 	}
+	addSkipped(res.problems, res.rules.Skipped, full, changes)
 	res.bytes = len(data)
 	if len(data) > 0 {
 		if err := p.ipt.Restore(ctx, data); err != nil {
@@ -139,6 +141,20 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 		}
 	}
 	return res, nil
+}
+
+// addSkipped adds to problems, for reporting, the ports the rendering
+// skipped: all of them after a full sync, else those of the changed
+// Services (the others' problems are not rebuilt, so not reported again).
+func addSkipped(problems map[types.NamespacedName][]snapshot.Problem, skipped map[snapshot.ServicePortName]string, full bool, changes map[types.NamespacedName]time.Time) {
+	names := slices.SortedFunc(maps.Keys(skipped), snapshot.ServicePortName.Compare)
+	for _, name := range names {
+		nsn := types.NamespacedName{Namespace: name.Namespace, Name: name.Name}
+		if _, ok := changes[nsn]; !full && !ok {
+			continue
+		}
+		problems[nsn] = append(problems[nsn], snapshot.Problem{Kind: "Service", Namespace: nsn.Namespace, Name: nsn.Name, Message: skipped[name]})
+	}
 }
 
 // buildAll models every Service in the informers' caches.
