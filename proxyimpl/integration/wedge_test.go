@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -80,4 +82,59 @@ func TestIntegrationStrayJumpToStaleChain(t *testing.T) {
 	c.create(later, newSlice(later, pod))
 	c.settle()
 	expectSpread(t, c.topo, pod.NS, "tcp", hostPort(vip(82), 80), 3, names(pod))
+}
+
+// TestIntegrationOneBadServiceAmongMany checks that a Service whose rules
+// the kernel refuses costs that Service alone. The refusal is the real
+// kernel's: a foreign rule in nat POSTROUTING jumps to the bad Service's
+// SVC chain, and the kernel refuses a DNAT reachable from POSTROUTING.
+// The restarted proxy's full sync over a thousand good Services and the
+// bad one must program the good ones and emit a Warning Event naming the
+// bad one.
+func TestIntegrationOneBadServiceAmongMany(t *testing.T) {
+	const good = 1000
+	c := newCluster(t, 1, 1)
+	n := c.topo.Nodes[0]
+	pod := n.Pods[0]
+	c.nodes[n.Name].shutdown(t)
+	for i := 1; i <= good; i++ {
+		svc := newService(fmt.Sprintf("good-%04d", i), vip(i), v1.ProtocolTCP, 80)
+		c.create(svc, newSlice(svc, pod))
+	}
+	bad := newService("bad", vip(good+1), v1.ProtocolTCP, 80)
+	badSlice := newSlice(bad, pod)
+	c.create(bad, badSlice)
+	badChain := portSVCChain(t, bad, badSlice)
+	iptablesIn(t, c, n, "-t", "nat", "-N", badChain)
+	iptablesIn(t, c, n, "-t", "nat", "-A", "POSTROUTING", "-d", "10.98.0.1/32", "-j", badChain)
+
+	c.startProxy(n) // waits for a successful sync
+	nat := c.save(n, iptables.TableNAT, false)
+	if got := strings.Count(nat, "\n:"+snapshot.SVCPrefix); got != good {
+		t.Errorf("nat table holds %d SVC chains, want %d (the good Services')", got, good)
+	}
+	// The hairpin chain's comments may still name it: a hairpin rule
+	// only marks traffic to masquerade.
+	if strings.Contains(nat, "it/bad:p cluster IP") || strings.Contains(nat, badChain) {
+		t.Errorf("nat table holds rules of the bad Service:\n%s", nat)
+	}
+	for _, i := range []int{1, 2, good / 2, good - 1, good} {
+		expectSpread(t, c.topo, pod.NS, "tcp", hostPort(vip(i), 80), 1, names(pod))
+	}
+	var events []string
+	for len(c.events.Events) > 0 {
+		events = append(events, <-c.events.Events)
+	}
+	var named int
+	for _, ev := range events {
+		if strings.HasPrefix(ev, "Warning "+proxyimpl.EventReasonFailedToProgram+" ") {
+			if !strings.Contains(ev, "it/bad:p") {
+				t.Errorf("event names another port than the bad one: %q", ev)
+			}
+			named++
+		}
+	}
+	if named != 1 {
+		t.Errorf("got %d %s Events naming the bad Service, want 1; events:\n%s", named, proxyimpl.EventReasonFailedToProgram, strings.Join(events, "\n"))
+	}
 }
