@@ -2,12 +2,14 @@ package proxyimpl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -32,9 +34,13 @@ type isolator struct {
 
 // isolate is called after the full restore of rs failed with err. It
 // finds the ports the kernel refuses and returns them with the reasons;
-// it returns err itself when it cannot tell (the shared base is refused,
-// nothing alone is, or it took too many probes).
+// it returns err itself when it cannot tell (the failure blames no input
+// line, as a held xtables lock does; the shared base is refused; nothing
+// alone is; or it took too many probes).
 func (p *Proxier) isolate(ctx context.Context, rs *render.RuleSet, err error) (map[snapshot.ServicePortName]string, error) {
+	if !blamesLine(err) {
+		return nil, err
+	}
 	if rerr := p.ipt.Restore(ctx, render.WriteProbeBase(rs)); rerr != nil {
 		return nil, err
 	}
@@ -65,6 +71,9 @@ func (is *isolator) search(ctx context.Context, ports []*render.ServiceRules) (b
 	if err == nil {
 		return true, nil
 	}
+	if !blamesLine(err) {
+		return false, fmt.Errorf("probing %d ports: %w", len(ports), err)
+	}
 	if len(ports) == 1 {
 		is.bad[ports[0].Name] = err.Error()
 		return false, nil
@@ -75,6 +84,14 @@ func (is *isolator) search(ctx context.Context, ports []*render.ServiceRules) (b
 	}
 	_, err = is.search(ctx, ports[half:])
 	return false, err
+}
+
+// blamesLine reports whether err is a restore that iptables-restore
+// failed at a line of its input, rather than, say, for a lock it could
+// not take.
+func blamesLine(err error) bool {
+	var rerr *iptables.RestoreError
+	return errors.As(err, &rerr)
 }
 
 // reportFailed logs the ports the kernel refused and emits a Warning Event
