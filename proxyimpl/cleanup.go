@@ -23,9 +23,10 @@ type savedTable struct {
 	own map[string][]string
 }
 
-// savedRule is one rule: its chain and the text after "-A CHAIN ".
+// savedRule is one rule: its chain, the text after "-A CHAIN " and, for a
+// hook, the svccheck chain it leads to.
 type savedRule struct {
-	chain, spec string
+	chain, spec, target string
 }
 
 // parseSave reads iptables-save output (without counters): per table, the
@@ -56,24 +57,31 @@ func parseSave(data []byte) map[iptables.Table]*savedTable {
 				if rules, ok := cur.own[chain]; ok {
 					cur.own[chain] = append(rules, spec)
 				}
-			case jumpsToOurs(spec):
-				cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec})
+			default:
+				if target := ourTarget(spec); target != "" {
+					cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec, target: target})
+				}
 			}
 		}
 	}
 	return out
 }
 
-// jumpsToOurs reports whether a rule spec's target is one of svccheck's
-// chains.
-func jumpsToOurs(spec string) bool {
-	f := strings.Fields(spec)
+// ourTarget returns the svccheck chain a rule spec jumps or goes to, ""
+// when its target is not one of svccheck's chains. The spec is split as
+// iptables-restore splits it: a quoted comment that reads "-j SVCCHK-..."
+// is one word, not a target.
+func ourTarget(spec string) string {
+	f, err := iptables.SplitWords(spec)
+	if err != nil {
+		return ""
+	}
 	for i := 0; i+1 < len(f); i++ {
 		if (f[i] == "-j" || f[i] == "-g") && strings.HasPrefix(f[i+1], snapshot.ChainPrefix) {
-			return true
+			return f[i+1]
 		}
 	}
-	return false
+	return ""
 }
 
 // CleanupResult counts what Cleanup removed.

@@ -81,8 +81,11 @@
 // every sync period are full syncs: they read both tables with
 // iptables-save, rewrite every SVCCHK- chain whose rules differ from the
 // rendered ones (missing, changed behind the proxy's back, or rendered
-// anew) and delete stale SVCCHK- chains. A chain the kernel already holds
-// exactly is left alone, which needs the renderer to spell every rule as
+// anew) and delete stale SVCCHK- chains, after deleting every rule in
+// other chains (built-in or not) that jumps or goes to one: the kernel
+// refuses to delete a chain something jumps to, and an older version's
+// hook or a debug rule would otherwise fail every full sync. A chain the
+// kernel already holds exactly is left alone, which needs the renderer to spell every rule as
 // iptables-save prints it (MARK --set-xmark, probabilities with eleven
 // decimals; TestIntegrationCanonicalSpelling checks it on both backends).
 // A restarted proxy thus repairs what differs without touching the rest.
@@ -109,6 +112,20 @@
 // serving endpoints are left alone, as kube-proxy does. Because the table
 // itself is the reference, a deletion that failed is retried at the next
 // sync and a restarted proxy clears what changed while it was down.
+//
+// # Failures
+//
+// A port whose rules iptables would refuse for their form (a comment over
+// 255 bytes, from names the API server would not allow) is not rendered
+// and gets a Warning Event (SvccheckInvalidService); the others are
+// programmed. When the kernel refuses a full sync's restore, the proxy
+// finds the ports it refuses by restoring halves of them in turn (their
+// own chains, and their shared rules in an unreferenced SVCCHK-PROBE
+// chain, so traffic meets nothing new), writes everything else, and
+// emits a Warning Event (SvccheckFailedToProgram) on each refused port's
+// Service; those ports stay out until they change or the next full sync.
+// A failed restore's error quotes the input lines around the one
+// iptables-restore blames.
 //
 // # Restore text
 //

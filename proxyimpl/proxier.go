@@ -62,7 +62,8 @@ type Proxier struct {
 	snap     *snapshot.Snapshot // applied model, nil before the first sync
 	rules    *render.RuleSet    // applied rules, nil when a full sync is due
 	lastFull time.Time
-	reported map[string]string // Service key -> problems last reported
+	reported map[string]string                   // Service key -> problems last reported
+	failed   map[snapshot.ServicePortName]string // ports the kernel refused at the last full sync
 
 	genMu sync.Mutex
 	gen   uint64

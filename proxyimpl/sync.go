@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,14 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	p.clearStaleFlows(ctx, res.snap)
 	p.syncHealthChecks(ctx, res.snap)
 	p.reportProblems(ctx, full, changes, res.problems)
+	p.reportFailed(ctx, res.failed)
+	if full {
+		p.failed = res.failed
+	} else {
+		for name := range res.changed {
+			delete(p.failed, name)
+		}
+	}
 	p.snap, p.rules = res.snap, res.rules
 	if full {
 		p.lastFull = start
@@ -88,6 +97,9 @@ type syncResult struct {
 	problems map[types.NamespacedName][]snapshot.Problem
 	stats    render.Stats
 	bytes    int
+	// failed maps the ports a full sync left out, the kernel refusing
+	// their rules, to the error.
+	failed map[snapshot.ServicePortName]string
 }
 
 // apply builds the model, renders it and writes it: everything, or the
@@ -97,48 +109,108 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 	rcfg := render.Config{MasqueradeMark: p.cfg.masqueradeMark(), BreakAffinity: breakAffinity()}
 	res := &syncResult{}
 	var err error
-	var data []byte
-	var missingHooks []render.HookRule
 	if full {
 		if res.snap, res.problems, err = p.buildAll(cfg); err != nil {
 			return nil, err
 		}
 		res.changed = snapshot.Changed(p.snap, res.snap)
 		res.rules = render.Render(rcfg, res.snap)
-		existing, hooks, err := p.existingState(ctx)
-		if err != nil {
+		addSkipped(res.problems, res.rules.Skipped, full, changes)
+		if err := p.writeFull(ctx, res); err != nil {
 			return nil, err
 		}
-		missingHooks = missing(hooks)
-		if p.ipt.Backend() == iptables.BackendNFT {
-			// iptables-nft restore time grows faster than linearly with
-			// the size of one transaction, and each transaction costs a
-			// walk of the live table; see render.BatchRules.
-			data, res.stats = render.WriteFullBatched(res.rules, existing, render.BatchRules(existing))
-		} else {
-			data, res.stats = render.WriteFull(res.rules, existing)
-		}
-	} else {
-		if res.snap, res.changed, res.problems, err = p.buildChanged(cfg, changes); err != nil {
-			return nil, err
-		}
-		res.rules = render.RenderChanged(rcfg, res.snap, p.rules, res.changed)
-		data, res.stats = render.WritePartial(p.rules, res.rules, res.changed)
+		return res, nil
 	}
+	if res.snap, res.changed, res.problems, err = p.buildChanged(cfg, changes); err != nil {
+		return nil, err
+	}
+	res.rules = render.RenderChanged(rcfg, res.snap, p.rules, res.changed)
+	// Ports the kernel refused at the last full sync stay out until they
+	// change.
+	for name := range p.failed {
+		if !res.changed[name] {
+			delete(res.rules.Services, name)
+		}
+	}
+	addSkipped(res.problems, res.rules.Skipped, full, changes)
+	var data []byte
+	data, res.stats = render.WritePartial(p.rules, res.rules, res.changed)
 	res.bytes = len(data)
 	if len(data) > 0 {
 		if err := p.ipt.Restore(ctx, data); err != nil {
 			return nil, fmt.Errorf("restoring rules: %w", err)
 		}
 	}
-	if full {
-		for _, h := range missingHooks {
-			if _, err := p.ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
-				return nil, fmt.Errorf("ensuring jump from %s %s: %w", h.Table, h.Chain, err)
-			}
+	return res, nil
+}
+
+// writeFull writes res.rules over the tables as they are now and ensures
+// the hooks into them. When the kernel refuses the restore, it finds the
+// ports it refuses (isolate), writes the rules without them and records
+// them in res.failed.
+func (p *Proxier) writeFull(ctx context.Context, res *syncResult) error {
+	data, hooks, err := p.fullText(ctx, res)
+	if err != nil {
+		return err
+	}
+	if err := p.ipt.Restore(ctx, data); err != nil {
+		failed, ierr := p.isolate(ctx, res.rules, err)
+		if ierr != nil {
+			return fmt.Errorf("restoring rules: %w", ierr)
+		}
+		drop := map[snapshot.ServicePortName]bool{}
+		for name := range failed {
+			drop[name] = true
+		}
+		res.failed = failed
+		res.rules = render.Without(res.rules, drop)
+		if data, hooks, err = p.fullText(ctx, res); err != nil {
+			return err
+		}
+		if err := p.ipt.Restore(ctx, data); err != nil {
+			return fmt.Errorf("restoring rules without the %d ports the kernel refused: %w", len(failed), err)
 		}
 	}
-	return res, nil
+	for _, h := range missing(hooks) {
+		if _, err := p.ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
+			return fmt.Errorf("ensuring jump from %s %s: %w", h.Table, h.Chain, err)
+		}
+	}
+	return nil
+}
+
+// fullText reads the tables as they are and returns the restore text of a
+// full sync of res.rules over them, and the hook rules present.
+func (p *Proxier) fullText(ctx context.Context, res *syncResult) ([]byte, map[string]bool, error) {
+	existing, hooks, err := p.existingState(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var data []byte
+	if p.ipt.Backend() == iptables.BackendNFT {
+		// iptables-nft restore time grows faster than linearly with
+		// the size of one transaction, and each transaction costs a
+		// walk of the live table; see render.BatchRules.
+		data, res.stats = render.WriteFullBatched(res.rules, existing, render.BatchRules(existing))
+	} else {
+		data, res.stats = render.WriteFull(res.rules, existing)
+	}
+	res.bytes = len(data)
+	return data, hooks, nil
+}
+
+// addSkipped adds to problems, for reporting, the ports the rendering
+// skipped: all of them after a full sync, else those of the changed
+// Services (the others' problems are not rebuilt, so not reported again).
+func addSkipped(problems map[types.NamespacedName][]snapshot.Problem, skipped map[snapshot.ServicePortName]string, full bool, changes map[types.NamespacedName]time.Time) {
+	names := slices.SortedFunc(maps.Keys(skipped), snapshot.ServicePortName.Compare)
+	for _, name := range names {
+		nsn := types.NamespacedName{Namespace: name.Namespace, Name: name.Name}
+		if _, ok := changes[nsn]; !full && !ok {
+			continue
+		}
+		problems[nsn] = append(problems[nsn], snapshot.Problem{Kind: "Service", Namespace: nsn.Namespace, Name: nsn.Name, Message: skipped[name]})
+	}
 }
 
 // buildAll models every Service in the informers' caches.
@@ -242,13 +314,14 @@ func groupProblems(problems []snapshot.Problem) map[types.NamespacedName][]snaps
 }
 
 // existingState reads the nat and filter tables as they are now: their
-// chains with the rules of svccheck's own, and the rules in other chains
-// that jump to svccheck's chains, as "table chain spec" in iptables-save's
-// spelling.
+// chains with the rules of svccheck's own and the rules in other chains
+// that jump to svccheck's chains, the latter also as "table chain spec"
+// in iptables-save's spelling.
 func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[string]bool, error) {
 	existing := &render.Existing{
 		Chains: map[iptables.Table][]string{},
 		Rules:  map[iptables.Table]map[string][]string{},
+		Jumps:  map[iptables.Table][]render.Jump{},
 	}
 	hooks := map[string]bool{}
 	// One save of every table: on iptables-nft each run fetches the whole
@@ -267,6 +340,7 @@ func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[stri
 		existing.Rules[t] = saved.own
 		for _, h := range saved.hooks {
 			hooks[string(t)+" "+h.chain+" "+h.spec] = true
+			existing.Jumps[t] = append(existing.Jumps[t], render.Jump{Chain: h.chain, Spec: h.spec, Target: h.target})
 		}
 	}
 	return existing, hooks, nil

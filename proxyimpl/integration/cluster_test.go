@@ -14,6 +14,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/proxyimpl/conntrack"
@@ -73,6 +74,8 @@ type cluster struct {
 	// syncPeriod, when set, is the proxies' SyncPeriod (how often they
 	// do a full sync); the default is the proxy's own.
 	syncPeriod time.Duration
+	// events receives the Events every proxy emits.
+	events *record.FakeRecorder
 }
 
 // clusterOption changes a cluster before its proxies start.
@@ -108,7 +111,7 @@ func newCluster(t *testing.T, nodes, podsPerNode int, opts ...clusterOption) *cl
 	topo := newTopology(t, nodes, podsPerNode)
 	startEchoes(t, topo)
 	dumpOnFailure(t, topo)
-	c := &cluster{t: t, topo: topo, client: fake.NewClientset(), nodes: map[string]*nodeProxy{}}
+	c := &cluster{t: t, topo: topo, client: fake.NewClientset(), nodes: map[string]*nodeProxy{}, events: record.NewFakeRecorder(1000)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -140,6 +143,7 @@ func (c *cluster) startProxy(n *Node) *nodeProxy {
 		MinSyncPeriod: 100 * time.Millisecond,
 		SyncPeriod:    c.syncPeriod,
 		ServiceHealth: np.health,
+		Recorder:      c.events,
 	})
 	if err != nil {
 		t.Fatalf("creating the proxy of %s: %v", n.Name, err)

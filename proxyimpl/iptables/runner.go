@@ -3,6 +3,7 @@ package iptables
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"sigs.k8s.io/kind/pkg/exec"
@@ -36,10 +37,16 @@ func (r *Runner) tool(suffix string) string {
 }
 
 // Restore implements Interface: iptables-restore --noflush -w, without
-// counters.
+// counters. When the tool names the line it failed at, the error is a
+// *RestoreError with the input around that line.
 func (r *Runner) Restore(ctx context.Context, data []byte) error {
 	if _, err := run(ctx, r.cmder, data, r.tool("-restore"), "--noflush", "-w", waitSeconds); err != nil {
-		return fmt.Errorf("restoring rules: %w", err)
+		var output string
+		var cerr *CommandError
+		if errors.As(err, &cerr) {
+			output = cerr.Output
+		}
+		return fmt.Errorf("restoring rules: %w", withContext(err, output, data))
 	}
 	return nil
 }

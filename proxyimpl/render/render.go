@@ -19,7 +19,9 @@ func Render(cfg Config, snap *snapshot.Snapshot) *RuleSet {
 // rules for the others; with a nil prev it renders every port. Ports of prev
 // that are not in snap are dropped. prev must come from the same Config and
 // the same cluster CIDRs (after a change of either, use Render). prev is not
-// modified; the result shares unchanged ServiceRules with it.
+// modified; the result shares unchanged ServiceRules with it. A port
+// whose rules iptables would refuse (see unrenderable) gets no rules: it
+// is in the result's Skipped, with the reason, and not in its Services.
 func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed map[snapshot.ServicePortName]bool) *RuleSet {
 	r := newRenderer(cfg, snap)
 	rs := &RuleSet{
@@ -35,7 +37,15 @@ func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed m
 				continue
 			}
 		}
-		rs.Services[name] = r.servicePort(port)
+		sr := r.servicePort(port)
+		if msg := unrenderable(sr); msg != "" {
+			if rs.Skipped == nil {
+				rs.Skipped = map[snapshot.ServicePortName]string{}
+			}
+			rs.Skipped[name] = msg
+			continue
+		}
+		rs.Services[name] = sr
 	}
 	if prev != nil && !hairpinChanged(prev, rs, changed, reused) {
 		// Only the changed ports can change the hairpin addresses:
@@ -161,9 +171,6 @@ func (r *renderer) hairpinChain(services map[snapshot.ServicePortName]*ServiceRu
 	}
 	return c
 }
-
-// maxCommentLen is the longest comment iptables takes, in bytes.
-const maxCommentLen = 255
 
 // hairpinComment is the comment of the hairpin rule of address a, a local
 // endpoint of the ports owners: "svccheck hairpin 10.244.1.5 for ns/a:http,

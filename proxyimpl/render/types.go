@@ -88,6 +88,10 @@ type RuleSet struct {
 	Hairpin Chain
 	// Services maps each rendered port to its rules.
 	Services map[snapshot.ServicePortName]*ServiceRules
+	// Skipped maps each port rendered without rules, as iptables would
+	// refuse them and fail the restore for every port, to the reason.
+	// Nil when there is none.
+	Skipped map[snapshot.ServicePortName]string
 }
 
 // TableStats counts what one restore text does to one table.

@@ -121,6 +121,36 @@ type Existing struct {
 	// iptables-nft refilling existing chains is most of a full sync's
 	// cost. With nil Rules every chain is rewritten.
 	Rules map[iptables.Table]map[string][]string
+	// Jumps holds, per table, the rules outside svccheck's chains (in
+	// built-in chains and others' chains) that jump or go to one of
+	// svccheck's chains. A full sync deletes those into a chain it
+	// deletes: the kernel refuses to delete a chain something jumps to.
+	Jumps map[iptables.Table][]Jump
+}
+
+// Jump is a rule outside svccheck's chains whose target is one of them.
+type Jump struct {
+	// Chain is the chain the rule is in.
+	Chain string
+	// Spec is the rule as iptables-save prints it after "-A CHAIN ".
+	Spec string
+	// Target is the svccheck chain it jumps or goes to.
+	Target string
+}
+
+// jumpsInto returns the rules of table t in e.Jumps whose target is one
+// of chains.
+func (e *Existing) jumpsInto(t iptables.Table, chains []string) []Jump {
+	if e == nil || len(chains) == 0 {
+		return nil
+	}
+	var out []Jump
+	for _, j := range e.Jumps[t] {
+		if slices.Contains(chains, j.Target) {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // unchanged reports whether c exists in the kernel with exactly its rules.
@@ -144,8 +174,8 @@ func (e *Existing) chainNames() map[iptables.Table][]string {
 // rendered rules. Chains that existing shows with exactly those rules are
 // left alone; every other chain is declared (created or flushed) and
 // filled. Chains named in existing that start with snapshot.ChainPrefix
-// and are not in rs are flushed and deleted. A nil existing rewrites
-// everything.
+// and are not in rs are flushed and deleted, after the rules in
+// existing.Jumps that lead into them. A nil existing rewrites everything.
 func WriteFull(rs *RuleSet, existing *Existing) ([]byte, Stats) {
 	ordered := sortedServices(rs.Services)
 	_, stale, size := fullPlan(rs, ordered, existing)
@@ -215,8 +245,9 @@ func withShared(ordered []*ServiceRules, g Chain) Chain {
 }
 
 // writeTable writes one transaction of table t that fills the chains that
-// differ from existing and deletes the stale ones; nothing at all when
-// there is nothing to do.
+// differ from existing and deletes the stale ones, and before them every
+// rule of existing.Jumps that leads into one; nothing at all when there
+// is nothing to do.
 func writeTable(out *bytes.Buffer, chains []Chain, t iptables.Table, stale []string, existing *Existing) TableStats {
 	var st TableStats
 	var write []Chain
@@ -244,6 +275,10 @@ func writeTable(out *bytes.Buffer, chains []Chain, t iptables.Table, stale []str
 	}
 	for _, c := range write {
 		st.Rules += writeChain(out, c)
+	}
+	for _, j := range existing.jumpsInto(t, stale) {
+		writeLine(out, "-D", j.Chain, j.Spec)
+		st.Deleted++
 	}
 	for _, c := range stale {
 		out.WriteString("-X " + c + "\n")

@@ -201,41 +201,12 @@ func validName(s string) bool {
 	return true
 }
 
-// splitWords splits a line into words the way iptables-restore does:
-// whitespace-separated, with double quotes grouping words and backslash
-// escaping a quote or backslash inside them.
+// splitWords splits a line into words the way iptables-restore does; see
+// iptables.SplitWords.
 func splitWords(line string) ([]string, error) {
-	if !strings.ContainsAny(line, "\"\\") {
-		return strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' }), nil
-	}
-	var words []string
-	var w strings.Builder
-	inWord, inQuote := false, false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case inQuote && c == '\\' && i+1 < len(line) && (line[i+1] == '"' || line[i+1] == '\\'):
-			i++
-			w.WriteByte(line[i])
-		case c == '"':
-			inQuote = !inQuote
-			inWord = true
-		case !inQuote && (c == ' ' || c == '\t'):
-			if inWord {
-				words = append(words, w.String())
-				w.Reset()
-				inWord = false
-			}
-		default:
-			w.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inQuote {
-		return nil, fmt.Errorf("unterminated quote")
-	}
-	if inWord {
-		words = append(words, w.String())
+	words, err := iptables.SplitWords(line)
+	if err != nil {
+		return nil, fmt.Errorf("splitting %q: %w", line, err)
 	}
 	return words, nil
 }
