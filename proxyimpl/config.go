@@ -48,7 +48,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Health is told about syncs, for /healthz; may be nil.
 	Health *healthcheck.ProxyHealth
-	// ServiceHealth serves the health check node ports; may be nil.
+	// ServiceHealth serves the health check node ports; may be nil. New
+	// ties its answers to Health (503 while the proxy is unhealthy).
 	ServiceHealth *healthcheck.ServiceServer
 	// Recorder emits Events on Services the proxy cannot program; may be
 	// nil.

@@ -25,8 +25,10 @@
 //   - SVCCHK-SERVICES (from PREROUTING and OUTPUT): per port and cluster IP
 //     "-d VIP/32 -p P --dport N -j SVCCHK-SVC-<hash>" when the port has
 //     endpoints for internal traffic; external and load balancer IPs jump
-//     to SVCCHK-EXT-<hash>. The last rule sends local destinations to
-//     SVCCHK-NODEPORTS, which jumps per node port to the EXT chain.
+//     to SVCCHK-EXT-<hash> (load balancer IPs through SVCCHK-FW-<hash>
+//     when the Service has loadBalancerSourceRanges). The last rule sends
+//     local destinations to SVCCHK-NODEPORTS, which jumps per node port
+//     to the EXT chain.
 //   - SVCCHK-SVC-<hash>: "! -s <cluster CIDR> -j SVCCHK-MARK-MASQ" (when a
 //     cluster CIDR is configured), then per endpoint i of n a DNAT rule
 //     with "-m statistic --mode random --probability 1/(n-i)" (the last
@@ -44,6 +46,14 @@
 //     local endpoint nothing is DNATed and the filter table drops it.
 //     The cluster endpoints are the SVC chain, or, when internal traffic
 //     is node-local, a SVCCHK-CLU-<hash> chain holding all of them.
+//   - SVCCHK-FW-<hash>, as kube-proxy's iptables mode does: per IPv4
+//     source range "-s CIDR -j SVCCHK-EXT-<hash>", and when a range holds
+//     one of the node's addresses the same for each load balancer IP as a
+//     source (a node reaching a load balancer IP it holds locally sends
+//     from that IP); a last rule without a target names the port. Other
+//     sources fall off the end un-DNATed and the filter table drops them.
+//     Only load balancer IPs are guarded: node ports and external IPs stay
+//     open to every source, as with kube-proxy.
 //   - SVCCHK-MARK-MASQ sets the masquerade bit (0x4000 by default).
 //     SVCCHK-POSTROUTING (from POSTROUTING) first sends DNATed connections
 //     to SVCCHK-HAIRPIN, then masquerades marked packets (--random-fully)
@@ -64,6 +74,10 @@
 //     the same for node ports (--dst-type LOCAL), external and load
 //     balancer IPs, DROP meaning externalTrafficPolicy Local without local
 //     endpoints.
+//   - SVCCHK-PROXY-FIREWALL (from INPUT, OUTPUT and FORWARD, new
+//     connections): per load balancer IP of a port with source ranges,
+//     "-d LBIP/32 -p P --dport N -j DROP"; it only sees what the FW chain
+//     did not DNAT.
 //   - SVCCHK-NODEPORTS (from INPUT) accepts health check node ports.
 //   - SVCCHK-FORWARD (from FORWARD) accepts marked traffic and
 //     RELATED,ESTABLISHED connections.
@@ -151,8 +165,10 @@
 //
 // # Limits
 //
-// IPv4 only. Topology hints, trafficDistribution and
-// loadBalancerSourceRanges are ignored. Only the first IPv4 cluster CIDR
+// IPv4 only: IPv6 loadBalancerSourceRanges are dropped, so a Service whose
+// ranges are all IPv6 leaves its IPv4 load balancer IPs open, as
+// kube-proxy's IPv4 proxier does. Topology hints and trafficDistribution
+// are ignored. Only the first IPv4 cluster CIDR
 // is used for masquerade decisions; without one, traffic to cluster IPs
 // is not masqueraded by source and pod traffic to an
 // externalTrafficPolicy Local port is not short-circuited.

@@ -2,6 +2,7 @@ package proxyimpl
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -68,17 +69,43 @@ func (p *Proxier) syncHealthChecks(ctx context.Context, snap *snapshot.Snapshot)
 		return
 	}
 	ports := map[types.NamespacedName]int32{}
-	counts := map[types.NamespacedName]int{}
 	for _, sp := range snap.Ports {
 		if !sp.ExternalPolicyLocal || sp.HealthCheckNodePort == 0 {
 			continue
 		}
-		nsn := types.NamespacedName{Namespace: sp.Name.Namespace, Name: sp.Name.Name}
-		ports[nsn] = sp.HealthCheckNodePort
-		counts[nsn] = max(counts[nsn], len(sp.LocalEndpoints))
+		ports[types.NamespacedName{Namespace: sp.Name.Namespace, Name: sp.Name.Name}] = sp.HealthCheckNodePort
 	}
-	p.cfg.ServiceHealth.SyncEndpoints(counts)
+	p.cfg.ServiceHealth.SyncEndpoints(localReadyEndpoints(snap, ports))
 	if err := p.cfg.ServiceHealth.SyncServices(ports); err != nil {
 		klog.FromContext(ctx).Error(err, "Serving health check node ports")
 	}
+}
+
+// localReadyEndpoints counts, per Service of services, the distinct
+// addresses of its ready endpoints on this node over all its ports, as
+// kube-proxy's health check does: a node whose local endpoints are all
+// terminating (even if still serving) reports none, so load balancers
+// stop sending it new connections.
+func localReadyEndpoints(snap *snapshot.Snapshot, services map[types.NamespacedName]int32) map[types.NamespacedName]int {
+	ips := map[types.NamespacedName]map[netip.Addr]bool{}
+	for _, sp := range snap.Ports {
+		nsn := types.NamespacedName{Namespace: sp.Name.Namespace, Name: sp.Name.Name}
+		if _, ok := services[nsn]; !ok {
+			continue
+		}
+		for _, ep := range sp.Endpoints {
+			if !ep.Local || !ep.Ready {
+				continue
+			}
+			if ips[nsn] == nil {
+				ips[nsn] = map[netip.Addr]bool{}
+			}
+			ips[nsn][ep.IP] = true
+		}
+	}
+	counts := make(map[types.NamespacedName]int, len(ips))
+	for nsn, set := range ips {
+		counts[nsn] = len(set)
+	}
+	return counts
 }

@@ -129,6 +129,11 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 		p.hasSynced = append(p.hasSynced, h.informer.HasSynced, reg.HasSynced)
 	}
 	p.runner = newRunner(p.Sync, cfg.MinSyncPeriod, cfg.SyncPeriod, cfg.Clock)
+	if cfg.ServiceHealth != nil && cfg.Health != nil {
+		// A node whose rules are stale must not attract load balancer
+		// traffic: the health check node ports follow the proxy's health.
+		cfg.ServiceHealth.SetProxyHealth(cfg.Health)
+	}
 	return p, nil
 }
 

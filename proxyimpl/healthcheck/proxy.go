@@ -89,6 +89,14 @@ func (h *ProxyHealth) Status() Status {
 	return st
 }
 
+// Healthy reports whether the proxy is healthy, as Status does: the
+// ServiceServer answers 503 on every health check node port while it is
+// not, so load balancers move traffic away from a node whose rules are
+// stale.
+func (h *ProxyHealth) Healthy() bool {
+	return h.Status().Healthy
+}
+
 // ServeHTTP answers 200 when healthy and 503 otherwise, with the Status as
 // JSON.
 func (h *ProxyHealth) ServeHTTP(w http.ResponseWriter, _ *http.Request) {

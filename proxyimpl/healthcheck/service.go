@@ -17,16 +17,27 @@ import (
 // ListenFunc opens a listener, like net.Listen.
 type ListenFunc func(network, address string) (net.Listener, error)
 
+// ProxyChecker reports whether the proxy keeps its rules up to date.
+// ProxyHealth is one.
+type ProxyChecker interface {
+	// Healthy reports whether the proxy is healthy now.
+	Healthy() bool
+}
+
+var _ ProxyChecker = (*ProxyHealth)(nil)
+
 // ServiceServer runs one HTTP server per Service with a health check node
-// port. Each answers 200 when this node has local endpoints for the
-// Service and 503 when it has none, with a JSON body naming the Service and
-// the local endpoint count. It is safe for concurrent use.
+// port. Each answers 200 when this node has ready local endpoints for the
+// Service and the proxy is healthy, and 503 otherwise, with a JSON body
+// naming the Service, the local endpoint count and the proxy's health, as
+// kube-proxy does. It is safe for concurrent use.
 type ServiceServer struct {
 	listen ListenFunc
 	// bindIPs are the addresses to listen on; empty means all.
 	bindIPs []string
 
 	mu        sync.Mutex
+	proxy     ProxyChecker // nil: healthy
 	services  map[types.NamespacedName]*hcInstance
 	endpoints map[types.NamespacedName]int
 }
@@ -80,8 +91,17 @@ func (s *ServiceServer) SyncServices(services map[types.NamespacedName]int32) er
 	return errors.Join(errs...)
 }
 
-// SyncEndpoints sets the local endpoint counts; Services missing from
-// counts have none.
+// SetProxyHealth makes every answer depend on h too: while h reports the
+// proxy unhealthy, every health check node port answers 503, whatever its
+// endpoints. Without it the proxy counts as healthy.
+func (s *ServiceServer) SetProxyHealth(h ProxyChecker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.proxy = h
+}
+
+// SyncEndpoints sets the local endpoint counts (ready local endpoints,
+// terminating ones left out); Services missing from counts have none.
 func (s *ServiceServer) SyncEndpoints(counts map[types.NamespacedName]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,9 +136,9 @@ func (s *ServiceServer) Close() {
 func (s *ServiceServer) Handler(name types.NamespacedName) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
-		count := s.endpoints[name]
+		count, proxy := s.endpoints[name], s.proxy
 		s.mu.Unlock()
-		writeServiceHealth(w, name, count)
+		writeServiceHealth(w, name, count, proxy == nil || proxy.Healthy())
 	})
 }
 
@@ -134,11 +154,13 @@ type serviceRef struct {
 	Name      string `json:"name"`
 }
 
-func writeServiceHealth(w http.ResponseWriter, name types.NamespacedName, count int) {
+// writeServiceHealth answers 200 when the node has local endpoints and the
+// proxy is healthy, else 503.
+func writeServiceHealth(w http.ResponseWriter, name types.NamespacedName, count int, proxyHealthy bool) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Load-Balancing-Endpoint-Weight", strconv.Itoa(count))
-	if count > 0 {
+	if count > 0 && proxyHealthy {
 		w.WriteHeader(http.StatusOK)
 	} else {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -146,7 +168,7 @@ func writeServiceHealth(w http.ResponseWriter, name types.NamespacedName, count 
 	body, _ := json.Marshal(serviceHealth{
 		Service:             serviceRef{Namespace: name.Namespace, Name: name.Name},
 		LocalEndpoints:      count,
-		ServiceProxyHealthy: true,
+		ServiceProxyHealthy: proxyHealthy,
 	})
 	_, _ = w.Write(body)
 }

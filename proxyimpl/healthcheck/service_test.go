@@ -10,27 +10,45 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 )
+
+// proxyState is a ProxyChecker with a settable answer.
+type proxyState bool
+
+func (p *proxyState) Healthy() bool { return bool(*p) }
 
 func TestServiceHandler(t *testing.T) {
 	web := types.NamespacedName{Namespace: "demo", Name: "web"}
 	tests := []struct {
 		name       string
 		count      int
+		proxy      *bool // nil: no ProxyChecker set
 		wantStatus int
 		wantBody   string
 	}{
-		{"local endpoints", 2, http.StatusOK,
+		{"local endpoints", 2, nil, http.StatusOK,
 			`{"service":{"namespace":"demo","name":"web"},"localEndpoints":2,"serviceProxyHealthy":true}`},
-		{"no local endpoints", 0, http.StatusServiceUnavailable,
+		{"no local endpoints", 0, nil, http.StatusServiceUnavailable,
 			`{"service":{"namespace":"demo","name":"web"},"localEndpoints":0,"serviceProxyHealthy":true}`},
+		{"local endpoints, proxy healthy", 1, ptr(true), http.StatusOK,
+			`{"service":{"namespace":"demo","name":"web"},"localEndpoints":1,"serviceProxyHealthy":true}`},
+		{"local endpoints, proxy unhealthy", 1, ptr(false), http.StatusServiceUnavailable,
+			`{"service":{"namespace":"demo","name":"web"},"localEndpoints":1,"serviceProxyHealthy":false}`},
+		{"no local endpoints, proxy unhealthy", 0, ptr(false), http.StatusServiceUnavailable,
+			`{"service":{"namespace":"demo","name":"web"},"localEndpoints":0,"serviceProxyHealthy":false}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewServiceServer(nil)
+			if tt.proxy != nil {
+				st := proxyState(*tt.proxy)
+				s.SetProxyHealth(&st)
+			}
 			s.SyncEndpoints(map[types.NamespacedName]int{web: tt.count})
 			rec := httptest.NewRecorder()
 			s.Handler(web).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
@@ -53,6 +71,41 @@ func TestServiceHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceServerFollowsProxyHealth checks the answer of one Service
+// with a local endpoint as the proxy's health changes: 503 while a change
+// has waited longer than the timeout for a successful sync, 200 again
+// after one.
+func TestServiceServerFollowsProxyHealth(t *testing.T) {
+	web := types.NamespacedName{Namespace: "demo", Name: "web"}
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := NewProxyHealth(time.Minute, clk)
+	h.InformersSynced()
+	h.Updated()
+	s := NewServiceServer(nil)
+	s.SetProxyHealth(h)
+	s.SyncEndpoints(map[types.NamespacedName]int{web: 1})
+	steps := []struct {
+		name string
+		do   func()
+		want int
+	}{
+		{"synced", func() {}, http.StatusOK},
+		{"sync fails, change pending", h.QueuedUpdate, http.StatusOK},
+		{"pending 61s", func() { clk.SetTime(clk.Now().Add(61 * time.Second)) }, http.StatusServiceUnavailable},
+		{"sync succeeds", h.Updated, http.StatusOK},
+	}
+	for _, st := range steps {
+		st.do()
+		rec := httptest.NewRecorder()
+		s.Handler(web).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != st.want {
+			t.Errorf("%s: status = %d, want %d (body %s)", st.name, rec.Code, st.want, rec.Body)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // loopbackListener maps every requested port to a free loopback port and
 // remembers which real address serves which requested port.

@@ -37,10 +37,17 @@ type recorder struct {
 	iptables.Interface
 	mu       sync.Mutex
 	restores [][]byte
+	failErr  error // when set, every Restore fails with it, untried
 }
 
 // Restore implements iptables.Interface.
 func (r *recorder) Restore(ctx context.Context, data []byte) error {
+	r.mu.Lock()
+	failErr := r.failErr
+	r.mu.Unlock()
+	if failErr != nil {
+		return failErr
+	}
 	err := r.Interface.Restore(ctx, data)
 	if err == nil {
 		r.mu.Lock()
@@ -55,6 +62,14 @@ func (r *recorder) since(n int) [][]byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([][]byte(nil), r.restores[n:]...)
+}
+
+// failRestores makes every later Restore fail with err, without running
+// iptables-restore; nil lets them through again.
+func (r *recorder) failRestores(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failErr = err
 }
 
 // count returns the number of restores so far.
@@ -76,6 +91,9 @@ type cluster struct {
 	syncPeriod time.Duration
 	// events receives the Events every proxy emits.
 	events *record.FakeRecorder
+	// healthTimeout, when set, gives each proxy a ProxyHealth with this
+	// timeout, which its health check node ports follow.
+	healthTimeout time.Duration
 }
 
 // clusterOption changes a cluster before its proxies start.
@@ -84,6 +102,11 @@ type clusterOption func(*cluster)
 // withSyncPeriod makes the proxies do a full sync at least every d.
 func withSyncPeriod(d time.Duration) clusterOption {
 	return func(c *cluster) { c.syncPeriod = d }
+}
+
+// withHealthTimeout gives the proxies a ProxyHealth with timeout d.
+func withHealthTimeout(d time.Duration) clusterOption {
+	return func(c *cluster) { c.healthTimeout = d }
 }
 
 // withClient lets fn install reactors on the fake API server before any
@@ -136,6 +159,10 @@ func (c *cluster) startProxy(n *Node) *nodeProxy {
 		}),
 		done: make(chan error, 1),
 	}
+	var health *healthcheck.ProxyHealth
+	if c.healthTimeout > 0 {
+		health = healthcheck.NewProxyHealth(c.healthTimeout, nil)
+	}
 	p, err := proxyimpl.New(c.client, np.ipt, conntrack.NewInNamespace(filepath.Join("/run/netns", n.NS)), proxyimpl.Config{
 		NodeName:      n.Name,
 		NodeIPs:       []netip.Addr{n.IP},
@@ -144,6 +171,7 @@ func (c *cluster) startProxy(n *Node) *nodeProxy {
 		SyncPeriod:    c.syncPeriod,
 		ServiceHealth: np.health,
 		Recorder:      c.events,
+		Health:        health,
 	})
 	if err != nil {
 		t.Fatalf("creating the proxy of %s: %v", n.Name, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
@@ -27,6 +28,14 @@ func TestIntegrationCanonicalSpelling(t *testing.T) {
 	for _, tc := range shapeCases() {
 		clusters = append(clusters, cluster{tc.name, Render(Config{}, build(t, tc.services, tc.slices))})
 	}
+	firewalled := []*v1.Service{
+		svc("ns1", "guarded", "10.96.0.10", loadBalancer(30080, "198.51.100.9", "203.0.113.0/24", "192.0.2.7/32")),
+		svc("ns1", "node-allowed", "10.96.0.20", loadBalancer(30081, "198.51.100.10", "172.18.0.0/16"), etpLocal(31000)),
+	}
+	clusters = append(clusters, cluster{"load balancer source ranges", Render(Config{}, buildFirewall(t, firewalled, []*discoveryv1.EndpointSlice{
+		slice("ns1", "guarded", "guarded-a", "p80", 8080, readyEp("10.244.2.5", "node-b")),
+		slice("ns1", "node-allowed", "node-allowed-a", "p80", 8080, readyEp("10.244.1.6", testNode)),
+	}))})
 	services, eps := genCluster(40, 7)
 	clusters = append(clusters, cluster{"generated", Render(Config{MasqueradeMark: 0x8000}, build(t, services, eps))})
 	services, eps = genCluster(2, 70) // probabilities 1/70 to 1/2

@@ -48,6 +48,9 @@ func fuzzCluster(src *byteSource) ([]*v1.Service, []*discoveryv1.EndpointSlice) 
 		case 2:
 			s.Spec.Type = v1.ServiceTypeLoadBalancer
 			s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: fmt.Sprintf("198.51.100.%d", i+1)}}
+			if flags&128 != 0 {
+				s.Spec.LoadBalancerSourceRanges = []string{fmt.Sprintf("203.0.113.%d/32", i), "172.18.0.0/16"}
+			}
 		}
 		if flags&8 != 0 {
 			s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
@@ -89,6 +92,7 @@ func FuzzRender(f *testing.F) {
 	f.Add([]byte{2, 9, 1, 0, 3, 4, 12, 20, 0, 1, 1, 2, 5})
 	f.Add([]byte{6, 255, 1, 1, 2, 4, 5, 6, 7, 8, 9, 60, 0, 2, 1, 4, 12, 28, 36, 3, 6, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
 	f.Add([]byte{3, 41, 0, 2, 4, 4, 4, 26, 1, 0, 1, 1, 3, 1, 2, 3, 1, 104, 0, 0, 0})
+	f.Add([]byte{2, 131, 1, 0, 2, 4, 12, 139, 0, 1, 0, 2, 5})
 	f.Add([]byte{})
 	namespaces := map[string]*scratch{}
 	for _, b := range backends {

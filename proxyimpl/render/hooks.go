@@ -18,6 +18,9 @@ func Hooks() []HookRule {
 		jump(iptables.TableFilter, iptables.ChainForward, "svccheck service portals", ChainServices, newConn...),
 		jump(iptables.TableFilter, iptables.ChainInput, "svccheck external service portals", ChainExternalServices, newConn...),
 		jump(iptables.TableFilter, iptables.ChainForward, "svccheck external service portals", ChainExternalServices, newConn...),
+		jump(iptables.TableFilter, iptables.ChainInput, "svccheck load balancer firewall", ChainProxyFirewall, newConn...),
+		jump(iptables.TableFilter, iptables.ChainOutput, "svccheck load balancer firewall", ChainProxyFirewall, newConn...),
+		jump(iptables.TableFilter, iptables.ChainForward, "svccheck load balancer firewall", ChainProxyFirewall, newConn...),
 		jump(iptables.TableFilter, iptables.ChainInput, "svccheck health check service ports", ChainNodePorts),
 		jump(iptables.TableFilter, iptables.ChainForward, "svccheck forwarding rules", ChainForward),
 	}

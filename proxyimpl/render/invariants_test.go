@@ -97,6 +97,9 @@ func TestHooks(t *testing.T) {
 		"filter FORWARD -m comment --comment svccheck service portals -m conntrack --ctstate NEW -j SVCCHK-SERVICES",
 		"filter INPUT -m comment --comment svccheck external service portals -m conntrack --ctstate NEW -j SVCCHK-EXTERNAL-SERVICES",
 		"filter FORWARD -m comment --comment svccheck external service portals -m conntrack --ctstate NEW -j SVCCHK-EXTERNAL-SERVICES",
+		"filter INPUT -m comment --comment svccheck load balancer firewall -m conntrack --ctstate NEW -j SVCCHK-PROXY-FIREWALL",
+		"filter OUTPUT -m comment --comment svccheck load balancer firewall -m conntrack --ctstate NEW -j SVCCHK-PROXY-FIREWALL",
+		"filter FORWARD -m comment --comment svccheck load balancer firewall -m conntrack --ctstate NEW -j SVCCHK-PROXY-FIREWALL",
 		"filter INPUT -m comment --comment svccheck health check service ports -j SVCCHK-NODEPORTS",
 		"filter FORWARD -m comment --comment svccheck forwarding rules -j SVCCHK-FORWARD",
 	}

@@ -115,6 +115,7 @@ var sharedChains = map[tableChain]bool{
 	{iptables.TableFilter, ChainServices}:         true,
 	{iptables.TableFilter, ChainExternalServices}: true,
 	{iptables.TableFilter, ChainNodePorts}:        true,
+	{iptables.TableFilter, ChainProxyFirewall}:    true,
 }
 
 // tableChain identifies a chain across tables.
@@ -131,6 +132,7 @@ func (r *renderer) globalChains() []Chain {
 		{Table: iptables.TableFilter, Name: ChainServices},
 		{Table: iptables.TableFilter, Name: ChainExternalServices},
 		{Table: iptables.TableFilter, Name: ChainNodePorts},
+		{Table: iptables.TableFilter, Name: ChainProxyFirewall},
 		{Table: iptables.TableFilter, Name: ChainForward, Rules: []string{
 			"-m comment --comment " + quote("svccheck forwarding rules") + " -m mark --mark " + masqMatch + " -j ACCEPT",
 			"-m comment --comment " + quote("svccheck forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",

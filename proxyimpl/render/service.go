@@ -85,10 +85,7 @@ func (pr *portRenderer) external() {
 			pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "external IP").
 				add("-m", pr.proto, "--dport", itoa(p.Port), "-j", p.EXTChain))
 		}
-		for _, ip := range p.LoadBalancerIPs {
-			pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "loadbalancer IP").
-				add("-m", pr.proto, "--dport", itoa(p.Port), "-j", p.EXTChain))
-		}
+		pr.loadBalancerIPs()
 		if p.NodePort != 0 {
 			pr.shared(iptables.TableNAT, ChainNodePorts, pr.rule("", "").
 				add("-m", pr.proto, "--dport", itoa(p.NodePort), "-j", p.EXTChain))
@@ -108,6 +105,48 @@ func (pr *portRenderer) external() {
 				add("-m", pr.proto, "--dport", itoa(p.Port), "-j", target))
 		}
 	}
+}
+
+// loadBalancerIPs renders the dispatch of load balancer IP traffic to the
+// EXT chain, through the FW chain when the port has source ranges. The
+// port has usable endpoints.
+func (pr *portRenderer) loadBalancerIPs() {
+	p := pr.p
+	target := p.EXTChain
+	if p.UsesFirewall() {
+		target = p.FWChain
+		pr.fwChain()
+	}
+	for _, ip := range p.LoadBalancerIPs {
+		pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "loadbalancer IP").
+			add("-m", pr.proto, "--dport", itoa(p.Port), "-j", target))
+		if p.UsesFirewall() {
+			pr.shared(iptables.TableFilter, ChainProxyFirewall, pr.rule(ip32(ip), "traffic not accepted by "+p.FWChain).
+				add("-m", pr.proto, "--dport", itoa(p.Port), "-j", "DROP"))
+		}
+	}
+}
+
+// fwChain renders the FW chain, as kube-proxy's iptables mode does: the
+// source ranges go on to the EXT chain, and so do the load balancer IPs as
+// sources when a range holds the node (a node reaching a load balancer IP
+// it holds locally sends from that IP). Everything else falls off the end
+// without DNAT, still addressed to the load balancer IP, and
+// ChainProxyFirewall drops it.
+func (pr *portRenderer) fwChain() {
+	p := pr.p
+	comment := " -m comment --comment " + quote(pr.name+" loadbalancer IP") + " -j " + p.EXTChain
+	rules := make([]string, 0, len(p.LoadBalancerSourceRanges)+len(p.LoadBalancerIPs)+1)
+	for _, r := range p.LoadBalancerSourceRanges {
+		rules = append(rules, "-s "+r.String()+comment)
+	}
+	if p.SourceRangesHoldNode {
+		for _, ip := range p.LoadBalancerIPs {
+			rules = append(rules, "-s "+ip32(ip)+comment)
+		}
+	}
+	rules = append(rules, "-m comment --comment "+quote("other traffic to "+pr.name+" will be dropped by "+ChainProxyFirewall))
+	pr.chain(p.FWChain, rules)
 }
 
 // extChain renders the EXT chain (and the CLU chain it needs when internal

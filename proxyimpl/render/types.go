@@ -28,6 +28,10 @@ const (
 	ChainHairpin = snapshot.ChainPrefix + "HAIRPIN"
 	// ChainForward (filter) accepts forwarded proxied traffic.
 	ChainForward = snapshot.ChainPrefix + "FORWARD"
+	// ChainProxyFirewall (filter) drops new connections to load balancer
+	// IPs that their port's FW chain did not let through (still addressed
+	// to the load balancer IP, not DNATed).
+	ChainProxyFirewall = snapshot.ChainPrefix + "PROXY-FIREWALL"
 )
 
 // DefaultMasqueradeMark is the fwmark bit marking packets to masquerade.
@@ -69,10 +73,11 @@ type Chain struct {
 type ServiceRules struct {
 	// Name is the Service port.
 	Name snapshot.ServicePortName
-	// Chains are the port's own chains (SVC, EXT, CLU), possibly none.
+	// Chains are the port's own chains (SVC, EXT, CLU, FW), possibly none.
 	Chains []Chain
 	// Shared are the port's rules in the shared chains (ChainServices,
-	// ChainNodePorts, ChainExternalServices in either table).
+	// ChainNodePorts, ChainExternalServices, ChainProxyFirewall in either
+	// table).
 	Shared []Rule
 	// HairpinIPs are the local endpoint addresses that need a hairpin rule.
 	HairpinIPs []netip.Addr

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -116,6 +117,12 @@ func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.End
 		return nil, nil // IPv6-only: not this proxy's family
 	}
 	common := serviceCommon(svc, clusterIPs, report)
+	common.LoadBalancerSourceRanges = parseIPv4Prefixes(svc.Spec.LoadBalancerSourceRanges, "loadBalancerSourceRanges", report)
+	for _, r := range common.LoadBalancerSourceRanges {
+		if slices.ContainsFunc(cfg.NodeIPs, r.Contains) {
+			common.SourceRangesHoldNode = true
+		}
+	}
 	var ports []*ServicePort
 	seen := map[ServicePortName]bool{}
 	for _, sp := range svc.Spec.Ports {
@@ -220,6 +227,30 @@ func clusterIPv4s(svc *v1.Service) ([]netip.Addr, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseIPv4Prefixes parses CIDRs (surrounding spaces allowed, as the API
+// allows them), reporting unparsable ones, dropping IPv6 ones and
+// duplicates, and masking and sorting the rest.
+func parseIPv4Prefixes(cidrs []string, field string, report func(string, ...any)) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range cidrs {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			report("ignoring %s entry %q: not a CIDR", field, s)
+			continue
+		}
+		if p.Addr().Is4() {
+			out = append(out, p.Masked())
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return slices.Compact(out)
 }
 
 // parseIPv4s parses addresses, reporting unparsable ones, dropping IPv6

@@ -17,6 +17,9 @@ const (
 	// CLUPrefix starts the per-port chains holding all cluster endpoints of
 	// a port whose internal traffic is node-local.
 	CLUPrefix = ChainPrefix + "CLU-"
+	// FWPrefix starts the per-port chains that let only a port's load
+	// balancer source ranges through.
+	FWPrefix = ChainPrefix + "FW-"
 	// AffinityPrefix starts the xt_recent list names of ClientIP affinity.
 	AffinityPrefix = ChainPrefix + "AFF-"
 )
@@ -40,4 +43,5 @@ func (p *ServicePort) setChains() {
 	p.SVCChain = SVCPrefix + p.Hash
 	p.EXTChain = EXTPrefix + p.Hash
 	p.CLUChain = CLUPrefix + p.Hash
+	p.FWChain = FWPrefix + p.Hash
 }

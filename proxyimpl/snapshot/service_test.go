@@ -17,6 +17,13 @@ func TestBuildServiceFields(t *testing.T) {
 		}
 		return out
 	}
+	prefixes := func(s ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, p := range s {
+			out = append(out, netip.MustParsePrefix(p))
+		}
+		return out
+	}
 	cases := []struct {
 		name     string
 		svc      *v1.Service
@@ -45,6 +52,29 @@ func TestBuildServiceFields(t *testing.T) {
 			NodePort: 30080, ExternalIPs: addrs("192.0.2.7", "192.0.2.9"), LoadBalancerIPs: addrs("198.51.100.9"),
 			ExternalPolicyLocal: true, HealthCheckNodePort: 31000,
 			SessionAffinityClientIP: true, StickyMaxAgeSeconds: DefaultStickyMaxAgeSeconds}},
+	}, {
+		name: "loadBalancerSourceRanges: IPv4 ones masked, sorted, deduplicated",
+		svc: service(func(s *v1.Service) {
+			s.Spec.Type = v1.ServiceTypeLoadBalancer
+			s.Spec.Ports[0].NodePort = 30080
+			s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: "198.51.100.9"}}
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24", " 192.0.2.77/25 ", "fd00::/64", "203.0.113.0/24", "bogus", "192.0.2.0/24"}
+		}),
+		want: []ServicePort{{Name: webHTTP, ClusterIPs: addrs("10.96.0.10"), Port: 80, Protocol: v1.ProtocolTCP,
+			NodePort: 30080, LoadBalancerIPs: addrs("198.51.100.9"),
+			LoadBalancerSourceRanges: prefixes("192.0.2.0/24", "192.0.2.0/25", "203.0.113.0/24")}},
+		problems: []string{`Service ns/web: ignoring loadBalancerSourceRanges entry "bogus": not a CIDR`},
+	}, {
+		name: "loadBalancerSourceRanges holding the node's address",
+		svc: service(func(s *v1.Service) {
+			s.Spec.Type = v1.ServiceTypeLoadBalancer
+			s.Spec.Ports[0].NodePort = 30080
+			s.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: "198.51.100.9"}}
+			s.Spec.LoadBalancerSourceRanges = []string{"203.0.113.0/24", "172.18.0.0/16"}
+		}),
+		want: []ServicePort{{Name: webHTTP, ClusterIPs: addrs("10.96.0.10"), Port: 80, Protocol: v1.ProtocolTCP,
+			NodePort: 30080, LoadBalancerIPs: addrs("198.51.100.9"),
+			LoadBalancerSourceRanges: prefixes("172.18.0.0/16", "203.0.113.0/24"), SourceRangesHoldNode: true}},
 	}, {
 		name: "eTP Local on a plain ClusterIP Service does not apply",
 		svc: service(func(s *v1.Service) {
@@ -85,7 +115,7 @@ func TestBuildServiceFields(t *testing.T) {
 		name: "IPv6-only Service is not this proxy's",
 		svc:  service(func(s *v1.Service) { s.Spec.ClusterIPs = []string{"fd00::10"}; s.Spec.ClusterIP = "fd00::10" }),
 	}}
-	ignore := cmpopts.IgnoreFields(ServicePort{}, "Hash", "SVCChain", "EXTChain", "CLUChain")
+	ignore := cmpopts.IgnoreFields(ServicePort{}, "Hash", "SVCChain", "EXTChain", "CLUChain", "FWChain")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			snap, problems := Build(testConfig, []*v1.Service{tc.svc}, nil)
@@ -93,7 +123,7 @@ func TestBuildServiceFields(t *testing.T) {
 			for _, n := range snap.Names() {
 				got = append(got, *snap.Ports[n])
 			}
-			if diff := cmp.Diff(tc.want, got, addrComparer, ignore); diff != "" {
+			if diff := cmp.Diff(tc.want, got, addrComparer, cmpopts.EquateComparable(netip.Prefix{}), ignore); diff != "" {
 				t.Errorf("ports (-want +got):\n%s", diff)
 			}
 			var gotProblems []string
@@ -111,8 +141,8 @@ func TestChainNames(t *testing.T) {
 	snap, _ := Build(testConfig, []*v1.Service{service()}, nil)
 	p := snap.Ports[webHTTP]
 	// sha256("ns/web:http/TCP"), base32, first 16 characters.
-	want := []string{"SVCCHK-SVC-KT6X3WYP5PK2SGRG", "SVCCHK-EXT-KT6X3WYP5PK2SGRG", "SVCCHK-CLU-KT6X3WYP5PK2SGRG"}
-	if diff := cmp.Diff(want, []string{p.SVCChain, p.EXTChain, p.CLUChain}); diff != "" {
+	want := []string{"SVCCHK-SVC-KT6X3WYP5PK2SGRG", "SVCCHK-EXT-KT6X3WYP5PK2SGRG", "SVCCHK-CLU-KT6X3WYP5PK2SGRG", "SVCCHK-FW-KT6X3WYP5PK2SGRG"}
+	if diff := cmp.Diff(want, []string{p.SVCChain, p.EXTChain, p.CLUChain, p.FWChain}); diff != "" {
 		t.Errorf("chain names (-want +got):\n%s", diff)
 	}
 	for _, n := range append(want, p.AffinityList(endpoint("10.244.1.5", 8080, "", true, true, false, false))) {

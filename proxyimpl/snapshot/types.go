@@ -81,6 +81,15 @@ type ServicePort struct {
 	ExternalIPs []netip.Addr
 	// LoadBalancerIPs are the IPv4 status.loadBalancer.ingress IPs, sorted.
 	LoadBalancerIPs []netip.Addr
+	// LoadBalancerSourceRanges are the IPv4 spec.loadBalancerSourceRanges,
+	// masked, deduplicated and sorted: when set, only these sources may
+	// reach the load balancer IPs.
+	LoadBalancerSourceRanges []netip.Prefix
+	// SourceRangesHoldNode reports whether a source range contains one of
+	// this node's addresses: traffic from the node to a load balancer IP
+	// it holds locally then carries that IP as its source, and is let in
+	// too.
+	SourceRangesHoldNode bool
 	// ExternalPolicyLocal is externalTrafficPolicy: Local on an externally
 	// reachable Service (NodePort or LoadBalancer, or with externalIPs).
 	ExternalPolicyLocal bool
@@ -116,6 +125,16 @@ type ServicePort struct {
 	// EXT chain only when internal traffic is node-local (the SVC chain
 	// then holds only local endpoints).
 	CLUChain string
+	// FWChain is the nat chain load balancer IP traffic goes through when
+	// the port has source ranges (see UsesFirewall).
+	FWChain string
+}
+
+// UsesFirewall reports whether load balancer IP traffic of the port goes
+// through its FW chain, which lets only the source ranges in: the port has
+// usable endpoints, load balancer IPs and source ranges.
+func (p *ServicePort) UsesFirewall() bool {
+	return p.HasEndpoints && len(p.LoadBalancerIPs) > 0 && len(p.LoadBalancerSourceRanges) > 0
 }
 
 // InternalEndpoints are the endpoints cluster IP traffic goes to.
@@ -165,6 +184,8 @@ func (p *ServicePort) Equal(o *ServicePort) bool {
 		slices.Equal(p.ClusterIPs, o.ClusterIPs) &&
 		slices.Equal(p.ExternalIPs, o.ExternalIPs) &&
 		slices.Equal(p.LoadBalancerIPs, o.LoadBalancerIPs) &&
+		slices.Equal(p.LoadBalancerSourceRanges, o.LoadBalancerSourceRanges) &&
+		p.SourceRangesHoldNode == o.SourceRangesHoldNode &&
 		slices.Equal(p.Endpoints, o.Endpoints) &&
 		slices.Equal(p.ClusterEndpoints, o.ClusterEndpoints) &&
 		slices.Equal(p.LocalEndpoints, o.LocalEndpoints)
