@@ -61,6 +61,11 @@ whose pod does not run is reported and the others are dumped.`,
 			if err := o.validate(cmd); err != nil {
 				return err
 			}
+			release, err := claimOutput(o.output)
+			if err != nil {
+				return err
+			}
+			defer release()
 			if o.kubeconfig != "" {
 				return dumpWithHostPods(cmd.Context(), o, stderr)
 			}
