@@ -2,6 +2,7 @@ package proxyimpl
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
@@ -125,8 +127,11 @@ func BenchmarkIntegrationSyncReal(b *testing.B) {
 		}
 		for _, n := range []int{1000, 3000, 10000} {
 			b.Run(fmt.Sprintf("%s/n=%d", backend, n), func(b *testing.B) {
-				ns := fmt.Sprintf("svcchk-bench-%d-%s-%d", os.Getpid(), backend, n)
+				ns := leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("bench-%s-%d", backend, n))
 				local := &exec.LocalCmder{}
+				if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+					b.Logf("removing network namespaces of test processes that are gone: %v", err)
+				}
 				if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
 					b.Fatalf("creating network namespace: %v", err)
 				}

@@ -2,7 +2,6 @@ package proxyimpl
 
 import (
 	"context"
-	"fmt"
 	"os"
 	osexec "os/exec"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
@@ -53,8 +53,11 @@ func TestIntegrationProxierRealIPTables(t *testing.T) {
 					t.Skipf("integration test needs %s: apt-get install -y iptables iproute2", tool)
 				}
 			}
-			ns := fmt.Sprintf("svcchk-ctl-%d-%s", os.Getpid(), b)
+			ns := leftover.Name(leftover.NetNSPrefix, "ctl-"+string(b))
 			local := &exec.LocalCmder{}
+			if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+				t.Logf("removing network namespaces of test processes that are gone: %v", err)
+			}
 			if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
 				t.Fatalf("creating network namespace: %v", err)
 			}

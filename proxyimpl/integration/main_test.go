@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/leftover"
 )
 
 // TestMain turns the test binary into an echo server or a prober when it
@@ -58,8 +60,11 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 		t.Fatalf("finding the test binary: %v", err)
 	}
 	ctx := context.Background()
+	if err := leftover.ReapNetNSOnce(ctx); err != nil {
+		t.Logf("removing network namespaces of test processes that are gone: %v", err)
+	}
 	topo, err := Build(ctx, exec.DefaultCmder, Config{
-		Prefix:      fmt.Sprintf("svcchk-%d-%d-", os.Getpid(), topologies.Add(1)),
+		Prefix:      leftover.Name(leftover.NetNSPrefix, fmt.Sprint(topologies.Add(1))) + "-",
 		Nodes:       nodes,
 		PodsPerNode: podsPerNode,
 		Exe:         exe,
@@ -79,7 +84,7 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 // deletes it when the test or benchmark ends.
 func scratchNS(t testing.TB, name string) string {
 	t.Helper()
-	ns := fmt.Sprintf("svcchk-%d-%d-%s", os.Getpid(), topologies.Add(1), name)
+	ns := leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("%d-%s", topologies.Add(1), name))
 	if err := addNS(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}

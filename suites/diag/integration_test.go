@@ -2,13 +2,14 @@ package diag
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/leftover"
 )
 
 // netnsCmder runs commands inside a network namespace of the local machine.
@@ -48,7 +49,10 @@ func TestIntegrationCollectNodeNetns(t *testing.T) {
 			t.Skipf("integration test: %s is missing", tool)
 		}
 	}
-	ns := fmt.Sprintf("svcchk-diag-%d", os.Getpid())
+	ns := leftover.Name(leftover.NetNSPrefix, "diag")
+	if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+		t.Logf("removing network namespaces of test processes that are gone: %v", err)
+	}
 	mustRun(t, local, "ip", "netns", "add", ns)
 	t.Cleanup(func() { _ = local.Command("ip", "netns", "del", ns).Run() })
 	node := netnsCmder{local: local, ns: ns}
