@@ -187,6 +187,10 @@ func checkOutputFree(dir string) error {
 	case err != nil:
 		return usageError("--output %s: %v", dir, err)
 	case len(entries) > 0:
+		if owner, err := os.ReadFile(filepath.Join(dir, reports.FileClaim)); err == nil && len(strings.TrimSpace(string(owner))) > 0 {
+			return usageError("--output %s is claimed by %s: give a new or empty directory, so results of two runs are not mixed",
+				dir, strings.TrimSpace(string(owner)))
+		}
 		return usageError("--output %s already holds %d files or directories (%s, ...): give a new or empty directory, so results of two runs are not mixed",
 			dir, len(entries), entries[0].Name())
 	}

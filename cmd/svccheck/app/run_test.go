@@ -178,3 +178,18 @@ func TestClaimOutput(t *testing.T) {
 		t.Errorf("an unused claimed directory stayed (stat: %v)", err)
 	}
 }
+
+// TestRunOutputClaimedNamesOwner: the early check names the run holding
+// the directory.
+func TestRunOutputClaimedNamesOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	release, err := claimOutput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	err = checkOutputFree(dir)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is claimed by svccheck (pid %d,", os.Getpid())) {
+		t.Errorf("checkOutputFree of a claimed directory = %v, want it to name the claiming run", err)
+	}
+}
