@@ -1,7 +1,9 @@
 # svccheck build, test and benchmark entry points.
 GO ?= go
 BIN := bin/svccheck
-# The e2e cluster name; make e2e creates and deletes it.
+# The e2e clusters' name prefix; each test names its cluster
+# $(E2E_NAME)-<pid>, deletes it at the end, and first deletes those of
+# e2e runs that are gone.
 E2E_NAME ?= svccheck-e2e
 
 .PHONY: build run check test unit integration lint bench fuzz fuzz-render fuzz-snapshot e2e e2e-suites clean

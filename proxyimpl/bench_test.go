@@ -2,8 +2,8 @@ package proxyimpl
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
@@ -119,8 +120,11 @@ func BenchmarkIntegrationSyncReal(b *testing.B) {
 	for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
 		for _, n := range []int{1000, 3000, 10000} {
 			b.Run(fmt.Sprintf("%s/n=%d", backend, n), func(b *testing.B) {
-				ns := fmt.Sprintf("svcchk-bench-%d-%s-%d", os.Getpid(), backend, n)
+				ns := leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("bench-%s-%d", backend, n))
 				local := &exec.LocalCmder{}
+				if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+					b.Logf("removing network namespaces of test processes that are gone: %v", err)
+				}
 				if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
 					b.Fatalf("creating network namespace: %v", err)
 				}

@@ -2,8 +2,6 @@ package proxyimpl
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
@@ -47,8 +46,11 @@ func TestIntegrationProxierRealIPTables(t *testing.T) {
 	for _, b := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
 		t.Run(string(b), func(t *testing.T) {
 			testenv.NeedTools(t, "ip", "iptables-"+string(b)+"-restore", "iptables-"+string(b)+"-save")
-			ns := fmt.Sprintf("svcchk-ctl-%d-%s", os.Getpid(), b)
+			ns := leftover.Name(leftover.NetNSPrefix, "ctl-"+string(b))
 			local := &exec.LocalCmder{}
+			if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+				t.Logf("removing network namespaces of test processes that are gone: %v", err)
+			}
 			if err := local.Command("ip", "netns", "add", ns).Run(); err != nil {
 				t.Fatalf("creating network namespace: %v", err)
 			}

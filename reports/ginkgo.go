@@ -50,7 +50,8 @@ func viaFile(w io.Writer, name string, generate func(path string) error) error {
 
 // WriteFiles writes junit.xml and report.json (from Ginkgo's report) and
 // summary.md (from res, normally FromGinkgo of the same report, with
-// AddDumps applied) into the output directory dir, created if missing.
+// AddDumps applied) into the output directory dir, created if missing. Each
+// file is written whole or not at all (WriteFileAtomic).
 func WriteFiles(dir string, report types.Report, res Results) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating output directory: %w", err)
@@ -64,12 +65,10 @@ func WriteFiles(dir string, report types.Report, res Results) error {
 		{FileSummary, func(w io.Writer) error { return WriteSummary(w, res) }},
 	}
 	for _, f := range files {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
+		// Through a temporary file and a rename: a run killed meanwhile
+		// leaves no truncated report for CI to read.
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), 0o644, f.write); err != nil {
 			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
 		}
 	}
 	return nil
@@ -85,8 +84,8 @@ func WriteComparisonFile(dir string, c Comparison) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating output directory: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, FileComparison), buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", FileComparison, err)
+	if err := WriteBytesAtomic(filepath.Join(dir, FileComparison), buf.Bytes(), 0o644); err != nil {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 )
@@ -50,7 +51,7 @@ func BenchmarkRestoreFull(b *testing.B) {
 				var parts syncTimes
 				b.StopTimer()
 				for i := range b.N {
-					ns := fmt.Sprintf("svcchk-%d-bench-%d", os.Getpid(), i)
+					ns := leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("bench-%d", i))
 					bt := timeBareRestore(b, ctx, ns, backend, f.full)
 					bare.wall += bt.wall
 					bare.cpu += bt.cpu
@@ -99,7 +100,7 @@ func BenchmarkRestorePartial(b *testing.B) {
 			var chains, rules, deleted int
 			b.StopTimer()
 			for i := range b.N {
-				ns := fmt.Sprintf("svcchk-%d-bench-%d", os.Getpid(), i)
+				ns := leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("bench-%d", i))
 				if err := addNS(ctx, ns); err != nil {
 					b.Fatal(err)
 				}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
@@ -195,7 +196,11 @@ func bareRestore(ctx context.Context, ns string, backend iptables.Backend, data 
 }
 
 // addNS and deleteNS create and delete a namespace outside any topology.
+// addNS first removes the namespaces of test processes that are gone.
 func addNS(ctx context.Context, ns string) error {
+	if err := leftover.ReapNetNSOnce(ctx); err != nil {
+		return err
+	}
 	if out, err := exec.Output(exec.DefaultCmder.CommandContext(ctx, "ip", "netns", "add", ns)); err != nil {
 		return fmt.Errorf("creating namespace %s: %w: %s", ns, err, out)
 	}

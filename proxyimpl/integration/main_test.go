@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/svccheck/svccheck/internal/testenv"
+	"github.com/svccheck/svccheck/internal/leftover"
 )
 
 // TestMain turns the test binary into an echo server or a prober when it
@@ -52,8 +53,11 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 		t.Fatalf("finding the test binary: %v", err)
 	}
 	ctx := context.Background()
+	if err := leftover.ReapNetNSOnce(ctx); err != nil {
+		t.Logf("removing network namespaces of test processes that are gone: %v", err)
+	}
 	topo, err := Build(ctx, exec.DefaultCmder, Config{
-		Prefix:      fmt.Sprintf("svcchk-%d-%d-", os.Getpid(), topologies.Add(1)),
+		Prefix:      leftover.Name(leftover.NetNSPrefix, fmt.Sprint(topologies.Add(1))) + "-",
 		Nodes:       nodes,
 		PodsPerNode: podsPerNode,
 		Exe:         exe,
@@ -68,3 +72,4 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 	})
 	return topo
 }
+

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"testing"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -60,7 +60,7 @@ func BenchmarkRestoreShape(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%s", backend, tx.name), func(b *testing.B) {
 				var total restoreTime
 				for i := range b.N {
-					bt := timeBareRestore(b, ctx, fmt.Sprintf("svcchk-%d-shape-%d", os.Getpid(), i), backend, tx.data)
+					bt := timeBareRestore(b, ctx, leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("shape-%d", i)), backend, tx.data)
 					total.wall += bt.wall
 					total.cpu += bt.cpu
 				}

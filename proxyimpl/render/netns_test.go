@@ -2,16 +2,14 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
@@ -30,39 +28,8 @@ func needRealIPTables(tb testing.TB) {
 		"ip", "iptables-legacy-restore", "iptables-nft-restore", "iptables-legacy-save", "iptables-nft-save")
 }
 
-var (
-	scratchCount atomic.Int64
-	reapOnce     sync.Once
-)
-
-// scratchPrefix starts the names of the namespaces these tests create; the
-// creating process's id follows.
-const scratchPrefix = "svcchk-render-"
-
-// reapScratch deletes namespaces left behind by test processes that are
-// gone (fuzz workers are killed without running their cleanups).
-func reapScratch(s *scratch) {
-	out, err := s.host(nil, "ip", "netns", "list")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(line, " ")
-		rest, ok := strings.CutPrefix(name, scratchPrefix)
-		if !ok {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + pidText); err == nil {
-			continue // its process still runs
-		}
-		_, _ = s.host(nil, "ip", "netns", "delete", name)
-	}
-}
+// scratchCount numbers the namespaces of this process.
+var scratchCount atomic.Int64
 
 // scratch is a network namespace created for one test, so real restores
 // never touch the host's tables.
@@ -75,10 +42,13 @@ type scratch struct {
 func newScratch(tb testing.TB) *scratch {
 	tb.Helper()
 	s := &scratch{
-		name:  fmt.Sprintf("%s%d-%d", scratchPrefix, os.Getpid(), scratchCount.Add(1)),
+		name:  leftover.Name(leftover.NetNSPrefix, fmt.Sprintf("render-%d", scratchCount.Add(1))),
 		cmder: &exec.LocalCmder{},
 	}
-	reapOnce.Do(func() { reapScratch(s) })
+	// Fuzz workers are killed without running their cleanups.
+	if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+		tb.Logf("removing network namespaces of test processes that are gone: %v", err)
+	}
 	if _, err := s.host(nil, "ip", "netns", "add", s.name); err != nil {
 		tb.Fatalf("creating network namespace: %v", err)
 	}

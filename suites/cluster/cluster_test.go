@@ -141,18 +141,9 @@ func TestProxyObjects(t *testing.T) {
 			t.Errorf("args %q lack %q", c.Args, arg)
 		}
 	}
-	sc := c.SecurityContext
-	if sc.Privileged != nil && *sc.Privileged {
-		t.Error("proxy container is privileged")
-	}
-	if diff := cmp.Diff([]corev1.Capability{"NET_ADMIN", "NET_RAW", "SYS_CHROOT"}, sc.Capabilities.Add); diff != "" {
-		t.Errorf("capabilities (-want +got):\n%s", diff)
-	}
+	checkProxyPrivileges(t, spec)
 	if c.ReadinessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Port.IntValue() != ProxyHealthzPort {
 		t.Errorf("readiness probe %+v", c.ReadinessProbe.HTTPGet)
-	}
-	if spec.Volumes[0].HostPath.Path != "/" || c.VolumeMounts[0].MountPath != "/host" {
-		t.Errorf("host root not mounted at /host: %+v %+v", spec.Volumes[0], c.VolumeMounts[0])
 	}
 	if !strings.Contains(o.ConfigMap.Data["kubeconfig"], "server: https://172.18.0.2:6443\n") ||
 		!strings.Contains(o.ConfigMap.Data["kubeconfig"], "tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token") {
@@ -174,6 +165,52 @@ func TestProxyObjects(t *testing.T) {
 	}
 	if !contains(verbs, "endpointslices:watch") || !contains(verbs, "events:create") || !contains(verbs, "nodes:list") {
 		t.Errorf("ClusterRole lacks what the proxy needs: %v", verbs)
+	}
+}
+
+// checkProxyPrivileges checks what the proxy's pods may do on the node:
+// three capabilities, no escalation, the default seccomp profile, the
+// node's root read-only and only the xtables lock writable.
+func checkProxyPrivileges(t *testing.T, spec corev1.PodSpec) {
+	t.Helper()
+	wantSC := &corev1.SecurityContext{
+		Capabilities: &corev1.Capabilities{
+			Drop: []corev1.Capability{"ALL"},
+			Add:  []corev1.Capability{"NET_ADMIN", "NET_RAW", "SYS_CHROOT"},
+		},
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+	}
+	if diff := cmp.Diff(wantSC, spec.Containers[0].SecurityContext); diff != "" {
+		t.Errorf("container security context (-want +got):\n%s", diff)
+	}
+	if spec.HostPID || spec.HostIPC {
+		t.Errorf("hostPID %t hostIPC %t, want neither", spec.HostPID, spec.HostIPC)
+	}
+	if spec.SecurityContext == nil || spec.SecurityContext.SeccompProfile == nil ||
+		spec.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context %+v, want the RuntimeDefault seccomp profile", spec.SecurityContext)
+	}
+	wantMounts := []corev1.VolumeMount{
+		{Name: "host", MountPath: "/host", ReadOnly: true, RecursiveReadOnly: ptr.To(corev1.RecursiveReadOnlyIfPossible)},
+		{Name: "xtables-lock", MountPath: "/host/run/xtables.lock"},
+		{Name: "kubeconfig", MountPath: "/etc/svccheck", ReadOnly: true},
+	}
+	if diff := cmp.Diff(wantMounts, spec.Containers[0].VolumeMounts); diff != "" {
+		t.Errorf("volume mounts (-want +got):\n%s", diff)
+	}
+	hostPaths := map[string]corev1.HostPathVolumeSource{}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil {
+			hostPaths[v.Name] = *v.HostPath
+		}
+	}
+	wantHostPaths := map[string]corev1.HostPathVolumeSource{
+		"host":         {Path: "/", Type: ptr.To(corev1.HostPathDirectory)},
+		"xtables-lock": {Path: "/run/xtables.lock", Type: ptr.To(corev1.HostPathFileOrCreate)},
+	}
+	if diff := cmp.Diff(wantHostPaths, hostPaths); diff != "" {
+		t.Errorf("host paths (-want +got):\n%s", diff)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/suites/agent"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,13 +33,17 @@ func TestE2E(t *testing.T) {
 	if bin == "" {
 		t.Fatal("SVCCHECK_BINARY must name a static svccheck binary (make e2e sets it)")
 	}
-	name := envOr("SVCCHECK_E2E_NAME", "svcchk-cl-e2e")
+	// The cluster is named after this process, so a run killed before its
+	// cleanup leaves a cluster the next run reaps instead of failing on.
+	base := envOr("SVCCHECK_E2E_NAME", "svcchk-cl-e2e")
+	name := leftover.Name(base, "")
 	mode, err := ParseProxyMode(envOr("SVCCHECK_E2E_PROXY", string(ProxySvccheck)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	reapClusters(ctx, t, base)
 	networksBefore := dockerLines(t, "network", "ls", "--format", "{{.Name}}")
 	start := time.Now()
 	c, err := Create(ctx, Options{Name: name, Workers: 2, Proxy: mode, NodeImage: os.Getenv("SVCCHECK_E2E_NODE_IMAGE"),
@@ -293,6 +298,27 @@ func dockerLines(t *testing.T, args ...string) []string {
 		}
 	}
 	return out
+}
+
+// reapClusters deletes the clusters named base-<pid> of e2e runs that are
+// gone.
+func reapClusters(ctx context.Context, t *testing.T, base string) {
+	t.Helper()
+	p, err := newProvider(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := p.List()
+	if err != nil {
+		t.Fatalf("listing kind clusters: %v", err)
+	}
+	reaped, err := leftover.ReapClusters(names, base, true, func(name string) error { return Delete(ctx, name, "") })
+	if len(reaped) > 0 {
+		t.Logf("deleted the clusters of e2e runs that are gone: %v", reaped)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func envOr(key, def string) string {

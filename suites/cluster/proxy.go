@@ -79,10 +79,21 @@ func newProxyObjects(image, apiServer string) proxyObjects {
 	}
 }
 
+// ProxyHostRoot is where the proxy's pods mount the node's root (read-only)
+// and chroot into to run the node's own iptables, iptables-restore and
+// conntrack; XTablesLock is the node's xtables lock file, the one path
+// under it the proxy writes (iptables-legacy takes the lock there).
+const (
+	ProxyHostRoot = "/host"
+	XTablesLock   = "/run/xtables.lock"
+)
+
 // proxyDaemonSet returns the DaemonSet running `svccheck proxy` on every
-// node: host network, the node's root at /host so the node's own iptables
-// binaries and backend are used (chrooted), and only the capabilities that
-// needs.
+// node: host network, the node's root read-only at ProxyHostRoot so the
+// node's own iptables binaries and backend are used (chrooted), its xtables
+// lock read-write over it, only the capabilities that needs (netlink and
+// iptables' raw socket: NET_ADMIN, NET_RAW; the chroot: SYS_CHROOT), no
+// privilege escalation and the runtime's default seccomp profile.
 func proxyDaemonSet(meta metav1.ObjectMeta, image string) *appsv1.DaemonSet {
 	args := []string{
 		"proxy",
@@ -90,7 +101,7 @@ func proxyDaemonSet(meta metav1.ObjectMeta, image string) *appsv1.DaemonSet {
 		"--hostname-override=$(NODE_NAME)",
 		"--node-ip=$(NODE_IP)",
 		"--cluster-cidr=" + PodSubnet,
-		"--iptables-root=/host",
+		"--iptables-root=" + ProxyHostRoot,
 		"--iptables-backend=auto",
 		fmt.Sprintf("--healthz-bind-address=0.0.0.0:%d", ProxyHealthzPort),
 		"--metrics-bind-address=127.0.0.1:10269",
@@ -110,6 +121,8 @@ func proxyDaemonSet(meta metav1.ObjectMeta, image string) *appsv1.DaemonSet {
 				Drop: []corev1.Capability{"ALL"},
 				Add:  []corev1.Capability{"NET_ADMIN", "NET_RAW", "SYS_CHROOT"},
 			},
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
 		},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -118,7 +131,8 @@ func proxyDaemonSet(meta metav1.ObjectMeta, image string) *appsv1.DaemonSet {
 			PeriodSeconds: 2, FailureThreshold: 3,
 		},
 		VolumeMounts: []corev1.VolumeMount{
-			{Name: "host", MountPath: "/host"},
+			{Name: "host", MountPath: ProxyHostRoot, ReadOnly: true, RecursiveReadOnly: ptr.To(corev1.RecursiveReadOnlyIfPossible)},
+			{Name: "xtables-lock", MountPath: ProxyHostRoot + XTablesLock},
 			{Name: "kubeconfig", MountPath: "/etc/svccheck", ReadOnly: true},
 		},
 	}
@@ -135,9 +149,17 @@ func proxyDaemonSet(meta metav1.ObjectMeta, image string) *appsv1.DaemonSet {
 					PriorityClassName:             "system-node-critical",
 					Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 					TerminationGracePeriodSeconds: ptr.To[int64](5),
-					Containers:                    []corev1.Container{container},
+					SecurityContext: &corev1.PodSecurityContext{
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{container},
 					Volumes: []corev1.Volume{
-						{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}},
+						{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
+							Path: "/", Type: ptr.To(corev1.HostPathDirectory),
+						}}},
+						{Name: "xtables-lock", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
+							Path: XTablesLock, Type: ptr.To(corev1.HostPathFileOrCreate),
+						}}},
 						{Name: "kubeconfig", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: ProxyName},
 						}}},

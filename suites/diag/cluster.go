@@ -130,7 +130,7 @@ func (c *Collector) writeVersions(ctx context.Context, outDir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing versions: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, reports.FileVersions), data, 0o644); err != nil {
+	if err := reports.WriteBytesAtomic(filepath.Join(dir, reports.FileVersions), data, 0o644); err != nil {
 		return fmt.Errorf("writing versions: %w", err)
 	}
 	return nil
@@ -181,7 +181,7 @@ func (c *Collector) collectNamespace(ctx context.Context, ns, outDir string) err
 			errs = append(errs, err)
 			data = []byte(trailerPrefix + "FAILED: " + oneLine(err.Error()) + "\n")
 		}
-		if werr := os.WriteFile(filepath.Join(dir, r.file), data, 0o644); werr != nil {
+		if werr := reports.WriteBytesAtomic(filepath.Join(dir, r.file), data, 0o644); werr != nil {
 			errs = append(errs, fmt.Errorf("dumping namespace %s: %w", ns, werr))
 		}
 	}

@@ -200,7 +200,7 @@ func (c *Collector) collectInto(ctx context.Context, node Node, dir string) (res
 	}
 	files := c.nodeFiles(ctx, node)
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.content(), 0o644); err != nil {
+		if err := reports.WriteBytesAtomic(filepath.Join(dir, f.name), f.content(), 0o644); err != nil {
 			res.Err = fmt.Errorf("dumping node %s: writing %s: %w", node.Name, f.name, err)
 			return res
 		}

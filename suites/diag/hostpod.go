@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 )
 
 // Host pods: how svccheck reaches the nodes of a cluster that is not kind.
@@ -27,18 +28,20 @@ const (
 )
 
 // HostPodHoldArgs and HostPodExecArgs are the svccheck command lines (after
-// the binary) a host pod runs: hold keeps the pod alive until it is
-// deleted; exec-host chroots into HostRoot and runs the rest of the
-// arguments. Package app implements both as hidden dump subcommands.
+// the binary) a host pod runs: hold keeps the pod alive (for a time given
+// with --for, see HostPodHoldCommand); exec-host chroots into HostRoot and
+// runs the rest of the arguments. Package app implements both as hidden
+// dump subcommands.
 var (
 	HostPodHoldArgs = []string{"dump", "hold"}
 	HostPodExecArgs = []string{"dump", "exec-host", "--"}
 )
 
-// HostPods runs one short-lived privileged pod per node (hostNetwork,
-// hostPID, the node's root at /host, tolerating every taint, pinned by
-// nodeName) in a namespace of its own, and runs node commands in them
-// through the API server. Delete removes the namespace and with it the pods.
+// HostPods runs one short-lived pod per node (host network, the node's
+// root read-only at /host, NET_ADMIN, NET_RAW and SYS_CHROOT, tolerating
+// every taint, pinned by nodeName, ended by the kubelet after Lifetime) in
+// a namespace of its own, and runs node commands in them through the API
+// server. Delete removes the namespace and with it the pods.
 type HostPods struct {
 	// Clientset and Config reach the cluster's API server.
 	Clientset kubernetes.Interface
@@ -48,130 +51,160 @@ type HostPods struct {
 	Image string
 	// Timeout bounds the wait for the pods to run.
 	Timeout time.Duration
+	// Lifetime bounds how long each pod lives (activeDeadlineSeconds, and
+	// the hold command exits by itself), so a pod outlives a crashed or
+	// disconnected svccheck by at most that. Zero means
+	// DefaultHostPodLifetime.
+	Lifetime time.Duration
+	// RunID labels the namespace and pods (LabelRunID).
+	RunID string
 
+	mu        sync.Mutex
 	namespace string
+	pods      map[string]string // node -> pod name
+	started   time.Time
+}
+
+// NodeFailure is a node whose host pod did not run.
+type NodeFailure struct {
+	// Node is the node's name.
+	Node string
+	// Err says why.
+	Err error
 }
 
 // Namespace is the namespace Start created, empty before.
-func (h *HostPods) Namespace() string { return h.namespace }
+func (h *HostPods) Namespace() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.namespace
+}
 
 // Start creates the namespace and a pod on every node of the cluster,
-// waits until all of them run, and returns the nodes with a Cmder running
-// commands in each node's root. On error the caller still calls Delete.
-func (h *HostPods) Start(ctx context.Context) ([]Node, error) {
+// waits until they run, and returns the nodes whose pod runs, with a Cmder
+// running commands in each node's root, and the nodes whose pod did not
+// (a failed create, a pull error, a timeout), so one bad node costs only
+// its own dump. The error is for no pod running at all. On error the
+// caller still calls Delete.
+func (h *HostPods) Start(ctx context.Context) ([]Node, []NodeFailure, error) {
 	nodeList, err := h.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
+		return nil, nil, fmt.Errorf("listing nodes: %w", err)
 	}
-	ns, err := h.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: "svccheck-dump-",
-		Labels: map[string]string{
-			hostPodLabel:                         hostPodValue,
-			"pod-security.kubernetes.io/enforce": "privileged",
-		},
-	}}, metav1.CreateOptions{})
+	h.mu.Lock()
+	h.started = time.Now()
+	h.mu.Unlock()
+	ns, err := h.Clientset.CoreV1().Namespaces().Create(ctx, h.namespaceObject(), metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("creating the host pods' namespace: %w", err)
+		return nil, nil, fmt.Errorf("creating the host pods' namespace: %w", err)
 	}
-	h.namespace = ns.Name
-	pods := map[string]string{}
+	h.mu.Lock()
+	h.namespace, h.pods = ns.Name, map[string]string{}
+	h.mu.Unlock()
+	failed := map[string]error{}
 	for _, n := range nodeList.Items {
-		pod, err := h.Clientset.CoreV1().Pods(h.namespace).Create(ctx, h.podFor(n.Name), metav1.CreateOptions{})
+		pod, err := h.Clientset.CoreV1().Pods(ns.Name).Create(ctx, h.podFor(n.Name), metav1.CreateOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("creating the host pod for node %s: %w", n.Name, err)
+			failed[n.Name] = fmt.Errorf("creating the host pod: %w", err)
+			continue
 		}
-		pods[n.Name] = pod.Name
+		h.mu.Lock()
+		h.pods[n.Name] = pod.Name
+		h.mu.Unlock()
 	}
-	if err := h.waitRunning(ctx, pods); err != nil {
-		return nil, err
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("creating the host pods: %w", err)
 	}
-	var nodes []Node
-	for node, pod := range pods {
+	running, err := h.waitRunning(ctx, h.podNames(), failed)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes := make([]Node, 0, len(running))
+	for _, node := range sortedKeys(running) {
 		nodes = append(nodes, Node{Name: node, Cmder: &PodCmder{
-			Config: h.Config, Clientset: h.Clientset, Namespace: h.namespace, Pod: pod, Container: "dump",
+			Config: h.Config, Clientset: h.Clientset, Namespace: ns.Name, Pod: running[node], Container: "dump",
 			Prefix: append([]string{HostPodBinary}, HostPodExecArgs...),
 		}})
 	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
-	return nodes, nil
+	failures := make([]NodeFailure, 0, len(failed))
+	for _, node := range sortedKeys(failed) {
+		failures = append(failures, NodeFailure{Node: node, Err: failed[node]})
+	}
+	if len(nodes) == 0 {
+		errs := make([]error, len(failures))
+		for i, f := range failures {
+			errs[i] = fmt.Errorf("node %s: %w", f.Node, f.Err)
+		}
+		return nil, failures, fmt.Errorf("no host pod runs: %w", errors.Join(errs...))
+	}
+	return nodes, failures, nil
 }
 
-// Delete deletes the namespace of the host pods and waits (up to the
-// timeout) until it is gone. It does nothing before Start.
+// podNames returns a copy of the node -> pod map.
+func (h *HostPods) podNames() map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.pods)
+}
+
+// Delete deletes the namespace of the host pods. It does nothing before
+// Start.
 func (h *HostPods) Delete(ctx context.Context) error {
-	if h.namespace == "" {
+	ns := h.Namespace()
+	if ns == "" {
 		return nil
 	}
 	grace := int64(0)
-	err := h.Clientset.CoreV1().Namespaces().Delete(ctx, h.namespace, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	err := h.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	if err != nil {
-		return fmt.Errorf("deleting namespace %s of the host pods: %w", h.namespace, err)
+		return fmt.Errorf("deleting namespace %s of the host pods: %w", ns, err)
 	}
 	return nil
 }
 
-func (h *HostPods) podFor(node string) *corev1.Pod {
-	hostPathType := corev1.HostPathDirectory
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: "dump-",
-			Labels:       map[string]string{hostPodLabel: hostPodValue},
-		},
-		Spec: corev1.PodSpec{
-			NodeName:                      node,
-			HostNetwork:                   true,
-			HostPID:                       true,
-			RestartPolicy:                 corev1.RestartPolicyNever,
-			Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-			AutomountServiceAccountToken:  ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To(int64(1)),
-			Containers: []corev1.Container{{
-				Name:            "dump",
-				Image:           h.Image,
-				ImagePullPolicy: corev1.PullIfNotPresent,
-				Command:         append([]string{HostPodBinary}, HostPodHoldArgs...),
-				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
-				VolumeMounts:    []corev1.VolumeMount{{Name: "host", MountPath: HostRoot}},
-			}},
-			Volumes: []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{
-				HostPath: &corev1.HostPathVolumeSource{Path: "/", Type: &hostPathType},
-			}}},
-		},
-	}
-}
-
-// waitRunning waits until every pod (node -> pod name) runs, failing fast
-// on an image that cannot be pulled.
-func (h *HostPods) waitRunning(ctx context.Context, pods map[string]string) error {
+// waitRunning waits until every pod (node -> pod name) runs or has failed,
+// and returns the running ones. A pod that cannot run (a pull error, a
+// container that ended) or still does not run at the timeout goes into
+// failed; the wait goes on for the others.
+func (h *HostPods) waitRunning(ctx context.Context, pods map[string]string, failed map[string]error) (map[string]string, error) {
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	var last error
+	ns := h.Namespace()
+	pending, running := maps.Clone(pods), map[string]string{}
+	last := map[string]error{}
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		for node, name := range pods {
-			pod, err := h.Clientset.CoreV1().Pods(h.namespace).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				last = fmt.Errorf("reading host pod %s: %w", name, err)
-				return false, nil
+		for _, node := range sortedKeys(pending) {
+			name := pending[node]
+			pod, err := h.Clientset.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case err != nil:
+				last[node] = fmt.Errorf("reading host pod %s: %w", name, err)
+				continue
+			case podProblem(pod) != nil:
+				failed[node] = podProblem(pod)
+			case pod.Status.Phase == corev1.PodRunning:
+				running[node] = name
+			default:
+				last[node] = fmt.Errorf("host pod %s is %s", name, pod.Status.Phase)
+				continue
 			}
-			if err := podProblem(pod); err != nil {
-				return false, fmt.Errorf("host pod on node %s: %w", node, err)
-			}
-			if pod.Status.Phase != corev1.PodRunning {
-				last = fmt.Errorf("host pod on node %s is %s", node, pod.Status.Phase)
-				return false, nil
-			}
+			delete(pending, node)
 		}
-		return true, nil
+		return len(pending) == 0, nil
 	})
-	if err != nil && last != nil && (errors.Is(err, context.DeadlineExceeded) || wait.Interrupted(err)) {
-		return fmt.Errorf("waiting for the host pods: %w (last: %v)", err, last) //nolint:errorlint // the last poll error is context, not the cause
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("waiting for the host pods: %w", ctx.Err())
 	}
-	if err != nil {
-		return fmt.Errorf("waiting for the host pods: %w", err)
+	for node := range pending {
+		why := last[node]
+		if why == nil {
+			why = errors.New("never seen")
+		}
+		failed[node] = fmt.Errorf("not running after %s: %w", timeout, why)
 	}
-	return nil
+	return running, nil
 }
 
 // podProblem returns why pod will not run, if it can tell.
@@ -191,4 +224,8 @@ func podProblem(pod *corev1.Pod) error {
 		}
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -14,11 +14,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 )
 
 // hostPodClient is a fake clientset with two nodes that names generated
 // objects like the API server and gives new pods the status podStatus.
 func hostPodClient(podStatus corev1.PodStatus) *fake.Clientset {
+	return hostPodClientPerNode(func(string) corev1.PodStatus { return podStatus })
+}
+
+// hostPodClientPerNode is hostPodClient with each new pod's status chosen
+// by its node.
+func hostPodClientPerNode(podStatus func(node string) corev1.PodStatus) *fake.Clientset {
 	cs := fake.NewClientset(
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-b"}},
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-a"}},
@@ -30,7 +37,7 @@ func hostPodClient(podStatus corev1.PodStatus) *fake.Clientset {
 			obj.SetName(fmt.Sprintf("%s%05d", obj.GetGenerateName(), n.Add(1)))
 		}
 		if pod, ok := obj.(*corev1.Pod); ok {
-			pod.Status = podStatus
+			pod.Status = podStatus(pod.Spec.NodeName)
 		}
 		return false, nil, nil
 	})
@@ -39,10 +46,11 @@ func hostPodClient(podStatus corev1.PodStatus) *fake.Clientset {
 
 func TestHostPodsStart(t *testing.T) {
 	cs := hostPodClient(corev1.PodStatus{Phase: corev1.PodRunning})
-	h := &HostPods{Clientset: cs, Image: "svccheck.local/svccheck:abc", Timeout: 5 * time.Second}
-	nodes, err := h.Start(context.Background())
-	if err != nil {
-		t.Fatalf("Start: %v", err)
+	h := &HostPods{Clientset: cs, Image: "svccheck.local/svccheck:abc", Timeout: 5 * time.Second,
+		Lifetime: 10 * time.Minute, RunID: "r1d"}
+	nodes, failures, err := h.Start(context.Background())
+	if err != nil || len(failures) > 0 {
+		t.Fatalf("Start: %v, failures %v", err, failures)
 	}
 	ns, err := cs.CoreV1().Namespaces().Get(context.Background(), h.Namespace(), metav1.GetOptions{})
 	if err != nil {
@@ -50,6 +58,9 @@ func TestHostPodsStart(t *testing.T) {
 	}
 	if !strings.HasPrefix(ns.Name, "svccheck-dump-") || ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" {
 		t.Errorf("namespace %s labels %v, want svccheck-dump-* allowing privileged pods", ns.Name, ns.Labels)
+	}
+	if ns.Labels[LabelManagedBy] != "svccheck" || ns.Labels[LabelRunID] != "r1d" {
+		t.Errorf("namespace %s labels %v, want managed-by svccheck and run id r1d", ns.Name, ns.Labels)
 	}
 	var names []string
 	for _, n := range nodes {
@@ -84,22 +95,122 @@ func TestHostPodsStart(t *testing.T) {
 func checkHostPodSpec(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
 	s := pod.Spec
-	if !s.HostNetwork || !s.HostPID {
-		t.Errorf("pod %s: hostNetwork %v hostPID %v, want both", pod.Name, s.HostNetwork, s.HostPID)
+	if !s.HostNetwork || s.HostPID || s.HostIPC {
+		t.Errorf("pod %s: hostNetwork %v hostPID %v hostIPC %v, want only the host network", pod.Name, s.HostNetwork, s.HostPID, s.HostIPC)
+	}
+	if s.ActiveDeadlineSeconds == nil || *s.ActiveDeadlineSeconds != 600 {
+		t.Errorf("pod %s: activeDeadlineSeconds %v, want 600 (the lifetime)", pod.Name, s.ActiveDeadlineSeconds)
+	}
+	if pod.Labels[LabelManagedBy] != "svccheck" || pod.Labels[LabelRunID] != "r1d" {
+		t.Errorf("pod %s labels %v, want managed-by svccheck and run id r1d", pod.Name, pod.Labels)
 	}
 	if len(s.Tolerations) != 1 || s.Tolerations[0].Operator != corev1.TolerationOpExists || s.Tolerations[0].Key != "" {
 		t.Errorf("pod %s tolerations %v, want one tolerating every taint", pod.Name, s.Tolerations)
 	}
-	c := s.Containers[0]
-	if c.Image != "svccheck.local/svccheck:abc" || c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
-		t.Errorf("pod %s container %+v, want the svccheck image, privileged", pod.Name, c)
+	if s.SecurityContext == nil || s.SecurityContext.SeccompProfile == nil ||
+		s.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod %s security context %+v, want the RuntimeDefault seccomp profile", pod.Name, s.SecurityContext)
 	}
-	if diff := cmp.Diff([]string{HostPodBinary, "dump", "hold"}, c.Command); diff != "" {
+	c := s.Containers[0]
+	if c.Image != "svccheck.local/svccheck:abc" {
+		t.Errorf("pod %s image %q, want the svccheck image", pod.Name, c.Image)
+	}
+	want := &corev1.SecurityContext{
+		Capabilities: &corev1.Capabilities{
+			Drop: []corev1.Capability{"ALL"},
+			Add:  []corev1.Capability{"NET_ADMIN", "NET_RAW", "SYS_CHROOT"},
+		},
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+	}
+	if diff := cmp.Diff(want, c.SecurityContext); diff != "" {
+		t.Errorf("pod %s security context mismatch (-want +got):\n%s", pod.Name, diff)
+	}
+	if diff := cmp.Diff([]string{HostPodBinary, "dump", "hold", "--for", "10m0s"}, c.Command); diff != "" {
 		t.Errorf("pod command mismatch (-want +got):\n%s", diff)
 	}
-	if len(s.Volumes) != 1 || s.Volumes[0].HostPath == nil || s.Volumes[0].HostPath.Path != "/" ||
-		len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != HostRoot {
-		t.Errorf("pod %s: volumes %v mounts %v, want the node's / at %s", pod.Name, s.Volumes, c.VolumeMounts, HostRoot)
+	if len(s.Volumes) != 1 || s.Volumes[0].HostPath == nil || s.Volumes[0].HostPath.Path != "/" {
+		t.Errorf("pod %s: volumes %v, want only the node's /", pod.Name, s.Volumes)
+	}
+	wantMounts := []corev1.VolumeMount{{Name: "host", MountPath: HostRoot, ReadOnly: true,
+		RecursiveReadOnly: ptr.To(corev1.RecursiveReadOnlyIfPossible)}}
+	if diff := cmp.Diff(wantMounts, c.VolumeMounts); diff != "" {
+		t.Errorf("pod %s mounts mismatch (-want +got):\n%s", pod.Name, diff)
+	}
+}
+
+// TestHostPodsOneNodeFails: a node whose pod cannot run is reported, and
+// the other node is returned for dumping.
+func TestHostPodsOneNodeFails(t *testing.T) {
+	cs := hostPodClientPerNode(func(node string) corev1.PodStatus {
+		if node == "worker-b" {
+			return corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+				Name:  "dump",
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: "no space left"}},
+			}}}
+		}
+		return corev1.PodStatus{Phase: corev1.PodRunning}
+	})
+	h := &HostPods{Clientset: cs, Image: "i", Timeout: time.Minute, RunID: "x"}
+	start := time.Now()
+	nodes, failures, err := h.Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start with one bad node: %v", err)
+	}
+	if len(nodes) != 1 || nodes[0].Name != "worker-a" {
+		t.Errorf("nodes %v, want worker-a alone", nodes)
+	}
+	if len(failures) != 1 || failures[0].Node != "worker-b" || !strings.Contains(failures[0].Err.Error(), "no space left") {
+		t.Errorf("failures %v, want worker-b with its reason", failures)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Start took %s: it waited on the failed node", d)
+	}
+}
+
+// TestHostPodsOneNodeCreateFails: a pod the API refuses costs only its node.
+func TestHostPodsOneNodeCreateFails(t *testing.T) {
+	cs := hostPodClient(corev1.PodStatus{Phase: corev1.PodRunning})
+	cs.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if action.(k8stesting.CreateAction).GetObject().(*corev1.Pod).Spec.NodeName == "worker-a" {
+			return true, nil, fmt.Errorf("admission webhook denied it")
+		}
+		return false, nil, nil
+	})
+	h := &HostPods{Clientset: cs, Image: "i", Timeout: time.Minute, RunID: "x"}
+	nodes, failures, err := h.Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if len(nodes) != 1 || nodes[0].Name != "worker-b" {
+		t.Errorf("nodes %v, want worker-b alone", nodes)
+	}
+	if len(failures) != 1 || failures[0].Node != "worker-a" || !strings.Contains(failures[0].Err.Error(), "webhook denied") {
+		t.Errorf("failures %v, want worker-a with the API's refusal", failures)
+	}
+}
+
+// TestHostPodsLeftBehind: what a forced quit says about the host pods.
+func TestHostPodsLeftBehind(t *testing.T) {
+	h := &HostPods{RunID: "r1d"}
+	if got := h.LeftBehind(); got != "" {
+		t.Errorf("LeftBehind before Start = %q, want nothing", got)
+	}
+	if got, want := h.DeleteCommand("/k"), "kubectl --kubeconfig /k delete namespace -l svccheck.io/run-id=r1d"; got != want {
+		t.Errorf("DeleteCommand before Start = %q, want %q", got, want)
+	}
+	h = &HostPods{Clientset: hostPodClient(corev1.PodStatus{Phase: corev1.PodRunning}), Image: "i", RunID: "r1d", Lifetime: time.Hour}
+	if _, _, err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := h.LeftBehind()
+	for _, want := range []string{"namespace " + h.Namespace(), "(node worker-a)", "(node worker-b)", "svccheck.io/run-id=r1d", "stop by themselves by"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("LeftBehind = %q, want it to say %q", got, want)
+		}
+	}
+	if got, want := h.DeleteCommand(""), "kubectl delete namespace "+h.Namespace(); got != want {
+		t.Errorf("DeleteCommand = %q, want %q", got, want)
 	}
 }
 
@@ -110,7 +221,7 @@ func TestHostPodsImagePullFailsFast(t *testing.T) {
 	}}})
 	h := &HostPods{Clientset: cs, Image: "nowhere/svccheck:x", Timeout: time.Minute}
 	start := time.Now()
-	_, err := h.Start(context.Background())
+	_, _, err := h.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "cannot pull image nowhere/svccheck:x") || !strings.Contains(err.Error(), "--image") {
 		t.Fatalf("Start with an unpullable image = %v, want a pull error pointing at --image", err)
 	}
@@ -125,9 +236,12 @@ func TestHostPodsImagePullFailsFast(t *testing.T) {
 func TestHostPodsTimeout(t *testing.T) {
 	cs := hostPodClient(corev1.PodStatus{Phase: corev1.PodPending})
 	h := &HostPods{Clientset: cs, Image: "i", Timeout: 1500 * time.Millisecond}
-	_, err := h.Start(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "waiting for the host pods") || !strings.Contains(err.Error(), "is Pending") {
+	_, failures, err := h.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no host pod runs") || !strings.Contains(err.Error(), "is Pending") {
 		t.Fatalf("Start with pods stuck pending = %v, want a timeout naming the pending pod", err)
+	}
+	if len(failures) != 2 {
+		t.Errorf("failures %v, want both nodes", failures)
 	}
 }
 

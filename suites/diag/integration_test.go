@@ -2,14 +2,13 @@ package diag
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
 )
 
@@ -43,7 +42,10 @@ func TestIntegrationCollectNodeNetns(t *testing.T) {
 	}
 	testenv.NeedRootAndTools(t, "network namespaces", "ip", "iptables-nft", "iptables-nft-save", "conntrack", "curl", "sysctl")
 	local := &exec.LocalCmder{}
-	ns := fmt.Sprintf("svcchk-diag-%d", os.Getpid())
+	ns := leftover.Name(leftover.NetNSPrefix, "diag")
+	if err := leftover.ReapNetNSOnce(context.Background()); err != nil {
+		t.Logf("removing network namespaces of test processes that are gone: %v", err)
+	}
 	mustRun(t, local, "ip", "netns", "add", ns)
 	t.Cleanup(func() { _ = local.Command("ip", "netns", "del", ns).Run() })
 	node := netnsCmder{local: local, ns: ns}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,20 +17,62 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/reports"
 )
 
 // Settings, from the environment (make e2e sets them).
 var (
-	binary  = envOr("SVCCHECK_BIN", "../../bin/svccheck")
-	name    = envOr("SVCCHECK_E2E_NAME", "svcchk-st-e2e")
-	outRoot = envOr("SVCCHECK_E2E_OUTPUT", "")
-	// reuse runs against the existing cluster name (made by the same
-	// binary) instead of creating and deleting one.
+	binary = envOr("SVCCHECK_BIN", "../../bin/svccheck")
+	// baseName starts the names of the clusters the tests create:
+	// <baseName>-<pid of this process>[-kp], so a run killed before its
+	// cleanup leaves clusters the next run reaps (TestMain).
+	baseName = envOr("SVCCHECK_E2E_NAME", "svcchk-st-e2e")
+	outRoot  = envOr("SVCCHECK_E2E_OUTPUT", "")
+	// reuse runs against the existing cluster SVCCHECK_E2E_NAME (made by
+	// the same binary) instead of creating and deleting one.
 	reuse = os.Getenv("SVCCHECK_E2E_REUSE") != ""
+	// name is the cluster the tests run on.
+	name = clusterName()
 )
+
+func clusterName() string {
+	if reuse {
+		return baseName
+	}
+	return leftover.Name(baseName, "")
+}
+
+// TestMain deletes the clusters of e2e runs that are gone before the tests
+// create their own.
+func TestMain(m *testing.M) {
+	if !reuse {
+		if err := reapClusters(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// reapClusters deletes the kind clusters named <baseName>-<pid>[-...]
+// whose process is gone, with svccheck cluster delete.
+func reapClusters() error {
+	names, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).List()
+	if err != nil {
+		return fmt.Errorf("listing kind clusters: %w", err)
+	}
+	reaped, err := leftover.ReapClusters(names, baseName, true, func(name string) error {
+		return exec.Command(binary, "cluster", "delete", "--name", name).Run()
+	})
+	if len(reaped) > 0 {
+		fmt.Fprintf(os.Stderr, "deleted the clusters of e2e runs that are gone: %v\n", reaped)
+	}
+	return err
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/svccheck/svccheck/reports"
@@ -33,6 +31,7 @@ type dumpOptions struct {
 	parallel    int
 	image       string
 	hostPodWait time.Duration
+	hostPodLife time.Duration
 }
 
 func newDumpCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -47,9 +46,13 @@ metrics; per namespace the Services, EndpointSlices and Pods.
 
 With --name (default svccheck) the cluster is a kind cluster and commands run
 in the node containers. With --kubeconfig, any cluster: svccheck starts a
-short-lived privileged pod per node (hostNetwork, hostPID, the node's root at
-/host) from the svccheck image and runs the node's own tools chrooted into
-/host; the pods are deleted afterwards, also on Ctrl-C.`,
+short-lived pod per node (host network, the node's root read-only at /host,
+capabilities NET_ADMIN, NET_RAW and SYS_CHROOT only) from the svccheck image
+and runs the node's own tools chrooted into /host. The pods are deleted
+afterwards, also on Ctrl-C; if svccheck is killed or loses the cluster they
+end by themselves after --host-pod-lifetime. They are labelled
+app.kubernetes.io/managed-by=svccheck and svccheck.io/run-id=<id>. A node
+whose pod does not run is reported and the others are dumped.`,
 		Example: `  svccheck dump --output ./dump
   svccheck dump --name svcchk-1 --output ./dump --namespace default --namespace web
   svccheck dump --kubeconfig ~/.kube/config --image registry.example/svccheck:v1 --output ./dump`,
@@ -58,6 +61,11 @@ short-lived privileged pod per node (hostNetwork, hostPID, the node's root at
 			if err := o.validate(cmd); err != nil {
 				return err
 			}
+			release, err := claimOutput(o.output)
+			if err != nil {
+				return err
+			}
+			defer release()
 			if o.kubeconfig != "" {
 				return dumpWithHostPods(cmd.Context(), o, stderr)
 			}
@@ -73,6 +81,7 @@ short-lived privileged pod per node (hostNetwork, hostPID, the node's root at
 	fl.IntVar(&o.parallel, "parallel", diag.DefaultParallelism, "nodes dumped at once")
 	fl.StringVar(&o.image, "image", "", "with --kubeconfig: the svccheck image the host pods run (default: the image of this binary, as 'svccheck cluster create' loads it)")
 	fl.DurationVar(&o.hostPodWait, "host-pod-timeout", 2*time.Minute, "with --kubeconfig: how long to wait for the host pods to run")
+	fl.DurationVar(&o.hostPodLife, "host-pod-lifetime", diag.DefaultHostPodLifetime, "with --kubeconfig: the host pods end by themselves after this long, even if svccheck is killed or loses the cluster")
 	cmd.AddCommand(newDumpHoldCommand(), newDumpExecHostCommand())
 	return cmd
 }
@@ -87,8 +96,11 @@ func (o *dumpOptions) validate(cmd *cobra.Command) error {
 	if o.kubeconfig != "" && cmd.Flags().Changed("name") {
 		return usageError("--name (a kind cluster) and --kubeconfig (any cluster) exclude each other")
 	}
-	if o.kubeconfig == "" && (cmd.Flags().Changed("image") || cmd.Flags().Changed("host-pod-timeout")) {
-		return usageError("--image and --host-pod-timeout only apply with --kubeconfig")
+	if o.kubeconfig == "" && (cmd.Flags().Changed("image") || cmd.Flags().Changed("host-pod-timeout") || cmd.Flags().Changed("host-pod-lifetime")) {
+		return usageError("--image, --host-pod-timeout and --host-pod-lifetime only apply with --kubeconfig")
+	}
+	if o.hostPodLife < time.Minute {
+		return usageError("--host-pod-lifetime must be at least 1m, got %s", o.hostPodLife)
 	}
 	if o.timeout <= 0 {
 		return usageError("--timeout must be positive, got %s", o.timeout)
@@ -198,64 +210,6 @@ func nodeProgress(w io.Writer) func(diag.NodeResult) {
 		default:
 			fmt.Fprintf(w, "  node %s: %d files in %s\n", r.Node, len(r.Files), reports.FormatDuration(r.Duration))
 		}
-	}
-}
-
-// dumpWithHostPods dumps any cluster through a privileged pod per node.
-func dumpWithHostPods(ctx context.Context, o *dumpOptions, stderr io.Writer) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
-	if err != nil {
-		return usageError("reading kubeconfig %s: %v", o.kubeconfig, err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return usageError("building a client from %s: %v", o.kubeconfig, err)
-	}
-	if _, err := cs.CoreV1().RESTClient().Get().AbsPath("/version").Timeout(o.timeout).DoRaw(ctx); err != nil {
-		return usageError("the API server of %s (%s) is unreachable: %v", o.kubeconfig, cfg.Host, err)
-	}
-	image := o.image
-	if image == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return usageError("finding the svccheck binary for the default --image: %v", err)
-		}
-		if image, err = cluster.ImageName(self); err != nil {
-			return usageError("naming the default --image: %v", err)
-		}
-	}
-	pods := &diag.HostPods{Clientset: cs, Config: cfg, Image: image, Timeout: o.hostPodWait}
-	// The pods go away on every path out, Ctrl-C included.
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := pods.Delete(dctx); err != nil {
-			fmt.Fprintf(stderr, "warning: %v\n", err)
-		} else if ns := pods.Namespace(); ns != "" {
-			fmt.Fprintf(stderr, "deleted the host pods (namespace %s)\n", ns)
-		}
-	}()
-	fmt.Fprintf(stderr, "starting a host pod per node (image %s)\n", image)
-	nodes, err := pods.Start(ctx)
-	if err != nil {
-		return usageError("%v", err)
-	}
-	collector := &diag.Collector{Clientset: cs, CommandTimeout: o.timeout, Parallelism: o.parallel, Progress: nodeProgress(stderr)}
-	fmt.Fprintf(stderr, "dumping %d nodes into %s\n", len(nodes), o.output)
-	return writeDump(ctx, o, collector, nodes, nil, stderr)
-}
-
-// newDumpHoldCommand is run by a host pod: it waits until the pod is deleted.
-func newDumpHoldCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:    "hold",
-		Short:  "Keep a host pod running until it is deleted",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			<-cmd.Context().Done()
-			return nil
-		},
 	}
 }
 

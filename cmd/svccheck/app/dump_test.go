@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
@@ -27,6 +28,7 @@ func TestDumpFlagErrors(t *testing.T) {
 		{"image without kubeconfig", []string{"dump", "--output", "x", "--image", "i"}, "only apply with --kubeconfig"},
 		{"zero timeout", []string{"dump", "--output", "x", "--timeout", "0s"}, "--timeout must be positive"},
 		{"zero parallel", []string{"dump", "--output", "x", "--parallel", "0"}, "--parallel must be at least 1"},
+		{"short host pod lifetime", []string{"dump", "--output", "x", "--kubeconfig", "k", "--host-pod-lifetime", "10s"}, "--host-pod-lifetime must be at least 1m"},
 		{"empty namespace", []string{"dump", "--output", "x", "--namespace", "a,,b"}, "--namespace must not be empty"},
 		{"missing kubeconfig", []string{"dump", "--output", "x", "--kubeconfig", kubeconfig}, "reading kubeconfig"},
 		{"unknown flag", []string{"dump", "--output", "x", "--bogus"}, "unknown flag"},
@@ -175,5 +177,19 @@ func TestIntegrationDumpExecHost(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "iptables-save on the node") {
 		t.Errorf("stderr %q does not name the missing tool", stderr)
+	}
+}
+
+// TestDumpHoldEndsByItself: a host pod's hold command exits after --for
+// even when nobody deletes the pod.
+func TestDumpHoldEndsByItself(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := Run(ctx, []string{"dump", "hold", "--for", "300ms"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("dump hold: %v", err)
+	}
+	if ctx.Err() != nil || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("dump hold --for 300ms returned after %s (context %v), want after 300ms on its own", time.Since(start), ctx.Err())
 	}
 }

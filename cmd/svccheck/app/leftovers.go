@@ -7,20 +7,41 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+
+	"github.com/svccheck/svccheck/suites/diag"
 )
 
 // leftovers tracks what a forced quit (a second interrupt) leaves behind:
 // the child runs still going, which are passed the interrupt on, and the
-// clusters this process or its children made and have not deleted yet,
-// which are named so the user can delete them.
+// clusters and dump host pods this process or its children made and have
+// not deleted yet, which are named so the user can delete them.
 type leftovers struct {
 	mu       sync.Mutex
-	children map[int]bool    // process group ids of running child runs
-	clusters map[string]bool // kind cluster names
+	children map[int]bool              // process group ids of running child runs
+	clusters map[string]bool           // kind cluster names
+	hostPods map[*diag.HostPods]string // host pods -> the kubeconfig reaching them
 }
 
 // left is this process's leftovers.
-var left = &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
+var left = newLeftovers()
+
+func newLeftovers() *leftovers {
+	return &leftovers{children: map[int]bool{}, clusters: map[string]bool{}, hostPods: map[*diag.HostPods]string{}}
+}
+
+// addHostPods records that pods (reached with kubeconfig) may exist until
+// removeHostPods.
+func (l *leftovers) addHostPods(pods *diag.HostPods, kubeconfig string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hostPods[pods] = kubeconfig
+}
+
+func (l *leftovers) removeHostPods(pods *diag.HostPods) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.hostPods, pods)
+}
 
 // addCluster records that cluster name exists (or is being made) and is
 // deleted by this run; removeCluster that it is gone or is to stay.
@@ -69,5 +90,15 @@ func (l *leftovers) quit(stderr io.Writer) {
 	slices.Sort(names)
 	for _, name := range names {
 		fmt.Fprintf(stderr, "svccheck: left behind: kind cluster %s (delete it with: svccheck cluster delete --name %s)\n", name, name)
+	}
+	var pods []string
+	for p, kubeconfig := range l.hostPods {
+		if what := p.LeftBehind(); what != "" {
+			pods = append(pods, fmt.Sprintf("svccheck: left behind: %s (delete them with: %s)\n", what, p.DeleteCommand(kubeconfig)))
+		}
+	}
+	slices.Sort(pods)
+	for _, line := range pods {
+		fmt.Fprint(stderr, line)
 	}
 }

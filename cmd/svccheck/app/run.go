@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/svccheck/svccheck/proxyimpl"
+	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
@@ -176,7 +177,8 @@ func (o *runOptions) complete(now time.Time) error {
 
 // checkOutputFree refuses an output directory that already holds files:
 // results of two runs mixed in one directory would read as one run's, and
-// removing the old ones would lose them.
+// removing the old ones would lose them. It is the early check of the
+// flags; claimOutput is the one that holds against a concurrent run.
 func checkOutputFree(dir string) error {
 	entries, err := os.ReadDir(dir)
 	switch {
@@ -185,10 +187,30 @@ func checkOutputFree(dir string) error {
 	case err != nil:
 		return usageError("--output %s: %v", dir, err)
 	case len(entries) > 0:
+		if owner, err := os.ReadFile(filepath.Join(dir, reports.FileClaim)); err == nil && len(strings.TrimSpace(string(owner))) > 0 {
+			return usageError("--output %s is claimed by %s: give a new or empty directory, so results of two runs are not mixed",
+				dir, strings.TrimSpace(string(owner)))
+		}
 		return usageError("--output %s already holds %d files or directories (%s, ...): give a new or empty directory, so results of two runs are not mixed",
 			dir, len(entries), entries[0].Name())
 	}
 	return nil
+}
+
+// claimOutput claims the output directory dir for this process
+// (reports.ClaimDir): created if missing, refused if it holds anything or
+// another run claimed it first, even at the same instant. release gives
+// the directory back if the run wrote nothing into it.
+func claimOutput(dir string) (release func(), err error) {
+	owner := fmt.Sprintf("svccheck (pid %d, started %s): %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339), strings.Join(os.Args, " "))
+	release, err = reports.ClaimDir(dir, owner)
+	switch {
+	case errors.Is(err, reports.ErrClaimed):
+		return nil, usageError("--output: %v: give a new or empty directory, so results of two runs are not mixed", err)
+	case err != nil:
+		return nil, usageError("--output %s: %v", dir, err)
+	}
+	return release, nil
 }
 
 // String is the command line that reproduces o, for reports and child runs.

@@ -44,6 +44,11 @@ func runCompare(ctx context.Context, o *runOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageError("finding the svccheck binary: %v", err)
 	}
+	release, err := claimOutput(o.output)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return compareRuns(ctx, o, func(ctx context.Context, args []string) *osexec.Cmd {
 		return childCommand(ctx, self, args, stdout, stderr, compareWaitDelay)
 	}, stdout, stderr)

@@ -61,7 +61,7 @@ func listSpecs(o *runOptions, path string) error {
 	if err != nil {
 		return fmt.Errorf("encoding the spec list: %w", err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := reports.WriteBytesAtomic(path, data, 0o644); err != nil {
 		return fmt.Errorf("writing the spec list: %w", err)
 	}
 	return nil

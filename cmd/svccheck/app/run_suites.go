@@ -26,8 +26,17 @@ const teardownTimeout = 3 * time.Minute
 // runSuites is `svccheck run` against one proxy.
 func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (err error) {
 	start := time.Now()
-	if err := os.MkdirAll(o.output, 0o755); err != nil {
-		return usageError("creating the output directory: %v", err)
+	if o.parallelChild {
+		// The parent run made and claimed this directory.
+		if err := os.MkdirAll(o.output, 0o755); err != nil {
+			return usageError("creating the output directory: %v", err)
+		}
+	} else {
+		release, err := claimOutput(o.output)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	c, created, err := obtainCluster(ctx, o, stderr)
 	if err != nil {

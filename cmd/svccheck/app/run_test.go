@@ -160,3 +160,36 @@ func TestRunOutputMustBeFree(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimOutput: a second run on a claimed --output is a usage error
+// naming the first; a run that wrote nothing gives the directory back.
+func TestClaimOutput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	release, err := claimOutput(dir)
+	if err != nil {
+		t.Fatalf("claimOutput: %v", err)
+	}
+	_, err = claimOutput(dir)
+	if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), fmt.Sprintf("(pid %d,", os.Getpid())) {
+		t.Errorf("second claimOutput = %v, want a usage error naming this process", err)
+	}
+	release()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("an unused claimed directory stayed (stat: %v)", err)
+	}
+}
+
+// TestRunOutputClaimedNamesOwner: the early check names the run holding
+// the directory.
+func TestRunOutputClaimedNamesOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	release, err := claimOutput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	err = checkOutputFree(dir)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("is claimed by svccheck (pid %d,", os.Getpid())) {
+		t.Errorf("checkOutputFree of a claimed directory = %v, want it to name the claiming run", err)
+	}
+}

@@ -7,6 +7,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/svccheck/svccheck/suites/diag"
 )
 
 func TestSignalContext(t *testing.T) {
@@ -55,7 +63,7 @@ func TestSignalContextStop(t *testing.T) {
 }
 
 func TestLeftoversQuit(t *testing.T) {
-	l := &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
+	l := newLeftovers()
 	l.addCluster("svccheck-run")
 	l.addCluster("svccheck-run-kube-proxy")
 	l.addCluster("gone")
@@ -94,4 +102,43 @@ func waitFor(cond func() bool) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
+}
+
+// TestLeftoversQuitHostPods: a forced quit during a dump names the host
+// pods' namespace and the kubectl command that deletes them.
+func TestLeftoversQuitHostPods(t *testing.T) {
+	l := newLeftovers()
+	cs := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+	cs.PrependReactor("create", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		obj := action.(k8stesting.CreateAction).GetObject().(metav1.Object)
+		obj.SetName(obj.GetGenerateName() + "x")
+		if pod, ok := obj.(*corev1.Pod); ok {
+			pod.Status.Phase = corev1.PodRunning
+		}
+		return false, nil, nil
+	})
+	pods := &diag.HostPods{Clientset: cs, Image: "i", RunID: "abc"}
+	l.addHostPods(pods, "/kc")
+	var stderr syncBuffer
+	l.quit(&stderr)
+	if got := stderr.String(); got != "" {
+		t.Errorf("quit before the pods exist said %q, want nothing", got)
+	}
+	if _, _, err := pods.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.quit(&stderr)
+	got := stderr.String()
+	for _, want := range []string{"left behind: namespace svccheck-dump-x with host pods dump-x (node n1)",
+		"delete them with: kubectl --kubeconfig /kc delete namespace svccheck-dump-x"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("quit said %q, want %q", got, want)
+		}
+	}
+	l.removeHostPods(pods)
+	stderr = syncBuffer{}
+	l.quit(&stderr)
+	if got := stderr.String(); got != "" {
+		t.Errorf("quit after the pods were deleted said %q, want nothing", got)
+	}
 }
