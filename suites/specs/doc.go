@@ -1,6 +1,7 @@
 // Package specs holds svccheck's Ginkgo specs of Service proxying:
-// ClusterIP, NodePort, externalTrafficPolicy Local, session affinity and
-// headless Services. Importing the package registers them; SetEnv tells them
+// ClusterIP, NodePort, externalTrafficPolicy Local, session affinity,
+// headless Services, internalTrafficPolicy Local, terminating endpoints and
+// external IPs. Importing the package registers them; SetEnv tells them
 // which cluster to use before the runner starts them.
 //
 // Every spec gets its own namespace, deleted by DeferCleanup. Traffic is sent

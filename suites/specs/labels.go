@@ -10,6 +10,13 @@ const (
 	LabelETPLocal = "ETPLocal"
 	// LabelAffinity marks session affinity (ClientIP) specs.
 	LabelAffinity = "Affinity"
+	// LabelITPLocal marks internalTrafficPolicy Local specs.
+	LabelITPLocal = "ITPLocal"
+	// LabelTerminating marks specs of terminating, unready and removed
+	// endpoints.
+	LabelTerminating = "Terminating"
+	// LabelExternalIP marks specs of Services reached by spec.externalIPs.
+	LabelExternalIP = "ExternalIP"
 	// LabelHeadless marks headless Service specs.
 	LabelHeadless = "Headless"
 	// LabelUDP marks specs that send UDP.
@@ -23,4 +30,5 @@ const (
 )
 
 // SuiteLabels lists the labels that name a suite, in report order.
-var SuiteLabels = []string{LabelClusterIP, LabelNodePort, LabelETPLocal, LabelAffinity, LabelHeadless}
+var SuiteLabels = []string{LabelClusterIP, LabelNodePort, LabelETPLocal, LabelAffinity, LabelHeadless,
+	LabelITPLocal, LabelTerminating, LabelExternalIP}
