@@ -74,8 +74,8 @@ func TestSpecLabels(t *testing.T) {
 	if got := count("Affinity && !Slow"); got != 2 {
 		t.Errorf("'Affinity && !Slow' selects %d specs, want 2", got)
 	}
-	if got := count(specs.LabelUDP); got != 1 {
-		t.Errorf("UDP selects %d specs, want 1", got)
+	if got := count(specs.LabelUDP); got != 12 {
+		t.Errorf("UDP selects %d specs, want 12", got)
 	}
 	if got, want := count("!Affinity"), len(leaves)-3; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
