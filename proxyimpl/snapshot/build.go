@@ -11,7 +11,8 @@ import (
 
 // Labels that make the proxy ignore a Service.
 const (
-	// LabelHeadless marks a Service no proxy should handle.
+	// LabelHeadless marks an EndpointSlice no proxy should use (the
+	// EndpointSlice controller sets it on the slices of headless Services).
 	LabelHeadless = "service.kubernetes.io/headless"
 	// LabelServiceProxyName hands a Service to another proxy.
 	LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
@@ -63,13 +64,13 @@ func Build(cfg Config, services []*v1.Service, endpointSlices []*discoveryv1.End
 }
 
 // GroupSlices groups EndpointSlices by the "namespace/name" of the Service
-// named in their kubernetes.io/service-name label; unlabelled slices are
-// dropped.
+// named in their kubernetes.io/service-name label; unlabelled slices and
+// slices labelled headless are dropped.
 func GroupSlices(endpointSlices []*discoveryv1.EndpointSlice) map[string][]*discoveryv1.EndpointSlice {
 	by := map[string][]*discoveryv1.EndpointSlice{}
 	for _, s := range endpointSlices {
 		name := s.Labels[discoveryv1.LabelServiceName]
-		if name == "" {
+		if _, headless := s.Labels[LabelHeadless]; name == "" || headless {
 			continue
 		}
 		key := s.Namespace + "/" + name
@@ -78,13 +79,9 @@ func GroupSlices(endpointSlices []*discoveryv1.EndpointSlice) map[string][]*disc
 	return by
 }
 
-// Proxied reports whether the proxy handles svc at all: not labelled
-// headless or for another proxy, not ExternalName, with a cluster IP that
-// is not None.
+// Proxied reports whether the proxy handles svc at all: not labelled for
+// another proxy, not ExternalName, with a cluster IP that is not None.
 func Proxied(svc *v1.Service) bool {
-	if _, ok := svc.Labels[LabelHeadless]; ok {
-		return false
-	}
 	if _, ok := svc.Labels[LabelServiceProxyName]; ok {
 		return false
 	}
