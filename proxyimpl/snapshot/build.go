@@ -64,13 +64,13 @@ func Build(cfg Config, services []*v1.Service, endpointSlices []*discoveryv1.End
 }
 
 // GroupSlices groups EndpointSlices by the "namespace/name" of the Service
-// named in their kubernetes.io/service-name label; unlabelled slices and
-// slices labelled headless are dropped.
+// named in their kubernetes.io/service-name label; unlabelled slices are
+// dropped.
 func GroupSlices(endpointSlices []*discoveryv1.EndpointSlice) map[string][]*discoveryv1.EndpointSlice {
 	by := map[string][]*discoveryv1.EndpointSlice{}
 	for _, s := range endpointSlices {
 		name := s.Labels[discoveryv1.LabelServiceName]
-		if _, headless := s.Labels[LabelHeadless]; name == "" || headless {
+		if name == "" {
 			continue
 		}
 		key := s.Namespace + "/" + name
@@ -92,12 +92,17 @@ func Proxied(svc *v1.Service) bool {
 }
 
 // ServicePorts returns the model of every proxied port of svc, given the
-// EndpointSlices of svc (slices of other Services are ignored), sorted by
+// EndpointSlices of svc (slices of other Services and slices labelled
+// headless are ignored), sorted by
 // name. It returns nothing for a Service the proxy does not handle.
 func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.EndpointSlice) ([]*ServicePort, []Problem) {
 	if !Proxied(svc) {
 		return nil, nil
 	}
+	endpointSlices = slices.DeleteFunc(slices.Clone(endpointSlices), func(s *discoveryv1.EndpointSlice) bool {
+		_, headless := s.Labels[LabelHeadless]
+		return headless
+	})
 	var problems []Problem
 	report := func(format string, args ...any) {
 		problems = append(problems, Problem{Kind: "Service", Namespace: svc.Namespace,

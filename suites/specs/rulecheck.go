@@ -26,12 +26,19 @@ func skipUnlessRulesReadable() {
 	Skip("reading the Service rules of proxy " + f.env.Proxy + " is not supported")
 }
 
-// ruleOwner matches the rules of a Service of the spec's namespace: the
-// proxies name "ns/name" followed by ":port" (iptables comments) or
-// "/proto/port" (kube-proxy's nftables chains), never as a prefix of
-// another Service's name.
+// ruleOwner matches the rules of a Service of the spec's namespace that can
+// send traffic: the iptables proxies name "ns/name:port" in their rules'
+// comments; kube-proxy's nftables mode sends to a Service's chains from its
+// maps ("goto service-HASH-ns/name/proto/port", "external-" for node ports)
+// and leaves unreferenced chains of deleted Services for a later sync to
+// remove, so there only the references count. The match never takes a
+// Service's name as a prefix of another's.
 func ruleOwner(service string) *regexp.Regexp {
-	return regexp.MustCompile(regexp.QuoteMeta(f.ns+"/"+service) + `[:/" ]`)
+	name := regexp.QuoteMeta(f.ns + "/" + service)
+	if f.env.Proxy == "kube-proxy:nftables" {
+		return regexp.MustCompile(`(goto|jump) (service|external)-[A-Z0-9]+-` + name + `/|comment "` + name + `:`)
+	}
+	return regexp.MustCompile(name + `[:/" ]`)
 }
 
 // expectRules waits, node by node, until every node's rules hold the
