@@ -24,10 +24,15 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
-// ServiceLabelSelector is the label selector of the Service and
-// EndpointSlice informers: like kube-proxy, skip Services handed to
-// another proxy and headless ones.
-const ServiceLabelSelector = "!" + snapshot.LabelServiceProxyName + ",!" + snapshot.LabelHeadless
+// Label selectors of the informers, as kube-proxy's: Services handed to
+// another proxy are skipped, and so are EndpointSlices labelled headless
+// (the EndpointSlice controller labels the slices of headless Services;
+// it never copies that label from a Service, so on a Service it means
+// nothing).
+const (
+	ServiceLabelSelector       = "!" + snapshot.LabelServiceProxyName
+	EndpointSliceLabelSelector = "!" + snapshot.LabelHeadless
+)
 
 // Proxier is svccheck's Service proxy for one node: it watches Services,
 // EndpointSlices and its Node and keeps the node's iptables rules in line
@@ -37,6 +42,7 @@ type Proxier struct {
 	ipt     iptables.Interface
 	ct      conntrack.Interface
 	factory informers.SharedInformerFactory
+	slices  informers.SharedInformerFactory
 	nodes   informers.SharedInformerFactory
 
 	svcLister   corelisters.ServiceLister
@@ -88,12 +94,14 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 	}
 	p.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = ServiceLabelSelector }))
+	p.slices = informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = EndpointSliceLabelSelector }))
 	p.nodes = informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", cfg.NodeName).String()
 		}))
 	svcInformer := p.factory.Core().V1().Services()
-	sliceInformer := p.factory.Discovery().V1().EndpointSlices()
+	sliceInformer := p.slices.Discovery().V1().EndpointSlices()
 	nodeInformer := p.nodes.Core().V1().Nodes()
 	p.svcLister = svcInformer.Lister()
 	p.sliceLister = sliceInformer.Lister()
@@ -143,6 +151,7 @@ func New(client kubernetes.Interface, ipt iptables.Interface, ct conntrack.Inter
 // only when the informers did not sync in time.
 func (p *Proxier) Run(ctx context.Context) error {
 	defer p.factory.Shutdown()
+	defer p.slices.Shutdown()
 	defer p.nodes.Shutdown()
 	// Cancelled before the Shutdowns above, which wait for the informers.
 	ctx, cancel := context.WithCancel(ctx)
@@ -164,6 +173,7 @@ func (p *Proxier) startInformers(ctx context.Context) error {
 	log := klog.FromContext(ctx)
 	p.log = log
 	p.factory.Start(ctx.Done())
+	p.slices.Start(ctx.Done())
 	p.nodes.Start(ctx.Done())
 	waitCtx, cancel := context.WithTimeout(ctx, p.cfg.InformerSyncTimeout)
 	defer cancel()

@@ -104,15 +104,11 @@ func shapeCases() []shapeCase {
 				s.Spec.Type = v1.ServiceTypeExternalName
 				s.Spec.ExternalName = "example.com"
 			}),
-			svc("ns1", "labelled-headless", "10.96.0.11", func(s *v1.Service) {
-				s.Labels = map[string]string{"service.kubernetes.io/headless": ""}
-			}),
 			svc("ns1", "other-proxy", "10.96.0.12", func(s *v1.Service) {
 				s.Labels = map[string]string{"service.kubernetes.io/service-proxy-name": "other"}
 			}),
 		}, slices: []*discoveryv1.EndpointSlice{
 			slice("ns1", "headless", "h", "p80", 80, readyEp("10.244.1.5", testNode)),
-			slice("ns1", "labelled-headless", "l", "p80", 80, readyEp("10.244.1.5", testNode)),
 			slice("ns1", "other-proxy", "o", "p80", 80, readyEp("10.244.1.5", testNode)),
 		}, want: "*nat\n*filter\n"},
 		{name: "externalIPs and LoadBalancer", services: []*v1.Service{svc("ns1", "svc1", "10.96.0.10", nodePort(30080), func(s *v1.Service) {

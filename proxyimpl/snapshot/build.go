@@ -12,7 +12,8 @@ import (
 
 // Labels that make the proxy ignore a Service.
 const (
-	// LabelHeadless marks a Service no proxy should handle.
+	// LabelHeadless marks an EndpointSlice no proxy should use (the
+	// EndpointSlice controller sets it on the slices of headless Services).
 	LabelHeadless = "service.kubernetes.io/headless"
 	// LabelServiceProxyName hands a Service to another proxy.
 	LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
@@ -79,13 +80,9 @@ func GroupSlices(endpointSlices []*discoveryv1.EndpointSlice) map[string][]*disc
 	return by
 }
 
-// Proxied reports whether the proxy handles svc at all: not labelled
-// headless or for another proxy, not ExternalName, with a cluster IP that
-// is not None.
+// Proxied reports whether the proxy handles svc at all: not labelled for
+// another proxy, not ExternalName, with a cluster IP that is not None.
 func Proxied(svc *v1.Service) bool {
-	if _, ok := svc.Labels[LabelHeadless]; ok {
-		return false
-	}
 	if _, ok := svc.Labels[LabelServiceProxyName]; ok {
 		return false
 	}
@@ -96,12 +93,17 @@ func Proxied(svc *v1.Service) bool {
 }
 
 // ServicePorts returns the model of every proxied port of svc, given the
-// EndpointSlices of svc (slices of other Services are ignored), sorted by
+// EndpointSlices of svc (slices of other Services and slices labelled
+// headless are ignored), sorted by
 // name. It returns nothing for a Service the proxy does not handle.
 func ServicePorts(cfg Config, svc *v1.Service, endpointSlices []*discoveryv1.EndpointSlice) ([]*ServicePort, []Problem) {
 	if !Proxied(svc) {
 		return nil, nil
 	}
+	endpointSlices = slices.DeleteFunc(slices.Clone(endpointSlices), func(s *discoveryv1.EndpointSlice) bool {
+		_, headless := s.Labels[LabelHeadless]
+		return headless
+	})
 	var problems []Problem
 	report := func(format string, args ...any) {
 		problems = append(problems, Problem{Kind: "Service", Namespace: svc.Namespace,

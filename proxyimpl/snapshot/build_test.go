@@ -170,3 +170,31 @@ func TestBuildEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadlessLabel checks the headless label where kube-proxy honours it:
+// a Service carrying it is proxied, an EndpointSlice carrying it is not
+// used.
+func TestHeadlessLabel(t *testing.T) {
+	labelled := service(func(s *v1.Service) { s.Labels = map[string]string{LabelHeadless: ""} })
+	if !Proxied(labelled) {
+		t.Error("a ClusterIP Service labelled headless is not proxied")
+	}
+	plain := endpointSlice("web-a", discoveryv1.AddressTypeIPv4, 8080, testEp{ip: "10.244.1.5", ready: ptr(true)})
+	hidden := endpointSlice("web-b", discoveryv1.AddressTypeIPv4, 8080, testEp{ip: "10.244.2.5", ready: ptr(true)})
+	hidden.Labels[LabelHeadless] = ""
+	snap, problems := Build(testConfig, []*v1.Service{labelled}, []*discoveryv1.EndpointSlice{plain, hidden})
+	if len(problems) != 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	p := snap.Ports[webHTTP]
+	if p == nil {
+		t.Fatal("no port for the Service labelled headless")
+	}
+	var got []string
+	for _, ep := range p.Endpoints {
+		got = append(got, ep.IP.String())
+	}
+	if diff := cmp.Diff([]string{"10.244.1.5"}, got); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+}

@@ -44,6 +44,9 @@ type Request struct {
 	Count int
 	// Timeout bounds each attempt; default 2s.
 	Timeout time.Duration
+	// SourcePort, when not 0, is the local port every attempt sends from,
+	// so repeated UDP probes share one conntrack entry.
+	SourcePort int
 }
 
 // Attempt is the result of one connection.
@@ -86,13 +89,17 @@ func Args(req Request) []string {
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	return []string{"agent", "probe",
+	args := []string{"agent", "probe",
 		"--target", req.Target,
 		"--protocol", string(proto),
 		"--count", strconv.Itoa(count),
 		"--timeout", timeout.String(),
 		"--json",
 	}
+	if req.SourcePort != 0 {
+		args = append(args, "--source-port", strconv.Itoa(req.SourcePort))
+	}
+	return args
 }
 
 // Hostnames returns the distinct hostnames that answered, sorted.

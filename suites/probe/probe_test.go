@@ -62,6 +62,11 @@ func TestArgs(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Args (-want +got):\n%s", diff)
 	}
+	got = Args(Request{Target: "10.96.0.10:53", Protocol: UDP, SourcePort: 40001})
+	want = []string{"agent", "probe", "--target", "10.96.0.10:53", "--protocol", "udp", "--count", "1", "--timeout", "2s", "--json", "--source-port", "40001"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Args with a source port (-want +got):\n%s", diff)
+	}
 }
 
 // TestParseAgentOverLoopback runs the real agent prober against a closed

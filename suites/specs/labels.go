@@ -27,6 +27,10 @@ const (
 	LabelRules = "Rules"
 	// LabelSlow marks specs that wait on purpose (timeouts) and take longer.
 	LabelSlow = "Slow"
+	// LabelDisruptive marks specs that disturb the whole cluster (restart
+	// the proxy's pods); specs beside them may need retries, which their
+	// budgets allow.
+	LabelDisruptive = "Disruptive"
 )
 
 // SuiteLabels lists the labels that name a suite, in report order.

@@ -41,12 +41,23 @@ type Pod struct {
 	// HostNetwork runs the pod in the node's network namespace; the agent
 	// then listens on the node's ports.
 	HostNetwork bool
+	// HTTPPort and UDPPort override the agent's ports (HTTPPort, UDPPort);
+	// the container ports keep their names, so a named targetPort resolves
+	// to the overridden number on this pod.
+	HTTPPort, UDPPort int32
 }
 
 // AgentPod returns the pod object for p running `svccheck agent serve` from
 // image in namespace ns. It tolerates every taint, so it can be pinned to
 // the control-plane node too.
 func AgentPod(ns, image string, p Pod) *corev1.Pod {
+	httpPort, udpPort := int32(HTTPPort), int32(UDPPort)
+	if p.HTTPPort != 0 {
+		httpPort = p.HTTPPort
+	}
+	if p.UDPPort != 0 {
+		udpPort = p.UDPPort
+	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns, Labels: maps.Clone(p.Labels)},
 		Spec: corev1.PodSpec{
@@ -59,14 +70,14 @@ func AgentPod(ns, image string, p Pod) *corev1.Pod {
 				Image:           image,
 				ImagePullPolicy: corev1.PullNever,
 				Command: []string{"svccheck", "agent", "serve",
-					"--http-port", fmt.Sprint(HTTPPort), "--udp-port", fmt.Sprint(UDPPort)},
+					"--http-port", fmt.Sprint(httpPort), "--udp-port", fmt.Sprint(udpPort)},
 				Ports: []corev1.ContainerPort{
-					{Name: HTTPPortName, ContainerPort: HTTPPort, Protocol: corev1.ProtocolTCP},
-					{Name: UDPPortName, ContainerPort: UDPPort, Protocol: corev1.ProtocolUDP},
+					{Name: HTTPPortName, ContainerPort: httpPort, Protocol: corev1.ProtocolTCP},
+					{Name: UDPPortName, ContainerPort: udpPort, Protocol: corev1.ProtocolUDP},
 				},
 				ReadinessProbe: &corev1.Probe{
 					ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-						Path: "/healthz", Port: intstr.FromInt32(HTTPPort),
+						Path: "/healthz", Port: intstr.FromInt32(httpPort),
 					}},
 					PeriodSeconds:    1,
 					FailureThreshold: 1,

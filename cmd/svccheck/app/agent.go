@@ -27,7 +27,10 @@ func newAgentCommand(stdout, _ io.Writer) *cobra.Command {
 }
 
 func newAgentServeCommand() *cobra.Command {
-	var httpPort, udpPort int
+	var (
+		httpPort, udpPort int
+		hostname          string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve HTTP (/hostname, /clientip, /echo, /healthz) and UDP echo",
@@ -36,9 +39,13 @@ func newAgentServeCommand() *cobra.Command {
 			if httpPort < 1 || httpPort > 65535 || udpPort < 0 || udpPort > 65535 {
 				return usageError("--http-port must be 1..65535 and --udp-port 0..65535")
 			}
-			host, err := os.Hostname()
-			if err != nil {
-				return fmt.Errorf("reading the hostname: %w", err)
+			host := hostname
+			if host == "" {
+				h, err := os.Hostname()
+				if err != nil {
+					return fmt.Errorf("reading the hostname: %w", err)
+				}
+				host = h
 			}
 			cfg := agent.ServerConfig{Hostname: host, HTTPAddr: agent.JoinPort(httpPort)}
 			if udpPort != 0 {
@@ -49,6 +56,7 @@ func newAgentServeCommand() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&httpPort, "http-port", 8080, "TCP port of the HTTP server")
 	cmd.Flags().IntVar(&udpPort, "udp-port", 8081, "UDP port of the UDP echo server (0: none)")
+	cmd.Flags().StringVar(&hostname, "hostname", "", "name to answer with (default: the system's hostname)")
 	return cmd
 }
 

@@ -1,0 +1,113 @@
+package specs
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/svccheck/svccheck/suites/probe"
+	"github.com/svccheck/svccheck/suites/workload"
+)
+
+// skipUnlessRulesReadable skips a spec that reads the nodes' rules when the
+// cluster's proxy keeps them where natRules cannot read them.
+func skipUnlessRulesReadable() {
+	GinkgoHelper()
+	switch f.env.Proxy {
+	case "svccheck", "kube-proxy", "kube-proxy:iptables", "kube-proxy:nftables":
+		return
+	}
+	Skip("reading the Service rules of proxy " + f.env.Proxy + " is not supported")
+}
+
+// ruleOwner matches the rules of a Service of the spec's namespace that can
+// send traffic: the iptables proxies name "ns/name:port" in their rules'
+// comments; kube-proxy's nftables mode sends to a Service's chains from its
+// maps ("goto service-HASH-ns/name/proto/port", "external-" for node ports)
+// and leaves unreferenced chains of deleted Services for a later sync to
+// remove, so there only the references count. The match never takes a
+// Service's name as a prefix of another's.
+func ruleOwner(service string) *regexp.Regexp {
+	name := regexp.QuoteMeta(f.ns + "/" + service)
+	if f.env.Proxy == "kube-proxy:nftables" {
+		return regexp.MustCompile(`(goto|jump) (service|external)-[A-Z0-9]+-` + name + `/|comment "` + name + `:`)
+	}
+	return regexp.MustCompile(name + `[:/" ]`)
+}
+
+// expectRules waits, node by node, until every node's rules hold the
+// Services named in present and none of those in absent. A spec that checks
+// a Service has no rules names a control Service in present, so that it
+// reads rules the proxy has synced since that Service was created.
+func expectRules(ctx context.Context, present, absent []string, budget time.Duration) {
+	GinkgoHelper()
+	for _, node := range f.env.Nodes {
+		f.involve(node.Name)
+		Eventually(ctx, func(g Gomega) {
+			rules, err := natRules(ctx, node)
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, s := range present {
+				g.Expect(ruleOwner(s).MatchString(rules)).To(BeTrue(), "node %s has no rules for %s/%s", node.Name, f.ns, s)
+			}
+			for _, s := range absent {
+				g.Expect(ruleOwner(s).FindString(rules)).To(BeEmpty(), "node %s has rules for %s/%s", node.Name, f.ns, s)
+			}
+		}).WithTimeout(budget).WithPolling(poll).Should(Succeed())
+	}
+}
+
+// eventuallyUnanswered waits until no attempt of a probe batch is answered
+// (the Service's rules are gone): refusals and timeouts both count.
+func eventuallyUnanswered(ctx context.Context, p probe.Prober, req probe.Request, budget time.Duration) {
+	GinkgoHelper()
+	if req.Timeout == 0 {
+		req.Timeout = time.Second
+	}
+	Eventually(ctx, func(g Gomega) {
+		res := probeResult(ctx, g, p, req)
+		g.Expect(res.Count(probe.Answered)).To(BeZero(), "%s %s from %s still answers: %s", req.Protocol, req.Target, p.Source(), res)
+	}).WithTimeout(budget).WithPolling(poll).Should(Succeed())
+}
+
+// agentPod returns the agent pod object for p in the spec's namespace, for
+// specs that change it before creating it with createPods.
+func (fx *fixture) podFor(p workload.Pod) *corev1.Pod {
+	fx.involve(p.Node)
+	return workload.AgentPod(fx.ns, fx.env.Image, p)
+}
+
+// createPods creates pods made by agentPod and, with wait, waits until they
+// are Ready.
+func (fx *fixture) createPodsWait(ctx context.Context, wait bool, pods ...*corev1.Pod) []*corev1.Pod {
+	GinkgoHelper()
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		_, err := fx.env.Client.CoreV1().Pods(fx.ns).Create(ctx, p, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating pod %s", p.Name)
+		names[i] = p.Name
+	}
+	if !wait {
+		return nil
+	}
+	out, err := workload.WaitPodsReady(ctx, fx.env.Client, fx.ns, fx.env.PodTimeout, names...)
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// deleteService deletes a Service of the spec's namespace and waits until
+// it is gone.
+func (fx *fixture) deleteService(ctx context.Context, name string) {
+	GinkgoHelper()
+	svcs := fx.env.Client.CoreV1().Services(fx.ns)
+	Expect(svcs.Delete(ctx, name, metav1.DeleteOptions{})).To(Succeed())
+	Eventually(ctx, func() bool {
+		_, err := svcs.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}).WithTimeout(steadyBudget).WithPolling(poll).Should(BeTrue(), "service %s/%s is not gone", fx.ns, name)
+}
