@@ -68,16 +68,16 @@ func TestSpecLabels(t *testing.T) {
 		}
 		return n
 	}
-	if got, want := count(specs.LabelAffinity), suites[specs.LabelAffinity]; got != want || want != 3 {
-		t.Errorf("Affinity selects %d specs, want 3 (suite has %d)", got, want)
+	if got, want := count(specs.LabelAffinity), suites[specs.LabelAffinity]; got != want || want != 4 {
+		t.Errorf("Affinity selects %d specs, want 4 (suite has %d)", got, want)
 	}
-	if got := count("Affinity && !Slow"); got != 2 {
-		t.Errorf("'Affinity && !Slow' selects %d specs, want 2", got)
+	if got := count("Affinity && !Slow"); got != 3 {
+		t.Errorf("'Affinity && !Slow' selects %d specs, want 3", got)
 	}
 	if got := count(specs.LabelUDP); got != 1 {
 		t.Errorf("UDP selects %d specs, want 1", got)
 	}
-	if got, want := count("!Affinity"), len(leaves)-3; got != want {
+	if got, want := count("!Affinity"), len(leaves)-4; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
 	}
 }
