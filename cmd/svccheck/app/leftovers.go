@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"slices"
 	"sync"
@@ -17,10 +18,13 @@ type leftovers struct {
 	mu       sync.Mutex
 	children map[int]bool    // process group ids of running child runs
 	clusters map[string]bool // kind cluster names
+	// containers are the client containers outside a cluster
+	// (cluster.StartExternalClient) not removed yet.
+	containers map[string]bool
 }
 
 // left is this process's leftovers.
-var left = &leftovers{children: map[int]bool{}, clusters: map[string]bool{}}
+var left = &leftovers{children: map[int]bool{}, clusters: map[string]bool{}, containers: map[string]bool{}}
 
 // addCluster records that cluster name exists (or is being made) and is
 // deleted by this run; removeCluster that it is gone or is to stay.
@@ -34,6 +38,20 @@ func (l *leftovers) removeCluster(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.clusters, name)
+}
+
+// addContainer records that the client container name exists and is
+// removed by this run; removeContainer that it is gone.
+func (l *leftovers) addContainer(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.containers[name] = true
+}
+
+func (l *leftovers) removeContainer(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.containers, name)
 }
 
 // runChild runs cmd, which childCommand made (a process group of its own),
@@ -69,5 +87,8 @@ func (l *leftovers) quit(stderr io.Writer) {
 	slices.Sort(names)
 	for _, name := range names {
 		fmt.Fprintf(stderr, "svccheck: left behind: kind cluster %s (delete it with: svccheck cluster delete --name %s)\n", name, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.containers)) {
+		fmt.Fprintf(stderr, "svccheck: left behind: client container %s (remove it with: docker rm -f %s)\n", name, name)
 	}
 }

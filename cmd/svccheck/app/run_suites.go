@@ -173,7 +173,20 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 	if o.parallel > 1 {
 		return runShares(ctx, o, c.Name, stderr)
 	}
-	if err := specs.SetEnv(newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)); err != nil {
+	env := newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)
+	ext, reason := newExternalClient(ctx, c, stderr)
+	if ext != nil {
+		env.External = ext.get
+		defer func() {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+			defer cancel()
+			if err := ext.remove(tctx); err != nil {
+				fmt.Fprintf(stderr, "warning: %v\n", err)
+			}
+		}()
+	}
+	env.NoExternal = reason
+	if err := specs.SetEnv(env); err != nil {
 		return types.Report{}, false, usageError("%v", err)
 	}
 	report, passed, err := runner.Run(runner.Options{
