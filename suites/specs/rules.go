@@ -145,17 +145,10 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 		}
 
 		By("reading the node's recent lists: only " + stuck + "'s holds the client")
-		var src string
-		for ep, list := range lists {
-			out, err := nodeOutput(ctx, node, "cat", "/proc/net/xt_recent/"+list)
-			Expect(err).NotTo(HaveOccurred())
-			if ep != stuck {
-				Expect(strings.TrimSpace(out)).To(BeEmpty(), "recent list %s of %s, not the backend that answered, holds a client", list, ep)
-				continue
-			}
-			src = recentSource(out)
-			Expect(src).NotTo(BeEmpty(), "recent list %s of the backend that answered (%s) holds no client:\n%s", list, ep, out)
-		}
+		holders := recentHolders(ctx, node, lists)
+		Expect(holders).To(HaveLen(1), "the node's recent lists holding a client, want only the one of %s: %v", stuck, holders)
+		src, ok := holders[stuck]
+		Expect(ok).To(BeTrue(), "the recent list holding a client is not the one of the backend that answered (%s): %v", stuck, holders)
 
 		By("tracing the next connection from " + src + " with the node's recent lists: only " + stuck + ", by a recent check")
 		tr, err := tracer.Rules(ctx)
@@ -173,15 +166,32 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 	})
 })
 
-// recentSource returns the first source address of an xt_recent list
-// ("src=172.18.0.3 ttl: 64 last_seen: ..."), or "".
-func recentSource(list string) string {
-	for _, f := range strings.Fields(list) {
-		if a, ok := strings.CutPrefix(f, "src="); ok {
-			return a
+// recentHolders reads the node's recent lists (endpoint -> list) in one
+// command and returns, for each endpoint whose list holds a client, the
+// first client address ("src=172.18.0.3 ttl: 64 ...").
+func recentHolders(ctx context.Context, node Node, lists map[string]string) map[string]string {
+	GinkgoHelper()
+	byList := map[string]string{}
+	args := []string{"-c", `grep -H src= "$@" || true`, "sh"}
+	for ep, list := range lists {
+		byList["/proc/net/xt_recent/"+list] = ep
+		args = append(args, "/proc/net/xt_recent/"+list)
+	}
+	out, err := nodeOutput(ctx, node, "sh", args...)
+	Expect(err).NotTo(HaveOccurred())
+	holders := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		file, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		for _, f := range strings.Fields(rest) {
+			if a, ok := strings.CutPrefix(f, "src="); ok && holders[byList[file]] == "" {
+				holders[byList[file]] = a
+			}
 		}
 	}
-	return ""
+	return holders
 }
 
 // recentChecked reports whether path matched a rule that checks a recent
