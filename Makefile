@@ -68,8 +68,9 @@ fuzz-snapshot:
 
 # The suites end to end on a real kind cluster: svccheck run against
 # svccheck's proxy (every spec must pass), then against the proxy broken on
-# purpose with --break affinity (exactly the Affinity specs must fail, and the
-# node dumps must show no affinity rules). Needs root and Docker.
+# purpose, one --break per run (affinity, terminating, etplocal, reject), each
+# with --parallel 3 over the specs that could notice: exactly the specs that
+# check the broken behaviour must fail. Needs root and Docker.
 E2E_OUTPUT ?= $(CURDIR)/svccheck-results/e2e
 e2e-suites: build
 	SVCCHECK_BIN=$(CURDIR)/$(BIN) SVCCHECK_E2E_NAME=$(E2E_NAME)-suites SVCCHECK_E2E_OUTPUT=$(E2E_OUTPUT) \

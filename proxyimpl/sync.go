@@ -106,7 +106,8 @@ type syncResult struct {
 // ports of the changed Services.
 func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.NamespacedName]time.Time) (*syncResult, error) {
 	cfg := snapshot.Config{NodeName: p.cfg.NodeName, ClusterCIDRs: p.cfg.ClusterCIDRs, NodeIPs: p.currentNodeIPs()}
-	rcfg := render.Config{MasqueradeMark: p.cfg.masqueradeMark(), BreakAffinity: breakAffinity()}
+	rcfg := breaks()
+	rcfg.MasqueradeMark = p.cfg.masqueradeMark()
 	res := &syncResult{}
 	var err error
 	if full {

@@ -29,8 +29,8 @@ func ReadGinkgoJSON(path string) (types.Report, error) {
 // MergeGinkgo merges the reports of runs that each ran a share of one
 // suite's specs (svccheck run --parallel) into one report, as if one run had
 // run them all. Every run reports every spec, the ones outside its share as
-// skipped: a spec is taken from the run that did not skip it, or once as
-// skipped when all did, in the first report's order. Suite-level nodes (before and after the suite) are
+// skipped: a spec is taken from the run that ran it (see Ran), or once as
+// skipped when none did, in the first report's order. Suite-level nodes (before and after the suite) are
 // kept from every run. The merged run starts with the earliest and ends
 // with the latest, succeeds when all did, and lists every special failure
 // reason once.
@@ -75,13 +75,20 @@ func MergeGinkgo(parts []types.Report) (types.Report, error) {
 			case !seen:
 				chosen[k] = len(out.SpecReports)
 				out.SpecReports = append(out.SpecReports, sr)
-			case out.SpecReports[at].State == types.SpecStateSkipped && sr.State != types.SpecStateSkipped:
+			case !Ran(out.SpecReports[at]) && Ran(sr):
 				out.SpecReports[at] = sr
-			case sr.State != types.SpecStateSkipped && out.SpecReports[at].State != types.SpecStateSkipped:
+			case Ran(sr) && Ran(out.SpecReports[at]):
 				return types.Report{}, fmt.Errorf("merging reports: spec %q ran in two runs", sr.FullText())
 			}
 		}
 	}
 	out.RunTime = out.EndTime.Sub(out.StartTime)
 	return out, nil
+}
+
+// Ran reports whether a run ran spec sr: it was not skipped, or it skipped
+// itself with a reason (Skip in the spec), unlike a spec the run left out
+// by its focus or label filter.
+func Ran(sr types.SpecReport) bool {
+	return sr.State != types.SpecStateSkipped || sr.Failure.Message != ""
 }

@@ -86,6 +86,29 @@ func TestMergeGinkgo(t *testing.T) {
 	if diff := cmp.Diff([]string{"a=passed", "b=skipped", "c=skipped"}, states(merged)); diff != "" {
 		t.Errorf("merged specs (-want +got):\n%s", diff)
 	}
+
+	// A spec that skipped itself with a reason in one part is taken from
+	// that part, whichever order the parts come in, and counts as run.
+	selfSkip := part(t0, nil)
+	for i := range selfSkip.SpecReports {
+		if selfSkip.SpecReports[i].LeafNodeText == "b" {
+			selfSkip.SpecReports[i].Failure.Message = "needs an iptables proxy"
+		}
+	}
+	for _, parts := range [][]types.Report{{part(t0, nil), selfSkip}, {selfSkip, part(t0, nil)}} {
+		merged, err = MergeGinkgo(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sr := range merged.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			if got, want := Ran(sr), sr.LeafNodeText == "b"; got != want {
+				t.Errorf("spec %s: Ran = %v, want %v (message %q)", sr.LeafNodeText, got, want, sr.Failure.Message)
+			}
+		}
+	}
 }
 
 func TestMergeGinkgoErrors(t *testing.T) {

@@ -140,6 +140,12 @@ func TestPacketFlow(t *testing.T) {
 // result, for a node owning nodeIP.
 func newFlowTracer(t *testing.T, snap *snapshot.Snapshot, node ...string) *iptablestest.Tracer {
 	t.Helper()
+	return newConfigTracer(t, Config{}, snap, node...)
+}
+
+// newConfigTracer is newFlowTracer rendering with cfg.
+func newConfigTracer(t *testing.T, cfg Config, snap *snapshot.Snapshot, node ...string) *iptablestest.Tracer {
+	t.Helper()
 	fake := iptablestest.NewFake()
 	ctx := context.Background()
 	for _, text := range node {
@@ -147,7 +153,7 @@ func newFlowTracer(t *testing.T, snap *snapshot.Snapshot, node ...string) *iptab
 			t.Fatalf("restoring the node's own rules: %v", err)
 		}
 	}
-	text, _ := WriteFull(Render(Config{}, snap), nil)
+	text, _ := WriteFull(Render(cfg, snap), nil)
 	if err := fake.Restore(ctx, text); err != nil {
 		t.Fatalf("restoring: %v", err)
 	}

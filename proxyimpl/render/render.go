@@ -91,9 +91,9 @@ func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bo
 
 // renderer holds what every rule of one rendering needs.
 type renderer struct {
-	mark          string // "0x4000"
-	clusterCIDR   string // first IPv4 cluster CIDR, or ""
-	breakAffinity bool   // Config.BreakAffinity
+	mark        string // "0x4000"
+	clusterCIDR string // first IPv4 cluster CIDR, or ""
+	breaks      Config // the Break fields of the Config
 }
 
 func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
@@ -101,7 +101,7 @@ func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
 	if mark == 0 {
 		mark = DefaultMasqueradeMark
 	}
-	r := &renderer{mark: fmt.Sprintf("%#x", mark), breakAffinity: cfg.BreakAffinity}
+	r := &renderer{mark: fmt.Sprintf("%#x", mark), breaks: cfg}
 	if len(snap.ClusterCIDRs) > 0 {
 		r.clusterCIDR = snap.ClusterCIDRs[0].String()
 	}

@@ -20,6 +20,7 @@ type portRenderer struct {
 
 // servicePort renders everything port p contributes.
 func (r *renderer) servicePort(p *snapshot.ServicePort) *ServiceRules {
+	p = r.broken(p)
 	pr := &portRenderer{
 		renderer: r,
 		p:        p,
@@ -68,6 +69,9 @@ func (pr *portRenderer) internal() {
 func (pr *portRenderer) filterTarget() (string, string) {
 	if pr.p.HasEndpoints {
 		return "DROP", "has no local endpoints"
+	}
+	if pr.breaks.BreakReject {
+		return "DROP", "has no endpoints"
 	}
 	// The default reject type, spelled out as iptables-save prints it.
 	return "REJECT --reject-with icmp-port-unreachable", "has no endpoints"
@@ -197,7 +201,7 @@ func (pr *portRenderer) endpointRules(eps []snapshot.Endpoint) []string {
 		rules = append(rules, string(buf))
 	}
 	var lists []string
-	if p.SessionAffinityClientIP && !pr.breakAffinity {
+	if p.SessionAffinityClientIP && !pr.breaks.BreakAffinity {
 		lists = make([]string, len(eps))
 		seconds := itoa(p.StickyMaxAgeSeconds)
 		for i, ep := range eps {

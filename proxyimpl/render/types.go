@@ -46,6 +46,19 @@ type Config struct {
 	// broken on purpose, so svccheck run --break affinity can show that the
 	// Affinity specs catch it. Never set it otherwise.
 	BreakAffinity bool
+	// BreakTerminating renders no fallback to serving terminating
+	// endpoints: only ready endpoints are used, so a Service whose
+	// endpoints are all terminating rejects. Broken on purpose for
+	// svccheck run --break terminating; never set it otherwise.
+	BreakTerminating bool
+	// BreakETPLocal ignores externalTrafficPolicy Local: external traffic
+	// goes to every endpoint and is masqueraded, as under Cluster. Broken
+	// on purpose for svccheck run --break etplocal; never set it otherwise.
+	BreakETPLocal bool
+	// BreakReject drops, instead of rejecting, traffic to a Service port
+	// with no endpoints at all. Broken on purpose for svccheck run --break
+	// reject; never set it otherwise.
+	BreakReject bool
 }
 
 // Rule is one rule of a shared chain.

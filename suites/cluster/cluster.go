@@ -132,7 +132,8 @@ func joinNodes(kindNodes []nodes.Node, apiNodes []corev1.Node) ([]Node, error) {
 	return out, nil
 }
 
-// Delete deletes the cluster's node containers and network state, removes
+// Delete deletes the cluster's node containers, its client containers
+// (ExternalClientLabel) and network state, removes
 // the cluster's entries from KubeconfigPath (its cluster, user and context,
 // and current-context when it names the cluster) and removes svccheck's own
 // kubeconfig file of the cluster, DefaultKubeconfigPath(Name). Any other
@@ -149,6 +150,10 @@ func (c *Cluster) Delete(ctx context.Context) error {
 			return fmt.Errorf("deleting cluster %s: %w", c.Name, err)
 		}
 		path = p
+	}
+	// The client containers outside the cluster are on its network.
+	if err := RemoveExternalClients(ctx, c.Name); err != nil {
+		return fmt.Errorf("deleting cluster %s: %w", c.Name, err)
 	}
 	// kind deletes the nodes and removes the cluster's entries from path,
 	// leaving every other entry and the file itself in place.

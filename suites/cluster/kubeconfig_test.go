@@ -206,6 +206,7 @@ case "$*" in
 'info --format {{.ServerVersion}}') echo 27.0.0 ;;
 'ps -a --filter label=io.x-k8s.kind.cluster --format {{.Label "io.x-k8s.kind.cluster"}}') echo demo ;;
 'ps -a --filter label=io.x-k8s.kind.cluster=demo --format {{.Names}}') ;;
+'ps -aq --filter label=io.svccheck.external-client-of=demo') ;;
 *) echo "fake docker: unexpected: docker $*" >&2; exit 1 ;;
 esac
 `

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +130,10 @@ func outputDir(t *testing.T, sub string) string {
 }
 
 // TestRun creates a cluster with svccheck's proxy, runs every suite on it
-// (they must all pass), then reruns them with the proxy broken on purpose
-// (only the Affinity specs may fail), three specs at a time with
-// --parallel 3, and deletes the cluster.
+// (they must all pass), then reruns the specs with the proxy broken on
+// purpose, one breakage at a time, three specs at a time with --parallel 3
+// (exactly the specs that check the broken behaviour must fail; see
+// breakages), and deletes the cluster.
 func TestRun(t *testing.T) {
 	ctx := context.Background()
 	if _, err := os.Stat(binary); err != nil {
@@ -152,45 +152,10 @@ func TestRun(t *testing.T) {
 		t.Errorf("svccheck run against the intact proxy exited %d, want 0; see %s", code, intact)
 	}
 	checkLayout(t, intact)
-	intactSpecs := specTexts(readReport(t, intact))
-
-	// The broken run is a --parallel one: its merged report must hold every
-	// spec once, and the children's failure dumps must have moved into the
-	// run's own nodes/ for checkNoAffinityRules to find them.
-	broken := outputDir(t, "broken-affinity")
-	if code := run(t, ctx, "run", "--proxy", "svccheck", "--name", name, "--reuse", "--break", "affinity", "--parallel", "3", "--output", broken); code != 1 {
-		t.Errorf("svccheck run --parallel 3 against the broken proxy exited %d, want 1", code)
+	intactReport := readReport(t, intact)
+	for _, b := range breakages {
+		t.Run(b.name, func(t *testing.T) { checkBreakage(t, ctx, b, intactReport) })
 	}
-	checkLayout(t, broken)
-	for i := 1; i <= 3; i++ {
-		if _, err := os.Stat(filepath.Join(broken, reports.DirParallel, strconv.Itoa(i), reports.FileRunLog)); err != nil {
-			t.Errorf("parallel run %d: %v", i, err)
-		}
-	}
-	report := readReport(t, broken)
-	if got := specTexts(report); !slices.Equal(got, intactSpecs) {
-		t.Errorf("the parallel run reported specs\n%s\nwant the intact run's\n%s", strings.Join(got, "\n"), strings.Join(intactSpecs, "\n"))
-	}
-	var affinity int
-	for _, sr := range report.SpecReports {
-		if sr.LeafNodeType != types.NodeTypeIt {
-			continue
-		}
-		isAffinity := slices.Contains(sr.Labels(), "Affinity")
-		switch {
-		case isAffinity && sr.State != types.SpecStateFailed:
-			t.Errorf("Affinity spec %q is %s against the broken proxy, want failed", sr.FullText(), sr.State)
-		case !isAffinity && sr.State != types.SpecStatePassed:
-			t.Errorf("spec %q is %s against the broken proxy, want passed", sr.FullText(), sr.State)
-		}
-		if isAffinity {
-			affinity++
-		}
-	}
-	if affinity == 0 {
-		t.Fatal("the broken run had no Affinity specs")
-	}
-	checkNoAffinityRules(t, broken)
 }
 
 // specTexts returns the sorted full texts of report's specs.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,14 +34,55 @@ type RuleTracer struct {
 // Trace traces the first packet of a connection from the node itself to
 // target and returns every path it can take.
 func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (*iptablestest.Result, error) {
+	src := "127.0.0.1"
+	if len(t.LocalAddrs) > 0 {
+		src = t.LocalAddrs[0]
+	}
+	return t.TraceFrom(ctx, proto, src, target)
+}
+
+// TraceFrom traces the first packet of a connection from source to target
+// as it reaches the node, and returns every path it can take.
+func (t *RuleTracer) TraceFrom(ctx context.Context, proto Protocol, source, target string) (*iptablestest.Result, error) {
+	pkt, err := t.Packet(proto, source, target)
+	if err != nil {
+		return nil, err
+	}
+	tracer, err := t.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tracer.Trace(pkt)
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s %s -> %s on node %s: %w", pkt.Protocol, source, target, t.Name, err)
+	}
+	return res, nil
+}
+
+// Packet returns the first packet of a connection from source to target
+// (host:port) as the node sees it: generated on the node itself when
+// source is one of LocalAddrs, else arriving from outside it.
+func (t *RuleTracer) Packet(proto Protocol, source, target string) (iptablestest.Packet, error) {
 	host, port, err := net.SplitHostPort(target)
 	if err != nil {
-		return nil, fmt.Errorf("tracing %s: %w", target, err)
+		return iptablestest.Packet{}, fmt.Errorf("tracing %s: %w", target, err)
 	}
 	dport, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return nil, fmt.Errorf("tracing %s: bad port: %w", target, err)
+		return iptablestest.Packet{}, fmt.Errorf("tracing %s: bad port: %w", target, err)
 	}
+	proto4 := string(proto)
+	if proto == HTTP || proto == "" {
+		proto4 = string(TCP)
+	}
+	return iptablestest.Packet{Source: source, Destination: host, Protocol: proto4, DestinationPort: uint16(dport),
+		Local: slices.Contains(t.LocalAddrs, source)}, nil
+}
+
+// Rules reads the node's nat and filter rules, keeps the proxy's (see
+// ProxyRules) and returns a tracer over them, for tracing several packets
+// through one reading (and filling -m recent lists with AddRecent).
+func (t *RuleTracer) Rules(ctx context.Context) (*iptablestest.Tracer, error) {
 	var save bytes.Buffer
 	for _, table := range []string{"nat", "filter"} {
 		var out, errOut bytes.Buffer
@@ -60,19 +102,7 @@ func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (
 	if err != nil {
 		return nil, fmt.Errorf("tracing on node %s: %w", t.Name, err)
 	}
-	proto4 := string(proto)
-	if proto == HTTP || proto == "" {
-		proto4 = string(TCP)
-	}
-	src := "127.0.0.1"
-	if len(t.LocalAddrs) > 0 {
-		src = t.LocalAddrs[0]
-	}
-	res, err := tracer.Trace(iptablestest.Packet{Source: src, Destination: host, Protocol: proto4, DestinationPort: uint16(dport), Local: true})
-	if err != nil {
-		return nil, fmt.Errorf("tracing %s %s on node %s: %w", proto4, target, t.Name, err)
-	}
-	return res, nil
+	return tracer, nil
 }
 
 // ProxyRules keeps, of iptables-save output, the table headers, COMMIT

@@ -60,6 +60,13 @@ type Env struct {
 	Failures FailureCollector
 	// PodTimeout bounds waiting for pods to be Ready; default 60s.
 	PodTimeout time.Duration
+	// External starts, on first use, a client container outside the
+	// cluster and returns it, the same one on every call; nil when the
+	// cluster cannot have one, NoExternal saying why (the External specs
+	// skip).
+	External func(ctx context.Context) (*ExternalClient, error)
+	// NoExternal says why External is nil.
+	NoExternal string
 }
 
 var (

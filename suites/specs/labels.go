@@ -25,6 +25,9 @@ const (
 	LabelDNS = "DNS"
 	// LabelRules marks specs that read the nodes' iptables rules.
 	LabelRules = "Rules"
+	// LabelExternal marks specs that probe from a client container outside
+	// the cluster (on the kind network, not a node).
+	LabelExternal = "External"
 	// LabelSlow marks specs that wait on purpose (timeouts) and take longer.
 	LabelSlow = "Slow"
 	// LabelDisruptive marks specs that disturb the whole cluster (restart

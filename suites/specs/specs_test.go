@@ -72,11 +72,11 @@ func TestSpecLabels(t *testing.T) {
 		}
 		return n
 	}
-	if got, want := count(specs.LabelAffinity), suites[specs.LabelAffinity]; got != want || want != 6 {
-		t.Errorf("Affinity selects %d specs, want 6 (suite has %d)", got, want)
+	if got, want := count(specs.LabelAffinity), suites[specs.LabelAffinity]; got != want || want != 7 {
+		t.Errorf("Affinity selects %d specs, want 7 (suite has %d)", got, want)
 	}
-	if got := count("Affinity && !Slow"); got != 4 {
-		t.Errorf("'Affinity && !Slow' selects %d specs, want 4", got)
+	if got := count("Affinity && !Slow"); got != 5 {
+		t.Errorf("'Affinity && !Slow' selects %d specs, want 5", got)
 	}
 	if got := count("Affinity && NodePort"); got != 3 {
 		t.Errorf("'Affinity && NodePort' selects %d specs, want 3", got)
@@ -84,7 +84,7 @@ func TestSpecLabels(t *testing.T) {
 	if got := count(specs.LabelUDP); got != 12 {
 		t.Errorf("UDP selects %d specs, want 12", got)
 	}
-	if got, want := count("!Affinity"), len(leaves)-6; got != want {
+	if got, want := count("!Affinity"), len(leaves)-7; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
 	}
 }

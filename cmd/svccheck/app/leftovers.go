@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"slices"
 	"sync"
@@ -20,13 +21,16 @@ type leftovers struct {
 	children map[int]bool              // process group ids of running child runs
 	clusters map[string]bool           // kind cluster names
 	hostPods map[*diag.HostPods]string // host pods -> the kubeconfig reaching them
+	// containers are the client containers outside a cluster
+	// (cluster.StartExternalClient) not removed yet.
+	containers map[string]bool
 }
 
 // left is this process's leftovers.
 var left = newLeftovers()
 
 func newLeftovers() *leftovers {
-	return &leftovers{children: map[int]bool{}, clusters: map[string]bool{}, hostPods: map[*diag.HostPods]string{}}
+	return &leftovers{children: map[int]bool{}, clusters: map[string]bool{}, hostPods: map[*diag.HostPods]string{}, containers: map[string]bool{}}
 }
 
 // addHostPods records that pods (reached with kubeconfig) may exist until
@@ -55,6 +59,20 @@ func (l *leftovers) removeCluster(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.clusters, name)
+}
+
+// addContainer records that the client container name exists and is
+// removed by this run; removeContainer that it is gone.
+func (l *leftovers) addContainer(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.containers[name] = true
+}
+
+func (l *leftovers) removeContainer(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.containers, name)
 }
 
 // runChild runs cmd, which childCommand made (a process group of its own),
@@ -100,5 +118,8 @@ func (l *leftovers) quit(stderr io.Writer) {
 	slices.Sort(pods)
 	for _, line := range pods {
 		fmt.Fprint(stderr, line)
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.containers)) {
+		fmt.Fprintf(stderr, "svccheck: left behind: client container %s (remove it with: docker rm -f %s)\n", name, name)
 	}
 }

@@ -20,9 +20,6 @@ import (
 
 func init() { subcommands = append(subcommands, newRunCommand) }
 
-// Values of the hidden --break flag.
-const breakAffinity = "affinity"
-
 // breakEnv is the environment variable the svccheck proxy reads to break
 // itself on purpose (to prove the suites catch a broken proxy).
 const breakEnv = proxyimpl.BreakEnv
@@ -100,7 +97,7 @@ side by side and writes comparison.md to --output.`,
 	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy and compare")
 	fl.StringVar(&o.nodeImage, "node-image", "", "kind node image of a created cluster (default: see 'svccheck cluster create')")
 	fl.IntVar(&o.workers, "workers", cluster.DefaultWorkers, "worker nodes of a created cluster (at least 2)")
-	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose: affinity")
+	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose, a comma-separated list of: "+strings.Join(proxyimpl.Breakages, ", "))
 	_ = fl.MarkHidden("break")
 	fl.BoolVar(&o.parallelChild, "parallel-child", false, "run as one share of a --parallel run")
 	_ = fl.MarkHidden("parallel-child")
@@ -137,14 +134,15 @@ func (o *runOptions) complete(now time.Time) error {
 			return usageError("--label-filter %q: %v", o.labelFilter, err)
 		}
 	}
-	switch o.breakMode {
-	case "":
-	case breakAffinity:
+	if o.breakMode != "" {
+		_, names, err := proxyimpl.ParseBreak(o.breakMode)
+		if err != nil {
+			return usageError("--break: %v", err)
+		}
 		if mode != cluster.ProxySvccheck {
 			return usageError("--break applies to svccheck's proxy only, not --proxy %s", mode)
 		}
-	default:
-		return usageError("--break %q: the only breakage is %q", o.breakMode, breakAffinity)
+		o.breakMode = strings.Join(names, ",")
 	}
 	if o.compare {
 		if o.reuse {

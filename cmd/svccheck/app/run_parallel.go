@@ -353,7 +353,7 @@ func mergeShares(ctx context.Context, out string, codes []int, list []listedSpec
 	if ctx.Err() == nil {
 		ran := map[string]bool{}
 		for _, sr := range merged.SpecReports {
-			if sr.LeafNodeType == types.NodeTypeIt && sr.State != types.SpecStateSkipped {
+			if sr.LeafNodeType == types.NodeTypeIt && reports.Ran(sr) {
 				ran[sr.FullText()] = true
 			}
 		}

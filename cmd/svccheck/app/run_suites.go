@@ -58,8 +58,8 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		defer fmt.Fprintf(stderr, "kept cluster %s (delete it with: svccheck cluster delete --name %s)\n", c.Name, c.Name)
 	}
 	clusterReady := time.Since(start)
-	if o.breakMode == breakAffinity {
-		restore, err := breakProxy(ctx, c, stderr)
+	if o.breakMode != "" && !o.parallelChild {
+		restore, err := breakProxy(ctx, c, o.breakMode, stderr)
 		if err != nil {
 			return err
 		}
@@ -83,9 +83,9 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 
 // breakProxy deploys svccheck's proxy broken on purpose and returns the
 // function that restores it.
-func breakProxy(ctx context.Context, c *cluster.Cluster, stderr io.Writer) (restore func() error, err error) {
-	fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakAffinity)
-	if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakAffinity, 2*time.Minute); err != nil {
+func breakProxy(ctx context.Context, c *cluster.Cluster, breakages string, stderr io.Writer) (restore func() error, err error) {
+	fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakages)
+	if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakages, 2*time.Minute); err != nil {
 		return nil, usageError("breaking the proxy: %v", err)
 	}
 	return func() error {
@@ -182,7 +182,20 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 	if o.parallel > 1 {
 		return runShares(ctx, o, c.Name, stderr)
 	}
-	if err := specs.SetEnv(newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)); err != nil {
+	env := newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)
+	ext, reason := newExternalClient(ctx, c, stderr)
+	if ext != nil {
+		env.External = ext.get
+		defer func() {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+			defer cancel()
+			if err := ext.remove(tctx); err != nil {
+				fmt.Fprintf(stderr, "warning: %v\n", err)
+			}
+		}()
+	}
+	env.NoExternal = reason
+	if err := specs.SetEnv(env); err != nil {
 		return types.Report{}, false, usageError("%v", err)
 	}
 	report, passed, err := runner.Run(runner.Options{

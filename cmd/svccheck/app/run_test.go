@@ -50,7 +50,13 @@ func TestRunOptionsComplete(t *testing.T) {
 		{name: "one worker", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 1}, wantErr: "--workers"},
 		{name: "no timeout", opts: runOptions{proxy: "svccheck", parallel: 1, workers: 2}, wantErr: "--timeout"},
 		{name: "break kube-proxy", opts: runOptions{proxy: "kube-proxy", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "affinity"}, wantErr: "svccheck's proxy only"},
-		{name: "break unknown", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "nodeport"}, wantErr: "only breakage"},
+		{name: "break unknown", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "reject,nodeport"}, wantErr: `unknown breakage "nodeport"`},
+		{name: "break several", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, breakMode: "reject, etplocal,reject"},
+			check: func(t *testing.T, o *runOptions) {
+				if o.breakMode != "etplocal,reject" {
+					t.Errorf("got --break %q, want the sorted, distinct list %q", o.breakMode, "etplocal,reject")
+				}
+			}},
 		{name: "compare reuse", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, compare: true, reuse: true}, wantErr: "--reuse"},
 		{name: "reuse node image", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, reuse: true, nodeImage: "x"}, wantErr: "--node-image"},
 	}
