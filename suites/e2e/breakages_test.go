@@ -44,12 +44,31 @@ var etpLocalChecks = []string{
 	"externalTrafficPolicy Local does not answer on a node without a local endpoint",
 	"From outside the cluster reaches an externalTrafficPolicy Local Service only on the node with its endpoint, the backend seeing the client's own address",
 	"Rules agree with packets sends externalTrafficPolicy Local connections only where each node's rules say",
+	"externalTrafficPolicy changes follows switches between Cluster and Local on a live Service, allocating and releasing the health check node port",
+	// A ready backend on another node must never answer.
+	"Terminating endpoints fall back to serving terminating endpoints when none is ready with externalTrafficPolicy Local, local ones only",
+}
+
+// terminatingChecks are the specs that need traffic to reach a serving
+// terminating endpoint when none is ready: the four fallback specs, and
+// the health check spec, which probes its only backend while it
+// terminates. publishNotReadyAddresses marks its endpoints ready, and the
+// eviction spec waits for no endpoints at all: neither can tell.
+var terminatingChecks = []string{
+	"Terminating endpoints fall back to serving terminating endpoints when none is ready with internalTrafficPolicy Cluster",
+	"Terminating endpoints fall back to serving terminating endpoints when none is ready with internalTrafficPolicy Local, local ones only",
+	"Terminating endpoints fall back to serving terminating endpoints when none is ready with externalTrafficPolicy Cluster",
+	"Terminating endpoints fall back to serving terminating endpoints when none is ready with externalTrafficPolicy Local, local ones only",
+	"Terminating endpoints make the health check node port answer 503 on a node that has only them",
 }
 
 // rejectChecks are the specs that tell a rejected connection from a
 // dropped one.
 var rejectChecks = []string{
 	"ClusterIP rejects connections to a Service with no ready endpoints",
+	"Service labels the proxy honours ignores an EndpointSlice labelled service.kubernetes.io/headless until the label goes",
+	"Terminating endpoints reach an unready and a terminating pod only with publishNotReadyAddresses",
+	"Terminating endpoints leave a Service whose pods were evicted and deleted with no endpoints, which rejects",
 }
 
 // breakages are the breakages the test checks, each in a run of its own.
@@ -58,8 +77,8 @@ var breakages = []breakage{
 	// Affinity spec checks stickiness.
 	{name: "affinity", filter: "Affinity", catches: labelled("Affinity")},
 	// Only Services with terminating endpoints and none ready are
-	// changed; the Terminating specs make them, and check the fallback.
-	{name: "terminating", filter: "Terminating", catches: labelled("Terminating")},
+	// changed; the Terminating specs make them.
+	{name: "terminating", filter: "Terminating", catches: textIn(terminatingChecks), named: terminatingChecks},
 	// Only Services with externalTrafficPolicy Local are changed: the
 	// ETPLocal specs, and the Terminating ones, some of which use it.
 	{name: "etplocal", filter: "ETPLocal || Terminating", catches: textIn(etpLocalChecks), named: etpLocalChecks},
