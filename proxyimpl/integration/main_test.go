@@ -11,8 +11,8 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
-	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/internal/leftover"
+	"github.com/svccheck/svccheck/internal/testenv"
 )
 
 // TestMain turns the test binary into an echo server or a prober when it
@@ -72,4 +72,3 @@ func newTopology(t testing.TB, nodes, podsPerNode int) *Topology {
 	})
 	return topo
 }
-
