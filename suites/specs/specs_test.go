@@ -1,9 +1,11 @@
 package specs_test
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -15,13 +17,7 @@ import (
 // TestSpecLabels walks the specs without running them (a Ginkgo dry run)
 // and checks the labels --label-filter relies on.
 func TestSpecLabels(t *testing.T) {
-	report, passed, err := runner.Run(runner.Options{DryRun: true, Progress: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !passed {
-		t.Fatalf("dry run failed: %+v", report.SpecReports)
-	}
+	report := dryRun(t)
 	var leaves []types.SpecReport
 	for _, sr := range report.SpecReports {
 		if sr.LeafNodeType == types.NodeTypeIt {
@@ -96,4 +92,27 @@ func TestSetEnvValidates(t *testing.T) {
 	if err := specs.SetEnv(&specs.Env{}); err == nil {
 		t.Error("SetEnv without a client succeeded")
 	}
+}
+
+var (
+	dryRunOnce   sync.Once
+	dryRunReport types.Report
+	dryRunErr    error
+)
+
+// dryRun walks the specs once per test process (Ginkgo allows one run per
+// process) without running them, and returns the report.
+func dryRun(t *testing.T) types.Report {
+	t.Helper()
+	dryRunOnce.Do(func() {
+		var passed bool
+		dryRunReport, passed, dryRunErr = runner.Run(runner.Options{DryRun: true, Progress: io.Discard})
+		if dryRunErr == nil && !passed {
+			dryRunErr = fmt.Errorf("dry run failed: %+v", dryRunReport.SpecReports)
+		}
+	})
+	if dryRunErr != nil {
+		t.Fatal(dryRunErr)
+	}
+	return dryRunReport
 }
