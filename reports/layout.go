@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
 )
@@ -56,14 +58,14 @@ const maxSlug = 80
 
 // Slug turns a spec's full text (container texts and spec text joined by
 // spaces) into a file name: lowercase ASCII letters, digits and single dashes,
-// at most 80 characters. The same text always yields the same slug.
+// at most 80 characters. The same text always yields the same slug. A text
+// too long for 80 characters keeps its first 71 and ends in 8 hex digits of
+// its SHA-256, so specs that differ only past the cut (table entries) still
+// get slugs of their own.
 func Slug(text string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(text) {
-		if b.Len() >= maxSlug {
-			break
-		}
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 			if dash && b.Len() > 0 {
@@ -77,7 +79,8 @@ func Slug(text string) string {
 	}
 	s := strings.TrimRight(b.String(), "-")
 	if len(s) > maxSlug {
-		s = strings.TrimRight(s[:maxSlug], "-")
+		sum := sha256.Sum256([]byte(text))
+		s = strings.TrimRight(s[:maxSlug-9], "-") + "-" + hex.EncodeToString(sum[:4])
 	}
 	if s == "" {
 		return "spec"
