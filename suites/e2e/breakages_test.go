@@ -68,7 +68,6 @@ var rejectChecks = []string{
 	"ClusterIP rejects connections to a Service with no ready endpoints",
 	"Service labels the proxy honours ignores an EndpointSlice labelled service.kubernetes.io/headless until the label goes",
 	"Terminating endpoints reach an unready and a terminating pod only with publishNotReadyAddresses",
-	"Terminating endpoints leave a Service whose pods were evicted and deleted with no endpoints, which rejects",
 }
 
 // breakages are the breakages the test checks, each in a run of its own.

@@ -2,6 +2,7 @@ package specs
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -30,11 +31,25 @@ var _ = Describe("NodePort", Label(LabelNodePort), func() {
 	It("honours a fixed nodePort", func(ctx SpecContext) {
 		f.backends(ctx, "fixed", 1)
 		// A port from the upper half of the range, varied by the random seed
-		// so runs on a reused cluster do not collide.
+		// so runs on a reused cluster do not collide; specs running beside
+		// this one may hold it already, so a port the API refuses as
+		// allocated is traded for the next one, a few times.
 		fixed := f.env.NodePortMax - 1000 + int32(GinkgoRandomSeed()%900)
-		sp := workload.HTTPServicePort(80)
-		sp.NodePort = fixed
-		svc := f.service(ctx, workload.Service("", "fixed", corev1.ServiceTypeNodePort, map[string]string{"app": "fixed"}, sp))
+		var svc *corev1.Service
+		for try := 0; ; try++ {
+			sp := workload.HTTPServicePort(80)
+			sp.NodePort = fixed
+			s := workload.Service("", "fixed", corev1.ServiceTypeNodePort, map[string]string{"app": "fixed"}, sp)
+			s.Namespace = f.ns
+			var err error
+			svc, err = workload.CreateService(ctx, f.env.Client, s)
+			if err != nil && try < 5 && strings.Contains(err.Error(), "provided port is already allocated") {
+				fixed++
+				continue
+			}
+			Expect(err).NotTo(HaveOccurred())
+			break
+		}
 		Expect(svc.Spec.Ports[0].NodePort).To(Equal(fixed))
 
 		from, to := f.env.Nodes[0], f.worker(1)
