@@ -113,7 +113,7 @@ var _ = Describe("Service DNS", Label(LabelDNS), func() {
 			pod.Spec.Subdomain = "sub"
 			pods = append(pods, pod)
 		}
-		ready := f.createPodsWait(ctx, true, pods...)
+		ready := f.createPods(ctx, pods...)
 		f.service(ctx, headlessService("sub", "sub"))
 		for i, p := range ready {
 			for _, name := range []string{p.Spec.Hostname + ".sub", p.Spec.Hostname + "." + svcFQDN("sub")} {

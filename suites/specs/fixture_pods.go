@@ -17,8 +17,7 @@ import (
 // agentPod returns the object of an agent pod of the spec's namespace on
 // node, for the workload.With... helpers and createPods.
 func (fx *fixture) agentPod(name string, node Node, labels map[string]string) *corev1.Pod {
-	fx.involve(node.Name)
-	return workload.AgentPod(fx.ns, fx.env.Image, workload.Pod{Name: name, Node: node.Name, Labels: labels})
+	return fx.podFor(workload.Pod{Name: name, Node: node.Name, Labels: labels})
 }
 
 // createPods creates pod objects made by agentPod and waits until they are

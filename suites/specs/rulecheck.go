@@ -75,29 +75,19 @@ func eventuallyUnanswered(ctx context.Context, p probe.Prober, req probe.Request
 	}).WithTimeout(budget).WithPolling(poll).Should(Succeed())
 }
 
-// agentPod returns the agent pod object for p in the spec's namespace, for
-// specs that change it before creating it with createPods.
+// podFor returns the agent pod object for p in the spec's namespace, for
+// specs that change it before creating it with createPods or createPod.
 func (fx *fixture) podFor(p workload.Pod) *corev1.Pod {
 	fx.involve(p.Node)
 	return workload.AgentPod(fx.ns, fx.env.Image, p)
 }
 
-// createPods creates pods made by agentPod and, with wait, waits until they
-// are Ready.
-func (fx *fixture) createPodsWait(ctx context.Context, wait bool, pods ...*corev1.Pod) []*corev1.Pod {
+// createPod creates one pod made by podFor without waiting for it to be
+// Ready.
+func (fx *fixture) createPod(ctx context.Context, pod *corev1.Pod) {
 	GinkgoHelper()
-	names := make([]string, len(pods))
-	for i, p := range pods {
-		_, err := fx.env.Client.CoreV1().Pods(fx.ns).Create(ctx, p, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred(), "creating pod %s", p.Name)
-		names[i] = p.Name
-	}
-	if !wait {
-		return nil
-	}
-	out, err := workload.WaitPodsReady(ctx, fx.env.Client, fx.ns, fx.env.PodTimeout, names...)
-	Expect(err).NotTo(HaveOccurred())
-	return out
+	_, err := fx.env.Client.CoreV1().Pods(fx.ns).Create(ctx, pod, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "creating pod %s", pod.Name)
 }
 
 // deleteService deletes a Service of the spec's namespace and waits until

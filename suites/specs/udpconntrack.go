@@ -111,13 +111,13 @@ var _ = Describe("UDP conntrack", Label(LabelUDP), func() {
 			By("starting a backend that turns ready only after a few seconds")
 			pod := f.podFor(udpBackend("udp-late"))
 			pod.Spec.Containers[0].ReadinessProbe.InitialDelaySeconds = 4
-			f.createPodsWait(ctx, false, pod)
+			f.createPod(ctx, pod)
 			u.answeredBy(ctx, "udp-late")
 		})
 
 		It("follows a change of the Service's targetPort, from "+c.what, Label(c.suite), func(ctx SpecContext) {
 			u := newUDPFlow(ctx, c, intstr.FromInt32(workload.UDPPort))
-			f.createPodsWait(ctx, true, twoPortPod("udp-two"))
+			f.createPods(ctx, twoPortPod("udp-two"))
 			u.answeredBy(ctx, "udp-two")
 
 			By(fmt.Sprintf("moving the targetPort from %d to %d, the client sending from the same port", workload.UDPPort, altUDPPort))
