@@ -156,6 +156,31 @@ func TestRun(t *testing.T) {
 	for _, b := range breakages {
 		t.Run(b.name, func(t *testing.T) { checkBreakage(t, ctx, b, intactReport) })
 	}
+	runOn(t, ctx, onSvccheckCluster, name)
+}
+
+// clusterCheck is a test that runs on a cluster another test made, after
+// that test's own checks and before the cluster is deleted, so that the
+// e2e tests share clusters instead of each making its own.
+type clusterCheck struct {
+	name string
+	run  func(t *testing.T, ctx context.Context, cluster string)
+}
+
+// onSvccheckCluster run in TestRun's cluster (svccheck's proxy) after the
+// breakage runs, in order; disruptive ones last. Files register theirs
+// from init.
+var onSvccheckCluster []clusterCheck
+
+// onKubeProxyCluster run in TestRunKubeProxy's cluster (stock kube-proxy,
+// iptables mode) after its run.
+var onKubeProxyCluster []clusterCheck
+
+// runOn runs checks as subtests of t on cluster.
+func runOn(t *testing.T, ctx context.Context, checks []clusterCheck, cluster string) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.run(t, ctx, cluster) })
+	}
 }
 
 // specTexts returns the sorted full texts of report's specs.
@@ -225,7 +250,9 @@ func TestRunKubeProxy(t *testing.T) {
 		t.Fatalf("no svccheck binary at %s (run make build): %v", binary, err)
 	}
 	dir := outputDir(t, "kube-proxy")
-	if code := run(t, ctx, "run", "--proxy", "kube-proxy", "--name", name+"-kp", "--output", dir); code != 0 {
+	kp := name + "-kp"
+	t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", kp) })
+	if code := run(t, ctx, "run", "--proxy", "kube-proxy", "--name", kp, "--keep-cluster", "--output", dir); code != 0 {
 		t.Errorf("svccheck run against kube-proxy exited %d, want 0; see %s", code, dir)
 	}
 	checkLayout(t, dir)
@@ -240,4 +267,5 @@ func TestRunKubeProxy(t *testing.T) {
 		t.Error("no spec passed against kube-proxy")
 	}
 	t.Logf("%d specs passed against kube-proxy", passed)
+	runOn(t, ctx, onKubeProxyCluster, kp)
 }
