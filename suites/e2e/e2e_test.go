@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -268,4 +269,29 @@ func TestRunKubeProxy(t *testing.T) {
 	}
 	t.Logf("%d specs passed against kube-proxy", passed)
 	runOn(t, ctx, onKubeProxyCluster, kp)
+}
+
+// TestChecksOnly runs the registered cluster checks whose names match the
+// regular expression SVCCHECK_E2E_CHECKS, alone, on the existing cluster
+// SVCCHECK_E2E_NAME (with SVCCHECK_E2E_REUSE set): the way to work on one
+// check without the suite runs before it.
+func TestChecksOnly(t *testing.T) {
+	pattern := os.Getenv("SVCCHECK_E2E_CHECKS")
+	if !reuse || pattern == "" {
+		t.Skip("set SVCCHECK_E2E_REUSE=1, SVCCHECK_E2E_NAME=<cluster> and SVCCHECK_E2E_CHECKS=<regexp> to run cluster checks alone")
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatalf("SVCCHECK_E2E_CHECKS: %v", err)
+	}
+	var picked []clusterCheck
+	for _, c := range slices.Concat(onSvccheckCluster, onKubeProxyCluster) {
+		if re.MatchString(c.name) {
+			picked = append(picked, c)
+		}
+	}
+	if len(picked) == 0 {
+		t.Fatalf("no cluster check matches %q", pattern)
+	}
+	runOn(t, context.Background(), picked, name)
 }
