@@ -155,6 +155,9 @@ func checkBreakage(t *testing.T, ctx context.Context, b breakage, intact types.R
 		}
 	}
 	t.Logf("--break %s: %d of %d checked specs failed, as they must", b.name, failed, len(want))
+	if b.name == htmlBreakage {
+		checkReportHTML(t, ctx, dir)
+	}
 	if b.name == "affinity" {
 		checkNoAffinityRules(t, dir)
 	}

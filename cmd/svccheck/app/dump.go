@@ -164,6 +164,11 @@ func writeDump(ctx context.Context, o *dumpOptions, collector *diag.Collector, n
 	case clusterErr != nil:
 		return fmt.Errorf("node dumps written into %s, but the cluster objects are incomplete: %w", o.output, clusterErr)
 	}
+	title := "svccheck dump of " + o.name
+	if o.kubeconfig != "" {
+		title = "svccheck dump of " + o.kubeconfig
+	}
+	writeHTMLReport(o.output, reports.HTMLReport{Title: title}, stderr)
 	note := ""
 	if failed > 0 {
 		note = fmt.Sprintf(" (%d files record a failed command; see their '# svccheck:' lines)", failed)

@@ -162,6 +162,11 @@ func writeComparison(o *runOptions, runs []reports.Results, stdout, stderr io.Wr
 	if err := reports.WriteComparison(stdout, c); err != nil {
 		return c, fmt.Errorf("writing the comparison: %w", err)
 	}
+	var dirs []string
+	for _, mode := range compareModes {
+		dirs = append(dirs, modeDir(mode))
+	}
+	writeComparisonHTML(o.output, c, dirs, stderr)
 	fmt.Fprintf(stderr, "comparison in %s\n", filepath.Join(o.output, reports.FileComparison))
 	return c, nil
 }
