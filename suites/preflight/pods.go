@@ -126,8 +126,11 @@ func (r *runner) createPod(ctx context.Context, pod *corev1.Pod, dryRun bool) er
 		_, err := r.cs.CoreV1().Pods(pod.Namespace).Create(ctx, pod, opts)
 		// Until the namespace's default ServiceAccount exists, admission
 		// refuses pods that would use it.
-		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "serviceaccount") || time.Now().After(deadline) {
+		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "serviceaccount") {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the namespace's default ServiceAccount did not appear within 30s (does kube-controller-manager run?): %w", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -232,7 +235,13 @@ func (r *runner) imagePod(ns string) *corev1.Pod {
 func (r *runner) deleteNamespace(ctx context.Context, name string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	err := r.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	// Deleted at once rather than after the kubelet confirms; the pod
+	// may never have started.
+	err := r.cs.CoreV1().Pods(name).Delete(ctx, "image-check", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	if err != nil && !apierrors.IsNotFound(err) {
+		r.record(CheckResult{Name: "cleanup", Problems: []string{fmt.Sprintf("deleting the image check's pod: %v", err)}})
+	}
+	err = r.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
 	if err == nil {
 		err = waitGone(ctx, r.cs, name)
 	}
