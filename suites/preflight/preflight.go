@@ -79,6 +79,8 @@ type Result struct {
 	Server string
 	// Checks are in the order they ran.
 	Checks []CheckResult
+	// Warnings are what went wrong without failing the preflight.
+	Warnings []string
 }
 
 // Problems returns every problem found, each prefixed by its check.

@@ -56,6 +56,9 @@ Exit status 0 when everything passed, 2 with the list of problems.`,
 			fmt.Fprintf(stderr, "preflight of %s (image %s)\n", rc.Host, image)
 			res, err := preflight.Run(cmd.Context(), preflight.Config{REST: rc, Image: image, RunID: newRunID(),
 				MinWorkers: o.minWorkers, PullTimeout: o.pullTimeout, Progress: stderr})
+			for _, w := range res.Warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
 			var failed *preflight.Failed
 			switch {
 			case errors.As(err, &failed):
