@@ -119,16 +119,29 @@ func applyRBAC(t *testing.T, ctx context.Context, cs kubernetes.Interface, doc *
 	steps := []struct {
 		create, remove func() error
 	}{
-		{func() error { _, err := cs.CoreV1().Namespaces().Create(ctx, doc.Namespace, metav1.CreateOptions{}); return err },
+		{func() error {
+			_, err := cs.CoreV1().Namespaces().Create(ctx, doc.Namespace, metav1.CreateOptions{})
+			return err
+		},
 			func() error { return cs.CoreV1().Namespaces().Delete(bg, doc.Namespace.Name, metav1.DeleteOptions{}) }},
 		{func() error {
 			_, err := cs.CoreV1().ServiceAccounts(doc.Namespace.Name).Create(ctx, doc.ServiceAccount, metav1.CreateOptions{})
 			return err
 		}, nil},
-		{func() error { _, err := cs.RbacV1().ClusterRoles().Create(ctx, doc.ClusterRole, metav1.CreateOptions{}); return err },
-			func() error { return cs.RbacV1().ClusterRoles().Delete(bg, doc.ClusterRole.Name, metav1.DeleteOptions{}) }},
-		{func() error { _, err := cs.RbacV1().Roles(doc.Role.Namespace).Create(ctx, doc.Role, metav1.CreateOptions{}); return err },
-			func() error { return cs.RbacV1().Roles(doc.Role.Namespace).Delete(bg, doc.Role.Name, metav1.DeleteOptions{}) }},
+		{func() error {
+			_, err := cs.RbacV1().ClusterRoles().Create(ctx, doc.ClusterRole, metav1.CreateOptions{})
+			return err
+		},
+			func() error {
+				return cs.RbacV1().ClusterRoles().Delete(bg, doc.ClusterRole.Name, metav1.DeleteOptions{})
+			}},
+		{func() error {
+			_, err := cs.RbacV1().Roles(doc.Role.Namespace).Create(ctx, doc.Role, metav1.CreateOptions{})
+			return err
+		},
+			func() error {
+				return cs.RbacV1().Roles(doc.Role.Namespace).Delete(bg, doc.Role.Name, metav1.DeleteOptions{})
+			}},
 		{func() error {
 			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, doc.ClusterRoleBinding, metav1.CreateOptions{})
 			return err
