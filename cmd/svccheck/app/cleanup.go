@@ -73,11 +73,11 @@ func runCleanup(ctx context.Context, cs kubernetes.Interface, o *cleanupOptions,
 		return usageError("%v", err)
 	}
 	if len(runs) == 0 {
-		what := "no svccheck run"
+		what := "no svccheck run left anything"
 		if o.runID != "" {
-			what = "nothing of run " + o.runID
+			what = "run " + o.runID + " left nothing"
 		}
-		fmt.Fprintf(stdout, "%s left anything (namespaces labelled %s)\n", what, cleanup.Selector(o.runID))
+		fmt.Fprintf(stdout, "%s (namespaces labelled %s)\n", what, cleanup.Selector(o.runID))
 		return nil
 	}
 	for _, r := range runs {
