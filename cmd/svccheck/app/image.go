@@ -16,11 +16,18 @@ func init() { subcommands = append(subcommands, newImageCommand) }
 func newImageCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
-		Short: "Manage the kind node images svccheck runs clusters on",
+		Short: "Build the kind node image; save the svccheck agent image",
 	}
 	cmd.AddCommand(newImageBuildNodeCommand(stdout, stderr))
+	for _, add := range imageSubcommands {
+		cmd.AddCommand(add(stdout, stderr))
+	}
 	return cmd
 }
+
+// imageSubcommands are the constructors of the image subcommands kept in
+// files of their own.
+var imageSubcommands []func(stdout, stderr io.Writer) *cobra.Command
 
 func newImageBuildNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 	opts := nodeimage.Options{}
