@@ -67,7 +67,7 @@ func nodeAnswers() map[string]answer {
 		"ip route show table all":              {stdout: "default via 172.18.0.1 dev eth0\n"},
 		"ip rule":                              {stdout: "0:\tfrom all lookup local\n"},
 		"sysctl " + strings.Join(Sysctls, " "): {stdout: sysctlOut, stderr: sysctlErr, exit: 255},
-		"sysctl -a -r \\.rp_filter$":          {stdout: "net.ipv4.conf.all.rp_filter = 1\n"},
+		"sysctl -a -r \\.rp_filter$":           {stdout: "net.ipv4.conf.all.rp_filter = 1\n"},
 		"sh -c " + cniConfigScript:             {stdout: "# file /etc/cni/net.d/10-ptp.conflist\n{}\n"},
 		"cat /proc/modules":                    {stdout: "br_netfilter 32768 0 - Live 0x0\n"},
 		"curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10269/metrics": {
