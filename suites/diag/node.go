@@ -43,8 +43,6 @@ const (
 	FileSysctlRPFilter = "sysctl-rp-filter.txt"
 	// FileCNIConfig holds the CNI configuration files of /etc/cni/net.d.
 	FileCNIConfig = "cni-config.txt"
-	// FileModules lists the loaded kernel modules (/proc/modules).
-	FileModules = "modules.txt"
 	// FileHealthChecks holds, per externalTrafficPolicy Local Service, the
 	// answer of its health check node port on the node (see
 	// HealthCheckLine).
@@ -85,7 +83,6 @@ func (c *Collector) nodeFiles(ctx context.Context, node Node) []record {
 		run(ctx, node.Cmder, t, FileSysctl, append([]string{"sysctl"}, Sysctls...)...),
 		run(ctx, node.Cmder, t, FileSysctlRPFilter, "sysctl", "-a", "-r", `\.rp_filter$`),
 		run(ctx, node.Cmder, t, FileCNIConfig, "sh", "-c", cniConfigScript),
-		run(ctx, node.Cmder, t, FileModules, "cat", "/proc/modules"),
 	)
 	if hc := c.healthCheckFile(ctx, node); hc != nil {
 		files = append(files, *hc)

@@ -69,7 +69,6 @@ func nodeAnswers() map[string]answer {
 		"sysctl " + strings.Join(Sysctls, " "): {stdout: sysctlOut, stderr: sysctlErr, exit: 255},
 		"sysctl -a -r \\.rp_filter$":           {stdout: "net.ipv4.conf.all.rp_filter = 1\n"},
 		"sh -c " + cniConfigScript:             {stdout: "# file /etc/cni/net.d/10-ptp.conflist\n{}\n"},
-		"cat /proc/modules":                    {stdout: "br_netfilter 32768 0 - Live 0x0\n"},
 		"curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10269/metrics": {
 			stdout: "svccheck_sync_proxy_rules_total 3\n\n# svccheck: HTTP 200\n"},
 		"curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10266/healthz": {
@@ -125,7 +124,7 @@ func TestCollectNode(t *testing.T) {
 	wantFiles := []string{
 		FileConntrack, FileHealthz, FileIPAddr, FileIPRoute, FileIPRule, FileIPTablesBackend, FileIPTablesFilter,
 		FileIPTablesNAT, FileMetrics, FileNFTables, FileProxyPreviousLog, FileProxyLog, FileSysctl,
-		FileSysctlRPFilter, FileCNIConfig, FileModules, FileHealthChecks,
+		FileSysctlRPFilter, FileCNIConfig, FileHealthChecks,
 	}
 	sort.Strings(wantFiles)
 	gotFiles := append([]string(nil), res.Files...)
