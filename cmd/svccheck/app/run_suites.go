@@ -159,6 +159,7 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err := reports.WriteFiles(o.output, report, res); err != nil {
 		return res, fmt.Errorf("writing the reports: %w", err)
 	}
+	doctorAfterRun(ctx, collector, o.output, stderr)
 	if err := reports.WriteTable(stdout, res); err != nil {
 		return res, fmt.Errorf("writing the summary table: %w", err)
 	}
