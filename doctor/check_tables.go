@@ -90,7 +90,7 @@ func checkStaleChains(d *Dump) []Finding {
 				shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(ev)-5))
 			}
 			out = append(out, Finding{ID: "SVC011", Severity: SeverityWarning, Node: n.Name,
-				Message:  fmt.Sprintf("%d chains of %s are left in %s although the cluster's proxy is %s", len(ev), owner, file, d.ProxyMode),
+				Message:  fmt.Sprintf("chains of %s are left in %s although the cluster's proxy is %s: %d", owner, file, d.ProxyMode, len(ev)),
 				Evidence: shown, Action: action})
 		}
 	}
