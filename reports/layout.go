@@ -16,6 +16,8 @@ const (
 	FileJUnit = "junit.xml"
 	// FileJSON is Ginkgo's JSON report.
 	FileJSON = "report.json"
+	// FileDoctor is svccheck doctor's findings on the run's dumps, as JSON.
+	FileDoctor = "doctor.json"
 	// FileComparison is the Markdown comparison of a --compare run, in the
 	// directory holding one output directory per proxy mode.
 	FileComparison = "comparison.md"

@@ -24,6 +24,8 @@ const (
 	FileServices       = "services.yaml"
 	FileEndpointSlices = "endpointslices.yaml"
 	FilePods           = "pods.yaml"
+	// FileNodes, directly under cluster/, holds the cluster's Nodes.
+	FileNodes = "nodes.yaml"
 )
 
 // Versions is the content of cluster/versions.yaml.
@@ -65,6 +67,9 @@ func (c *Collector) CollectCluster(ctx context.Context, namespaces []string, out
 	}
 	var errs []error
 	if err := c.writeVersions(ctx, outDir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.writeNodes(ctx, outDir); err != nil {
 		errs = append(errs, err)
 	}
 	for _, ns := range namespaces {
@@ -206,4 +211,28 @@ func forDump[T any, P interface {
 		item.SetManagedFields(nil)
 	}
 	return list
+}
+
+// writeNodes writes cluster/nodes.yaml: the Nodes, their pod CIDRs and
+// addresses.
+func (c *Collector) writeNodes(ctx context.Context, outDir string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	l, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	var data []byte
+	if err == nil {
+		data, err = yaml.Marshal(forDump(l, &l.Items, corev1.SchemeGroupVersion.WithKind("Node")))
+	}
+	if err != nil {
+		err = fmt.Errorf("dumping nodes: %w", err)
+		data = []byte(trailerPrefix + "FAILED: " + oneLine(err.Error()) + "\n")
+	}
+	dir := filepath.Join(outDir, reports.DirCluster)
+	if merr := os.MkdirAll(dir, 0o755); merr != nil {
+		return fmt.Errorf("dumping nodes: %w", merr)
+	}
+	if werr := reports.WriteBytesAtomic(filepath.Join(dir, FileNodes), data, 0o644); werr != nil {
+		return fmt.Errorf("dumping nodes: %w", werr)
+	}
+	return err
 }

@@ -39,6 +39,14 @@ const (
 	// the log of its previous container when it restarted.
 	FileProxyLog         = "proxy.log"
 	FileProxyPreviousLog = "proxy-previous.log"
+	// FileSysctlRPFilter holds every interface's rp_filter setting.
+	FileSysctlRPFilter = "sysctl-rp-filter.txt"
+	// FileCNIConfig holds the CNI configuration files of /etc/cni/net.d.
+	FileCNIConfig = "cni-config.txt"
+	// FileHealthChecks holds, per externalTrafficPolicy Local Service, the
+	// answer of its health check node port on the node (see
+	// HealthCheckLine).
+	FileHealthChecks = "healthchecks.txt"
 )
 
 // Sysctls lists the kernel settings recorded in FileSysctl.
@@ -51,6 +59,7 @@ var Sysctls = []string{
 	"net.netfilter.nf_conntrack_max",
 	"net.netfilter.nf_conntrack_count",
 	"net.netfilter.nf_conntrack_tcp_be_liberal",
+	"net.ipv4.ip_local_port_range",
 }
 
 // Ports the proxies serve metrics and health checks on, on every node.
@@ -72,7 +81,12 @@ func (c *Collector) nodeFiles(ctx context.Context, node Node) []record {
 		run(ctx, node.Cmder, t, FileIPRoute, "ip", "route", "show", "table", "all"),
 		run(ctx, node.Cmder, t, FileIPRule, "ip", "rule"),
 		run(ctx, node.Cmder, t, FileSysctl, append([]string{"sysctl"}, Sysctls...)...),
+		run(ctx, node.Cmder, t, FileSysctlRPFilter, "sysctl", "-a", "-r", `\.rp_filter$`),
+		run(ctx, node.Cmder, t, FileCNIConfig, "sh", "-c", cniConfigScript),
 	)
+	if hc := c.healthCheckFile(ctx, node); hc != nil {
+		files = append(files, *hc)
+	}
 	mode := c.proxyMode(ctx)
 	files = append(files, proxyEndpointFiles(ctx, node, t, mode)...)
 	files = append(files, c.proxyLogFiles(ctx, node.Name, mode)...)

@@ -67,6 +67,8 @@ func nodeAnswers() map[string]answer {
 		"ip route show table all":              {stdout: "default via 172.18.0.1 dev eth0\n"},
 		"ip rule":                              {stdout: "0:\tfrom all lookup local\n"},
 		"sysctl " + strings.Join(Sysctls, " "): {stdout: sysctlOut, stderr: sysctlErr, exit: 255},
+		"sysctl -a -r \\.rp_filter$":           {stdout: "net.ipv4.conf.all.rp_filter = 1\n"},
+		"sh -c " + cniConfigScript:             {stdout: "# file /etc/cni/net.d/10-ptp.conflist\n{}\n"},
 		"curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10269/metrics": {
 			stdout: "svccheck_sync_proxy_rules_total 3\n\n# svccheck: HTTP 200\n"},
 		"curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10266/healthz": {
@@ -106,7 +108,11 @@ func readFile(t *testing.T, path string) string {
 func TestCollectNode(t *testing.T) {
 	out := t.TempDir()
 	cmder := newFakeCmder(nodeAnswers())
-	c := &Collector{Clientset: fake.NewClientset(proxyObjects("kind-worker", 1)...)}
+	objects := append(proxyObjects("kind-worker", 1), &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "kind-worker"},
+		Status:     corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "172.18.0.3"}}},
+	})
+	c := &Collector{Clientset: fake.NewClientset(objects...)}
 	res, err := c.CollectNode(context.Background(), Node{Name: "kind-worker", Cmder: cmder}, out)
 	if err != nil {
 		t.Fatalf("CollectNode: %v", err)
@@ -118,6 +124,7 @@ func TestCollectNode(t *testing.T) {
 	wantFiles := []string{
 		FileConntrack, FileHealthz, FileIPAddr, FileIPRoute, FileIPRule, FileIPTablesBackend, FileIPTablesFilter,
 		FileIPTablesNAT, FileMetrics, FileNFTables, FileProxyPreviousLog, FileProxyLog, FileSysctl,
+		FileSysctlRPFilter, FileCNIConfig, FileHealthChecks,
 	}
 	sort.Strings(wantFiles)
 	gotFiles := append([]string(nil), res.Files...)

@@ -199,7 +199,7 @@ func specTexts(report types.Report) []string {
 // checkLayout checks the output directory holds what the layout promises.
 func checkLayout(t *testing.T, dir string) {
 	t.Helper()
-	for _, f := range []string{reports.FileJUnit, reports.FileJSON, reports.FileSummary, reports.DirNodes, filepath.Join(reports.DirCluster, reports.FileVersions)} {
+	for _, f := range []string{reports.FileJUnit, reports.FileJSON, reports.FileSummary, reports.FileDoctor, reports.DirNodes, filepath.Join(reports.DirCluster, reports.FileVersions)} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("output %s: %v", dir, err)
 		}

@@ -32,6 +32,8 @@ type dumpOptions struct {
 	image       string
 	hostPodWait time.Duration
 	hostPodLife time.Duration
+	// allNamespaces dumps the objects of every namespace (for doctor).
+	allNamespaces bool
 }
 
 func newDumpCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -146,6 +148,9 @@ func writeDump(ctx context.Context, o *dumpOptions, collector *diag.Collector, n
 	}
 	results, nodeErr := collector.CollectNodes(ctx, nodes, o.output)
 	var clusterErr error
+	if apiErr == nil && o.allNamespaces {
+		o.namespaces, apiErr = listNamespaces(ctx, collector.Clientset, o.timeout)
+	}
 	if apiErr == nil {
 		clusterErr = collector.CollectCluster(ctx, o.namespaces, o.output)
 	}

@@ -159,7 +159,8 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err := reports.WriteFiles(o.output, report, res); err != nil {
 		return res, fmt.Errorf("writing the reports: %w", err)
 	}
-	writeHTMLReport(o.output, reports.HTMLReport{Results: res}, stderr)
+	findings, doctorRan := doctorAfterRun(ctx, collector, o.output, stderr)
+	writeHTMLReport(o.output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan}, stderr)
 	if err := reports.WriteTable(stdout, res); err != nil {
 		return res, fmt.Errorf("writing the summary table: %w", err)
 	}

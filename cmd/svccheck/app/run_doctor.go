@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/svccheck/svccheck/doctor"
+	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/suites/cluster"
+	"github.com/svccheck/svccheck/suites/diag"
+)
+
+// doctorAfterRun runs doctor on a run's output directory after the node
+// dumps: it dumps the namespaces the run did not (doctor compares every
+// Service with the rules) and the host's Docker networks, writes
+// doctor.json and appends doctor's section to summary.md. Doctor's findings
+// do not change the run's exit status; what fails is printed as a warning.
+// It returns the findings for report.html, and whether doctor ran.
+func doctorAfterRun(ctx context.Context, collector *diag.Collector, outDir string, stderr io.Writer) ([]reports.Finding, bool) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	if err := doctorExtras(dctx, collector, outDir); err != nil {
+		fmt.Fprintf(stderr, "warning: doctor's dumps incomplete: %v\n", err)
+	}
+	d, err := doctor.Load(outDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: doctor: %v\n", err)
+		return nil, false
+	}
+	rep := doctor.Run(d)
+	if err := writeDoctorFiles(outDir, rep); err != nil {
+		fmt.Fprintf(stderr, "warning: doctor: %v\n", err)
+	}
+	fmt.Fprintf(stderr, "doctor: %s (see %s)\n", rep.Summary(), filepath.Join(outDir, reports.FileDoctor))
+	return htmlFindings(rep), true
+}
+
+// htmlFindings turns doctor's findings into report.html's.
+func htmlFindings(rep doctor.Report) []reports.Finding {
+	out := make([]reports.Finding, 0, len(rep.Findings))
+	for _, f := range rep.Findings {
+		title := f.Message
+		if f.Node != "" {
+			title = f.Node + ": " + title
+		}
+		out = append(out, reports.Finding{ID: f.ID, Severity: string(f.Severity), Title: title,
+			Evidence: strings.Join(f.Evidence, "\n"), Advice: f.Action})
+	}
+	return out
+}
+
+func doctorExtras(ctx context.Context, collector *diag.Collector, outDir string) error {
+	if err := writeDockerNetworks(ctx, outDir); err != nil {
+		return err
+	}
+	if collector.Clientset == nil {
+		return nil
+	}
+	namespaces, err := listNamespaces(ctx, collector.Clientset, diag.DefaultCommandTimeout)
+	if err != nil {
+		return err
+	}
+	for _, ns := range namespaces {
+		if ns == cluster.ProxyNamespace {
+			continue // dumpAfterRun has it
+		}
+		if err := collector.CollectNamespace(ctx, ns, outDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeDoctorFiles writes doctor.json and appends to summary.md.
+func writeDoctorFiles(outDir string, rep doctor.Report) error {
+	f, err := os.Create(filepath.Join(outDir, reports.FileDoctor))
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", reports.FileDoctor, err)
+	}
+	if err := doctor.WriteJSON(f, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", reports.FileDoctor, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", reports.FileDoctor, err)
+	}
+	s, err := os.OpenFile(filepath.Join(outDir, reports.FileSummary), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("adding doctor's findings to %s: %w", reports.FileSummary, err)
+	}
+	if _, err := io.WriteString(s, "\n"); err == nil {
+		err = doctor.WriteMarkdown(s, rep)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("adding doctor's findings to %s: %w", reports.FileSummary, err)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/doctor"
+)
+
+func init() {
+	onSvccheckCluster = append(onSvccheckCluster, clusterCheck{name: "doctor", run: checkDoctor})
+}
+
+// nodeBreakage breaks a node (or the host) on purpose in a way doctor
+// must find, and repairs it.
+type nodeBreakage struct {
+	name string
+	// want is the finding it must cause: "ID node" ("ID -" for the cluster).
+	want   string
+	break_ func(t *testing.T, ctx context.Context, cluster string)
+	repair func(t *testing.T, ctx context.Context, cluster string)
+}
+
+// overlapNetwork is the Docker network made inside the cluster's pod range.
+const overlapNetwork = "svcchk-doctor-overlap"
+
+func nodeBreakages() []nodeBreakage {
+	var flushed, saved string
+	return []nodeBreakage{
+		{name: "flushed Service chain", want: "SVC012 %s-worker",
+			break_: func(t *testing.T, ctx context.Context, c string) {
+				flushed = svcChain(t, ctx, c+"-worker", "kube-system/kube-dns:dns cluster IP")
+				saved = nodeOut(t, ctx, c+"-worker", "iptables-nft-save", "-t", "nat")
+				nodeOut(t, ctx, c+"-worker", "iptables-nft", "-t", "nat", "-F", flushed)
+			},
+			repair: func(t *testing.T, ctx context.Context, c string) {
+				var rules []string
+				for _, l := range strings.Split(saved, "\n") {
+					if strings.HasPrefix(l, "-A "+flushed+" ") {
+						rules = append(rules, l)
+					}
+				}
+				in := "*nat\n:" + flushed + " - [0:0]\n" + strings.Join(rules, "\n") + "\nCOMMIT\n"
+				nodeIn(t, ctx, c+"-worker", in, "iptables-nft-restore", "--noflush")
+			}},
+		{name: "rule in the other backend", want: "SVC010 %s-worker2",
+			break_: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-worker2", "iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP")
+			},
+			repair: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-worker2", "iptables-legacy", "-t", "filter", "-D", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP")
+			}},
+		{name: "ip_forward off", want: "SVC031 %s-worker2",
+			break_: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-worker2", "sysctl", "-w", "net.ipv4.ip_forward=0")
+			},
+			repair: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-worker2", "sysctl", "-w", "net.ipv4.ip_forward=1")
+			}},
+		{name: "stale KUBE chains after a swap", want: "SVC011 %s-control-plane",
+			break_: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-control-plane", "iptables-nft", "-t", "nat", "-N", "KUBE-SVC-DOCTORE2E0000000")
+			},
+			repair: func(t *testing.T, ctx context.Context, c string) {
+				nodeOut(t, ctx, c+"-control-plane", "iptables-nft", "-t", "nat", "-X", "KUBE-SVC-DOCTORE2E0000000")
+			}},
+		{name: "overlapping Docker network", want: "SVC001 -",
+			break_: func(t *testing.T, ctx context.Context, _ string) {
+				hostOut(t, ctx, "docker", "network", "create", "--subnet", "10.244.250.0/24", overlapNetwork)
+			},
+			repair: func(t *testing.T, ctx context.Context, _ string) {
+				hostOut(t, ctx, "docker", "network", "rm", overlapNetwork)
+			}},
+	}
+}
+
+// checkDoctor runs doctor on the healthy cluster (no warning or error),
+// then with every breakage of nodeBreakages in place at once, each on its
+// own node or check (exactly their findings), then repaired (none again).
+// Doctor takes a full dump each time, so the breakages share one run.
+func checkDoctor(t *testing.T, ctx context.Context, cluster string) {
+	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
+	expectDoctor(t, ctx, cluster, "healthy", nil)
+	var broken []nodeBreakage // not repaired yet
+	t.Cleanup(func() {
+		for _, b := range broken {
+			b.repair(t, context.Background(), cluster)
+		}
+	})
+	var want []string
+	for _, b := range nodeBreakages() {
+		t.Logf("breaking: %s", b.name)
+		b.break_(t, ctx, cluster)
+		broken = append(broken, b)
+		want = append(want, strings.ReplaceAll(b.want, "%s", cluster))
+	}
+	expectDoctor(t, ctx, cluster, "broken", want)
+	for len(broken) > 0 {
+		b := broken[0]
+		broken = broken[1:]
+		b.repair(t, ctx, cluster)
+	}
+	expectDoctor(t, ctx, cluster, "repaired", nil)
+}
+
+// expectDoctor runs svccheck doctor --json on cluster and wants exactly
+// the warnings and errors in want ("ID node").
+func expectDoctor(t *testing.T, ctx context.Context, cluster, stage string, want []string) {
+	t.Helper()
+	start := time.Now()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, binary, "doctor", "--name", cluster, "--json")
+	cmd.SetStdout(&stdout)
+	cmd.SetStderr(&stderr)
+	err := cmd.Run()
+	t.Logf("doctor (%s) took %s", stage, time.Since(start).Round(time.Second))
+	var rep doctor.Report
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+		t.Fatalf("doctor (%s): %v; decoding its output: %v\nstderr:\n%s", stage, err, jerr, stderr.String())
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Severity == doctor.SeverityInfo {
+			continue
+		}
+		n := f.Node
+		if n == "" {
+			n = "-"
+		}
+		got = append(got, f.ID+" "+n)
+	}
+	slices.Sort(got)
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("doctor (%s) findings %v, want %v\n%s", stage, got, want, stdout.String())
+	}
+	if (err != nil) != (len(want) > 0) {
+		t.Errorf("doctor (%s) exit: %v, want failure %v", stage, err, len(want) > 0)
+	}
+}
+
+// svcChain returns the chain the nat SVCCHK-SERVICES rule with comment jumps to.
+func svcChain(t *testing.T, ctx context.Context, node, comment string) string {
+	t.Helper()
+	for _, l := range strings.Split(nodeOut(t, ctx, node, "iptables-nft-save", "-t", "nat"), "\n") {
+		if strings.HasPrefix(l, "-A SVCCHK-SERVICES ") && strings.Contains(l, `"`+comment+`"`) {
+			f := strings.Fields(l)
+			return f[len(f)-1]
+		}
+	}
+	t.Fatalf("node %s: no SVCCHK-SERVICES rule for %q", node, comment)
+	return ""
+}
+
+func nodeOut(t *testing.T, ctx context.Context, node string, args ...string) string {
+	t.Helper()
+	return hostOut(t, ctx, append([]string{"docker", "exec", node}, args...)...)
+}
+
+func nodeIn(t *testing.T, ctx context.Context, node, stdin string, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "docker", append([]string{"exec", "-i", node}, args...)...)
+	cmd.SetStdin(strings.NewReader(stdin))
+	if out, err := exec.CombinedOutputLines(cmd); err != nil {
+		t.Fatalf("%s on %s: %v: %s", strings.Join(args, " "), node, err, strings.Join(out, "\n"))
+	}
+}
+
+func hostOut(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.SetStdout(&out)
+	cmd.SetStderr(&out)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
