@@ -15,9 +15,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/svccheck/svccheck/suites/agent"
 	"github.com/svccheck/svccheck/suites/cluster"
@@ -36,6 +39,9 @@ type faultEnv struct {
 	cp     cluster.Node // the control plane: the backend
 	w1, w2 cluster.Node // the client; the node the worker fault restarts
 	holdIP string       // the held Service's cluster IP
+	// backendIP is the backend pod's address, the one endpoint of every
+	// Service the checks make.
+	backendIP string
 }
 
 const (
@@ -55,8 +61,6 @@ const (
 	// loaded or restarting API server may time out.
 	apiRetry = 2 * time.Minute
 )
-
-var faultSelector = map[string]string{"app": "fault-backend"}
 
 // newFaultEnv sets up the shared pods and Service on cluster name and
 // deletes their namespace at the end of t.
@@ -86,12 +90,13 @@ func newFaultEnv(t *testing.T, ctx context.Context, name string) *faultEnv {
 			t.Error(err)
 		}
 	})
-	if _, err := workload.CreatePods(ctx, e.cs, e.ns, c.Image, 2*time.Minute,
-		workload.Pod{Name: faultBackend, Node: e.cp.Name, Labels: faultSelector}); err != nil {
+	pods, err := workload.CreatePods(ctx, e.cs, e.ns, c.Image, 2*time.Minute,
+		workload.Pod{Name: faultBackend, Node: e.cp.Name})
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.backendIP = pods[0].Status.PodIP
 	e.holdIP = e.createService(t, ctx, "held")
-	e.waitEndpoints(t, ctx, "held")
 	e.waitServing(t, ctx, "held", e.holdIP, time.Minute, e.w1)
 	e.startHolder(t, ctx)
 	return e
@@ -110,9 +115,12 @@ func eventually(t *testing.T, ctx context.Context, what string, f func(ctx conte
 	}
 }
 
-// createService creates a ClusterIP Service in front of the backend, or
-// finds it when an earlier attempt the API server timed out made it, and
-// returns its cluster IP once its EndpointSlice has the backend ready.
+// createService creates a ClusterIP Service without a selector and its
+// EndpointSlice, the backend ready in it, and returns its cluster IP. The
+// test writes the EndpointSlice itself: the controller manager, which would
+// write it for a selector, exits when it loses its lease while the API
+// server is down and may take minutes to come back, and the faults are
+// about the proxy, not about it.
 func (e *faultEnv) createService(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
 	var ip string
@@ -120,7 +128,7 @@ func (e *faultEnv) createService(t *testing.T, ctx context.Context, name string)
 		svc, err := e.cs.CoreV1().Services(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			svc, err = workload.CreateService(ctx, e.cs, workload.Service(e.ns, name, corev1.ServiceTypeClusterIP,
-				faultSelector, workload.HTTPServicePort(faultPort)))
+				nil, workload.HTTPServicePort(faultPort)))
 		}
 		if err != nil {
 			return err
@@ -128,19 +136,27 @@ func (e *faultEnv) createService(t *testing.T, ctx context.Context, name string)
 		ip = svc.Spec.ClusterIP
 		return nil
 	})
-	return ip
-}
-
-// waitEndpoints waits until Service name's EndpointSlice has the backend
-// ready: the controller manager writes it, and after an API server restart
-// it may itself be restarting (it exits when it loses its lease), so this
-// waits up to 5 minutes.
-func (e *faultEnv) waitEndpoints(t *testing.T, ctx context.Context, name string) time.Time {
-	t.Helper()
-	if err := workload.WaitReadyEndpoints(ctx, e.cs, e.ns, name, 1, 5*time.Minute); err != nil {
-		t.Fatal(err)
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: name,
+			discoveryv1.LabelManagedBy:   "svccheck-e2e-faults",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses:  []string{e.backendIP},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true), Serving: ptr.To(true), Terminating: ptr.To(false)},
+			NodeName:   ptr.To(e.cp.Name),
+		}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(workload.HTTPPort)), Protocol: ptr.To(corev1.ProtocolTCP)}},
 	}
-	return time.Now()
+	eventually(t, ctx, "creating EndpointSlice "+name, func(ctx context.Context) error {
+		_, err := e.cs.DiscoveryV1().EndpointSlices(e.ns).Create(ctx, slice, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	})
+	return ip
 }
 
 // startHolder runs `svccheck agent hold` through the held Service in a pod
