@@ -48,6 +48,7 @@ func (e *faultEnv) apiUp(ctx context.Context) bool {
 // answers again: every node programs it.
 func faultAPIServer(t *testing.T, ctx context.Context, e *faultEnv) {
 	restarts := e.proxyRestarts(t, ctx)
+	syncs := e.proxySyncs(t, ctx)
 	// ctr is the control plane's only container CLI; kill the running
 	// kube-apiserver task, as a crash would.
 	const kill = `n=0; for id in $(ctr -n k8s.io c ls -q 'labels."io.kubernetes.container.name"==kube-apiserver'); do ` +
@@ -79,6 +80,31 @@ func faultAPIServer(t *testing.T, ctx context.Context, e *faultEnv) {
 	if now := e.proxyRestarts(t, ctx); !maps.Equal(now, restarts) {
 		t.Errorf("proxy restarts went from %v to %v: the proxy should ride out the API server's restart", restarts, now)
 	}
+	// A proxy resyncing in a loop while its watches fail would sync many
+	// times a second; the outage and the one new Service take a few syncs.
+	for node, before := range syncs {
+		after := e.proxySyncs(t, ctx)[node]
+		t.Logf("proxy on %s: %v syncs during the fault", node, after-before)
+		if after-before > maxFaultSyncs {
+			t.Errorf("proxy on %s synced %v times during the API server's restart, want at most %d", node, after-before, maxFaultSyncs)
+		}
+	}
+}
+
+// maxFaultSyncs is the most syncs a proxy may run through the API server
+// fault: a few for the Services made around it, the periodic resync, and
+// the retries of any that failed.
+const maxFaultSyncs = 20
+
+// proxySyncs returns the number of syncs (full and partial) each node's
+// proxy ran so far.
+func (e *faultEnv) proxySyncs(t *testing.T, ctx context.Context) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, n := range []cluster.Node{e.cp, e.w1, e.w2} {
+		out[n.Name] = proxyMetric(t, ctx, n, "svccheck_proxy_sync_duration_seconds_count")
+	}
+	return out
 }
 
 // faultWorker restarts the second worker's container (docker stop, then
@@ -103,9 +129,10 @@ func faultWorker(t *testing.T, ctx context.Context, e *faultEnv) {
 	if err := e.c.RestorePodNetwork(ctx); err != nil {
 		t.Fatal(err)
 	}
+	routed := time.Now()
 	done := e.waitServing(t, ctx, "while-down", ip, 2*time.Minute, e.w2)
-	t.Logf("restarted worker: proxy ready %s after docker start, Service made while it was down answers from it %s after docker start",
-		ready.Sub(started).Round(100*time.Millisecond), done.Sub(started).Round(100*time.Millisecond))
+	t.Logf("restarted worker: proxy ready %s after docker start, pod routes restored %s after; the Service made while it was down answers from it %s after docker start",
+		ready.Sub(started).Round(100*time.Millisecond), routed.Sub(ready).Round(100*time.Millisecond), done.Sub(started).Round(100*time.Millisecond))
 	e.waitServing(t, ctx, "while-down", ip, time.Minute, e.cp, e.w1)
 	checkRulesWhole(t, ctx, e.w2, e.cp)
 	e.checkHeld(t, ctx, done)
