@@ -70,7 +70,8 @@ fuzz-snapshot:
 # svccheck's proxy (every spec must pass), then against the proxy broken on
 # purpose, one --break per run (affinity, terminating, etplocal, reject), each
 # with --parallel 3 over the specs that could notice: exactly the specs that
-# check the broken behaviour must fail. Needs root and Docker.
+# check the broken behaviour must fail; then, on the same cluster, the cluster
+# checks (suites/e2e), the fault checks last. Needs root and Docker.
 E2E_OUTPUT ?= $(CURDIR)/svccheck-results/e2e
 e2e-suites: build
 	SVCCHECK_BIN=$(CURDIR)/$(BIN) SVCCHECK_E2E_NAME=$(E2E_NAME)-suites SVCCHECK_E2E_OUTPUT=$(E2E_OUTPUT) \

@@ -57,6 +57,27 @@ func (c *Cluster) setUpPodNetwork(ctx context.Context, prog *progress) error {
 	return nil
 }
 
+// RestorePodNetwork writes every node's CNI configuration and routes again,
+// as a CNI daemon would after a node restart: a restarted node container
+// comes back with a fresh network namespace, without its routes to the
+// other nodes' pod CIDRs, and possibly with a new address the others must
+// route through.
+func (c *Cluster) RestorePodNetwork(ctx context.Context) error {
+	nodes, err := c.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	if ok, status := podCIDRsAssigned(nodes); !ok {
+		return fmt.Errorf("restoring the pod network of cluster %s: %s", c.Name, status)
+	}
+	for _, n := range nodes {
+		if err := configurePodNetwork(ctx, n, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // podCIDRsAssigned reports whether every node has a spec.podCIDR, and
 // otherwise which nodes lack one.
 func podCIDRsAssigned(nodes []Node) (bool, string) {

@@ -22,7 +22,7 @@ func newAgentCommand(stdout, _ io.Writer) *cobra.Command {
 		Use:   "agent",
 		Short: "Test workload: an echo server (serve) and a prober (probe)",
 	}
-	cmd.AddCommand(newAgentServeCommand(), newAgentProbeCommand(stdout), newAgentDNSCommand(stdout))
+	cmd.AddCommand(newAgentServeCommand(), newAgentProbeCommand(stdout), newAgentHoldCommand(stdout), newAgentDNSCommand(stdout))
 	return cmd
 }
 
@@ -105,6 +105,34 @@ report says what happened.`,
 	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "timeout of each attempt")
 	f.IntVar(&opts.SourcePort, "source-port", 0, "local port to dial from (0: any)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func newAgentHoldCommand(stdout io.Writer) *cobra.Command {
+	var opts agent.HoldOptions
+	cmd := &cobra.Command{
+		Use:   "hold",
+		Short: "Hold one TCP connection to an agent and exchange over it until stopped",
+		Long: `Dial --target once and send GET /echo over that one connection every
+--interval, printing one JSON line per exchange (sequence number, time, local
+address, who answered, how long it took). The first failed exchange is
+printed and ends the command with an error: the connection is never
+redialled, so the lines show how long it lived.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Target == "" {
+				return usageError("--target host:port is required")
+			}
+			if opts.Interval < time.Millisecond || opts.Timeout <= 0 {
+				return usageError("--interval must be at least 1ms and --timeout positive")
+			}
+			return agent.Hold(cmd.Context(), opts, stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Target, "target", "", "host:port of an agent's HTTP server")
+	f.DurationVar(&opts.Interval, "interval", time.Second, "pause between exchanges")
+	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "timeout of the dial and of each exchange")
 	return cmd
 }
 
