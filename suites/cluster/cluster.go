@@ -292,7 +292,7 @@ func (c *Cluster) discover(ctx context.Context) error {
 	if err == nil {
 		c.Proxy, c.ProxySource = ProxySvccheck, "DaemonSet "+ProxyNamespace+"/"+ProxyName
 	} else {
-		c.ProxySource = "ConfigMap " + ProxyNamespace + "/" + KubeProxyName
+		c.ProxySource = "ConfigMap " + ProxyNamespace + "/" + KubeProxyName + " (see the proxy mode)"
 		mode, kerr := kubeProxyMode(ctx, c.Clientset)
 		if kerr != nil {
 			return fmt.Errorf("finding the Service proxy of cluster %s: %w", c.Name, errors.Join(err, kerr))
