@@ -39,7 +39,7 @@ func newSpecEnv(ctx context.Context, c *cluster.Cluster, created bool, nodes []c
 	return &specs.Env{
 		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image, Proxy: string(c.Proxy),
 		ProxySource: c.ProxySource, ServiceCIDR: cidr,
-		Failures:    &failureCollector{collector: collector, nodes: diagNodes(nodes), outDir: outDir},
+		Failures: &failureCollector{collector: collector, nodes: diagNodes(nodes), outDir: outDir},
 	}
 }
 
