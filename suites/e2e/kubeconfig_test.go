@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -112,8 +113,9 @@ func checkNodeDumps(t *testing.T, dir string) {
 	}
 }
 
-// checkNothingLeft checks no namespace or pod labelled with the run's id
-// is left, but for namespaces already terminating.
+// checkNothingLeft checks that every namespace and pod labelled with the
+// run's id is gone, or being deleted and gone within goneWithin: the run
+// deletes its namespaces without waiting for them to go.
 func checkNothingLeft(t *testing.T, ctx context.Context, kubeconfig, runID string) {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -125,25 +127,36 @@ func checkNothingLeft(t *testing.T, ctx context.Context, kubeconfig, runID strin
 		t.Fatal(err)
 	}
 	sel := metav1.ListOptions{LabelSelector: diag.LabelRunID + "=" + runID}
-	nss, err := cs.CoreV1().Namespaces().List(ctx, sel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := 0
-	for _, ns := range nss.Items {
-		seen++
-		if ns.DeletionTimestamp == nil {
-			t.Errorf("namespace %s of run %s is left, not being deleted", ns.Name, runID)
+	var left []string
+	deadline := time.Now().Add(goneWithin)
+	for {
+		left = left[:0]
+		nss, err := cs.CoreV1().Namespaces().List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	pods, err := cs.CoreV1().Pods("").List(ctx, sel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			t.Errorf("pod %s/%s of run %s is left, not being deleted", p.Namespace, p.Name, runID)
+		for _, ns := range nss.Items {
+			if ns.DeletionTimestamp == nil {
+				t.Fatalf("namespace %s of run %s is left, not being deleted", ns.Name, runID)
+			}
+			left = append(left, "namespace "+ns.Name)
 		}
+		pods, err := cs.CoreV1().Pods("").List(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			left = append(left, "pod "+p.Namespace+"/"+p.Name)
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Second)
 	}
-	t.Logf("run %s: %d namespaces still terminating, none left in place", runID, seen)
+	if len(left) > 0 {
+		t.Errorf("run %s left, %s after it ended: %s", runID, goneWithin, strings.Join(left, ", "))
+	}
 }
+
+// goneWithin is how long the namespaces a run deleted may take to go.
+const goneWithin = 2 * time.Minute
