@@ -92,3 +92,19 @@ func apiServiceCIDR(ctx context.Context, cs kubernetes.Interface) (netip.Prefix,
 // defaultServiceCIDR is the ServiceCIDR object the API server keeps for
 // its configured Service range.
 const defaultServiceCIDR = "kubernetes"
+
+// targetArgs are the flags of a child run that reach the parent's cluster
+// (name, for a kind cluster).
+func (o *runOptions) targetArgs(name string) []string {
+	if o.kubeconfig == "" {
+		return []string{"run", "--reuse", "--name", name, "--proxy", string(o.proxyMode)}
+	}
+	args := []string{"run", "--kubeconfig", o.kubeconfig}
+	if o.kubeContext != "" {
+		args = append(args, "--context", o.kubeContext)
+	}
+	if o.image != "" {
+		args = append(args, "--image", o.image)
+	}
+	return args
+}

@@ -119,22 +119,6 @@ func (o *runOptions) shareArgs(name string, share []listedSpec, dir string) []st
 	return args
 }
 
-// targetArgs are the flags of a child run that reach the parent's cluster
-// (name, for a kind cluster).
-func (o *runOptions) targetArgs(name string) []string {
-	if o.kubeconfig == "" {
-		return []string{"run", "--reuse", "--name", name, "--proxy", string(o.proxyMode)}
-	}
-	args := []string{"run", "--kubeconfig", o.kubeconfig}
-	if o.kubeContext != "" {
-		args = append(args, "--context", o.kubeContext)
-	}
-	if o.image != "" {
-		args = append(args, "--image", o.image)
-	}
-	return args
-}
-
 // moveDumps moves the failure dumps (nodes/<node>/failures/<spec>/) and the
 // namespace dumps (cluster/<namespace>/) of a child run's output dir into
 // the run's output out. Spec report entries name them relative to the
