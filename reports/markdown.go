@@ -41,6 +41,12 @@ func writeMeta(w io.Writer, r Results) {
 		{"Duration", formatRunTime(m.Start, m.End)},
 		{"Specs", TotalsLine(t)},
 	}
+	// Rows only some runs have come after the others, when set.
+	for _, row := range [][2]string{{"Proxy found by", m.ProxySource}, {"Run id", m.RunID}} {
+		if row[1] != "" {
+			rows = append(rows, row)
+		}
+	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "| %s | %s |\n", row[0], cell(orUnknown(row[1])))
 	}

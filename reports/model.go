@@ -38,7 +38,14 @@ func (r Result) Failed() bool {
 type Metadata struct {
 	// ProxyMode is the Service proxy under test: svccheck, kube-proxy, ...
 	ProxyMode string `json:"proxyMode"`
-	// ClusterName is the kind cluster's name.
+	// ProxySource says how the proxy was found: the run created the
+	// cluster with it, or what detection read (a DaemonSet, kube-proxy's
+	// ConfigMap or its /proxyMode endpoint).
+	ProxySource string `json:"proxySource,omitempty"`
+	// RunID is the id every object the run created is labelled with
+	// (svccheck.io/run-id).
+	RunID string `json:"runID,omitempty"`
+	// ClusterName is the kind cluster's name, or the kubeconfig context's.
 	ClusterName string `json:"clusterName"`
 	// NodeImage is the kind node image.
 	NodeImage string `json:"nodeImage"`

@@ -47,8 +47,39 @@ type Cluster struct {
 	RESTConfig *rest.Config
 	// Clientset is a client for the cluster's API server.
 	Clientset kubernetes.Interface
+	// ProxySource says what told Proxy: the run that created the cluster,
+	// or what DetectProxy read (for versions.yaml and summary.md).
+	ProxySource string
 
+	// provider is kind's, nil for a cluster reached through its
+	// kubeconfig alone (Connect).
 	provider *kindcluster.Provider
+	// access runs commands on the nodes: docker exec into kind's node
+	// containers, or host pods for a Connect cluster.
+	access NodeAccess
+}
+
+// Kind reports whether the cluster is a kind cluster svccheck reaches
+// through Docker (Create, Get), rather than any cluster reached through
+// its kubeconfig alone (Connect).
+func (c *Cluster) Kind() bool { return c.provider != nil }
+
+// Access returns how svccheck runs commands on the cluster's nodes.
+func (c *Cluster) Access() NodeAccess {
+	if c.access == nil {
+		return c.kindAccess()
+	}
+	return c.access
+}
+
+// Close removes what running commands on the nodes needed (a Connect
+// cluster's host pods); the cluster itself stays.
+func (c *Cluster) Close(ctx context.Context) error {
+	return c.Access().Close(ctx)
+}
+
+func (c *Cluster) kindAccess() *kindAccess {
+	return &kindAccess{provider: c.provider, name: c.Name}
 }
 
 // Node is a node of a cluster.
@@ -72,9 +103,12 @@ const NodeBinaryPath = "/usr/local/bin/svccheck"
 
 // Nodes returns the cluster's nodes, control plane first, then workers by name.
 func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
-	kindNodes, err := c.provider.ListNodes(c.Name)
+	if !c.Kind() {
+		return c.hostPodNodes(ctx)
+	}
+	kindNodes, err := c.kindAccess().list()
 	if err != nil {
-		return nil, fmt.Errorf("listing the nodes of cluster %s: %w", c.Name, err)
+		return nil, err
 	}
 	list, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -112,6 +146,12 @@ func joinNodes(kindNodes []nodes.Node, apiNodes []corev1.Node) ([]Node, error) {
 		}
 		out = append(out, n)
 	}
+	sortNodes(out)
+	return out, nil
+}
+
+// sortNodes sorts nodes control plane first, then by name.
+func sortNodes(out []Node) {
 	slices.SortFunc(out, func(a, b Node) int {
 		if a.Role != b.Role {
 			if a.Role == "control-plane" {
@@ -129,7 +169,6 @@ func joinNodes(kindNodes []nodes.Node, apiNodes []corev1.Node) ([]Node, error) {
 		}
 		return 0
 	})
-	return out, nil
 }
 
 // Delete deletes the cluster's node containers, its client containers
@@ -251,8 +290,9 @@ func (c *Cluster) useKubeconfig(kc []byte) error {
 func (c *Cluster) discover(ctx context.Context) error {
 	_, err := c.Clientset.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, ProxyName, metav1.GetOptions{})
 	if err == nil {
-		c.Proxy = ProxySvccheck
+		c.Proxy, c.ProxySource = ProxySvccheck, "DaemonSet "+ProxyNamespace+"/"+ProxyName
 	} else {
+		c.ProxySource = "ConfigMap " + ProxyNamespace + "/" + KubeProxyName + " (see the proxy mode)"
 		mode, kerr := kubeProxyMode(ctx, c.Clientset)
 		if kerr != nil {
 			return fmt.Errorf("finding the Service proxy of cluster %s: %w", c.Name, errors.Join(err, kerr))

@@ -36,6 +36,10 @@ type Versions struct {
 	ServerVersion string `json:"serverVersion"`
 	// ProxyMode is the cluster's Service proxy.
 	ProxyMode string `json:"proxyMode"`
+	// ProxyDetection says how ProxyMode was found (Collector.ProxySource).
+	ProxyDetection string `json:"proxyDetection,omitempty"`
+	// RunID is the id of the run whose objects carry LabelRunID.
+	RunID string `json:"runID,omitempty"`
 	// NodeImage is the kind node image.
 	NodeImage string `json:"nodeImage"`
 	// ProxyImage is the image of the Service proxy: the container image of
@@ -95,7 +99,8 @@ func (c *Collector) CollectNamespace(ctx context.Context, namespace, outDir stri
 func (c *Collector) ClusterVersions(ctx context.Context) Versions {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	v := Versions{KindVersion: kindversion.Version(), ProxyMode: c.proxyMode(ctx), NodeImage: c.NodeImage}
+	v := Versions{KindVersion: kindversion.Version(), ProxyMode: c.proxyMode(ctx), ProxyDetection: c.ProxySource,
+		RunID: c.RunID, NodeImage: c.NodeImage}
 	if img, err := proxyImage(ctx, c.Clientset, v.ProxyMode); err == nil {
 		v.ProxyImage = img
 	} else {

@@ -38,6 +38,9 @@ type Collector struct {
 	// "kube-proxy:<mode>". Empty means find out from the cluster (the
 	// svccheck-proxy DaemonSet, else kube-proxy).
 	ProxyMode string
+	// ProxySource says how ProxyMode was found, and RunID is the run's
+	// id, both for versions.yaml; empty leaves them out.
+	ProxySource, RunID string
 	// NodeImage is the kind node image, for versions.yaml.
 	NodeImage string
 	// ProxyImage is the Service proxy's image, for versions.yaml when the

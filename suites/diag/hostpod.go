@@ -121,10 +121,8 @@ func (h *HostPods) Start(ctx context.Context) ([]Node, []NodeFailure, error) {
 	}
 	nodes := make([]Node, 0, len(running))
 	for _, node := range sortedKeys(running) {
-		nodes = append(nodes, Node{Name: node, Cmder: &PodCmder{
-			Config: h.Config, Clientset: h.Clientset, Namespace: ns.Name, Pod: running[node], Container: "dump",
-			Prefix: append([]string{HostPodBinary}, HostPodExecArgs...),
-		}})
+		pod := PodCmder{Config: h.Config, Clientset: h.Clientset, Namespace: ns.Name, Pod: running[node], Container: "dump"}
+		nodes = append(nodes, Node{Name: node, Cmder: newHostPodCmder(pod)})
 	}
 	failures := make([]NodeFailure, 0, len(failed))
 	for _, node := range sortedKeys(failed) {

@@ -65,10 +65,11 @@ func TestHostPodsStart(t *testing.T) {
 	var names []string
 	for _, n := range nodes {
 		names = append(names, n.Name)
-		pc, ok := n.Cmder.(*PodCmder)
+		hc, ok := n.Cmder.(*hostPodCmder)
 		if !ok {
-			t.Fatalf("node %s: Cmder is %T, want *PodCmder", n.Name, n.Cmder)
+			t.Fatalf("node %s: Cmder is %T, want *hostPodCmder", n.Name, n.Cmder)
 		}
+		pc := hc.chrooted
 		pod, err := cs.CoreV1().Pods(h.Namespace()).Get(context.Background(), pc.Pod, metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("node %s: pod %s: %v", n.Name, pc.Pod, err)
@@ -76,8 +77,16 @@ func TestHostPodsStart(t *testing.T) {
 		if pod.Spec.NodeName != n.Name {
 			t.Errorf("pod %s runs on %q, want %q", pod.Name, pod.Spec.NodeName, n.Name)
 		}
-		if diff := cmp.Diff([]string{HostPodBinary, "dump", "exec-host", "--"}, pc.Prefix); diff != "" {
-			t.Errorf("exec prefix mismatch (-want +got):\n%s", diff)
+		if diff := cmp.Diff([]string{HostPodBinary, "dump", "exec-host", "--", "iptables-save"}, hc.Command("iptables-save").(*podCmd).argv); diff != "" {
+			t.Errorf("a node command: argv mismatch (-want +got):\n%s", diff)
+		}
+		// The node need not have svccheck: the pod's own binary probes
+		// from the node's network.
+		if diff := cmp.Diff([]string{HostPodBinary, "agent", "probe"}, hc.Command(SvccheckCommand, "agent", "probe").(*podCmd).argv); diff != "" {
+			t.Errorf("the svccheck command: argv mismatch (-want +got):\n%s", diff)
+		}
+		if hc.direct.Pod != pc.Pod {
+			t.Errorf("svccheck runs in pod %s, node commands in %s: want the same pod", hc.direct.Pod, pc.Pod)
 		}
 		checkHostPodSpec(t, pod)
 	}

@@ -90,3 +90,40 @@ func (c *podCmd) Run() error {
 	}
 	return nil
 }
+
+// SvccheckCommand is the command name that runs the svccheck binary itself
+// on a node (probe.Binary): `svccheck agent probe ...` from the node's
+// network.
+const SvccheckCommand = "svccheck"
+
+// hostPodCmder runs commands from a host pod as if on its node: the
+// svccheck binary (SvccheckCommand) from the pod's own image, in the
+// node's network namespace, since the node need not have it; every other
+// command chrooted into the node's root (exec-host), so it is the node's
+// own tool.
+type hostPodCmder struct {
+	direct, chrooted *PodCmder
+}
+
+var _ exec.Cmder = (*hostPodCmder)(nil)
+
+// newHostPodCmder returns the Cmder of the host pod pod (Prefix unset).
+func newHostPodCmder(pod PodCmder) *hostPodCmder {
+	chrooted := pod
+	chrooted.Prefix = append([]string{HostPodBinary}, HostPodExecArgs...)
+	return &hostPodCmder{direct: &pod, chrooted: &chrooted}
+}
+
+// Command returns a command that runs name with args on the node.
+func (h *hostPodCmder) Command(name string, args ...string) exec.Cmd {
+	return h.CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext returns a command that runs name with args on the node
+// until ctx ends.
+func (h *hostPodCmder) CommandContext(ctx context.Context, name string, args ...string) exec.Cmd {
+	if name == SvccheckCommand {
+		return h.direct.CommandContext(ctx, HostPodBinary, args...)
+	}
+	return h.chrooted.CommandContext(ctx, name, args...)
+}

@@ -112,7 +112,7 @@ var _ = Describe("ClusterIP", Label(LabelClusterIP), func() {
 	It("sends connections where the node's rules say", Label(LabelRules), func(ctx SpecContext) {
 		prefix := chainPrefix()
 		if prefix == "" {
-			Skip("tracing rules needs an iptables proxy, not " + f.env.Proxy)
+			Skip("tracing rules needs an iptables proxy (svccheck's, or kube-proxy in iptables mode), not " + f.env.proxyDesc())
 		}
 		backends := f.backends(ctx, "traced", 3)
 		svc := f.service(ctx, workload.Service("", "traced", corev1.ServiceTypeClusterIP, map[string]string{"app": "traced"}, workload.HTTPServicePort(80)))

@@ -43,10 +43,12 @@ type Env struct {
 	Client kubernetes.Interface
 	// Nodes lists the cluster's nodes, control plane first.
 	Nodes []Node
-	// Image is the svccheck image loaded on every node (agent pods run it).
+	// Image is the svccheck image agent pods run: loaded on every node
+	// (svccheck.local/..., never pulled), or pulled by the cluster.
 	Image string
-	// Proxy is the cluster's proxy mode: "svccheck", "kube-proxy" or
-	// "kube-proxy:<mode>".
+	// Proxy is the cluster's proxy mode: "svccheck", "kube-proxy",
+	// "kube-proxy:<mode>", or "unknown/replaced" (neither: specs that read
+	// or trace a proxy's rules skip).
 	Proxy string
 	// ServiceCIDR is the cluster's Service range (its kubeadm
 	// serviceSubnet, the primary family's when dual-stack); default
@@ -67,6 +69,12 @@ type Env struct {
 	External func(ctx context.Context) (*ExternalClient, error)
 	// NoExternal says why External is nil.
 	NoExternal string
+	// Labels go on every namespace the specs create, beside
+	// workload.ManagedLabel: the run's managed-by and run id labels, so
+	// what a killed run leaves can be found and removed.
+	Labels map[string]string
+	// ProxySource says how Proxy was found, for skip messages.
+	ProxySource string
 }
 
 var (
@@ -123,4 +131,13 @@ func (e *Env) workers() []Node {
 		}
 	}
 	return out
+}
+
+// proxyDesc names the cluster's proxy and how it was found, for skip
+// messages: "unknown/replaced (no DaemonSet ...)".
+func (e *Env) proxyDesc() string {
+	if e.ProxySource == "" {
+		return e.Proxy
+	}
+	return e.Proxy + " (" + e.ProxySource + ")"
 }

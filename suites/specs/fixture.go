@@ -49,7 +49,7 @@ var _ = BeforeEach(func(ctx SpecContext) {
 	f = nil
 	e := theEnv()
 	Expect(e).NotTo(BeNil(), "the spec environment is not set (specs.SetEnv)")
-	ns, err := workload.CreateNamespace(ctx, e.Client, "svcchk")
+	ns, err := workload.CreateNamespace(ctx, e.Client, "svcchk", e.Labels)
 	Expect(err).NotTo(HaveOccurred())
 	f = &fixture{env: e, ns: ns, nodes: map[string]bool{}}
 	fx := f

@@ -56,6 +56,7 @@ var _ = Describe("Headless", Label(LabelHeadless), func() {
 		if strings.HasSuffix(f.env.Proxy, ":ipvs") {
 			Skip("ipvs mode keeps Services in IPVS, not in rules this spec reads")
 		}
+		skipUnlessRulesReadable()
 		f.backends(ctx, "hl", 2)
 		f.service(ctx, headlessService("headless", "hl"))
 		f.service(ctx, workload.Service("", "control", corev1.ServiceTypeClusterIP, map[string]string{"app": "hl"}, workload.HTTPServicePort(80)))

@@ -57,6 +57,9 @@ var _ = Describe("Service lifecycle", Label(LabelClusterIP), func() {
 	})
 
 	It("keeps answering while the proxy restarts, and programs a Service created meanwhile", Label(LabelDisruptive), func(ctx SpecContext) {
+		if f.env.Proxy != diag.ProxySvccheck && !strings.HasPrefix(f.env.Proxy, diag.ProxyKubeProxy) {
+			Skip("restarting the proxy needs its DaemonSet (svccheck-proxy or kube-proxy), and the cluster runs " + f.env.proxyDesc())
+		}
 		backends, client := f.withClient(ctx, "steady", 2)
 		steady := f.service(ctx, workload.Service("", "steady", corev1.ServiceTypeClusterIP, map[string]string{"app": "steady"}, workload.HTTPServicePort(80)))
 		req := probe.Request{Target: hostPort(steady.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: 3}

@@ -23,7 +23,7 @@ func skipUnlessRulesReadable() {
 	case "svccheck", "kube-proxy", "kube-proxy:iptables", "kube-proxy:nftables":
 		return
 	}
-	Skip("reading the Service rules of proxy " + f.env.Proxy + " is not supported")
+	Skip("reading the Service rules of proxy " + f.env.proxyDesc() + " is not supported")
 }
 
 // ruleOwner matches the rules of a Service of the spec's namespace that can

@@ -21,7 +21,7 @@ func tracedPrefix() string {
 	GinkgoHelper()
 	prefix := chainPrefix()
 	if prefix == "" {
-		Skip("tracing rules needs an iptables proxy (svccheck's, or kube-proxy in iptables mode), not " + f.env.Proxy)
+		Skip("tracing rules needs an iptables proxy (svccheck's, or kube-proxy in iptables mode), not " + f.env.proxyDesc())
 	}
 	return prefix
 }

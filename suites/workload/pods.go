@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -68,7 +69,7 @@ func AgentPod(ns, image string, p Pod) *corev1.Pod {
 			Containers: []corev1.Container{{
 				Name:            "agent",
 				Image:           image,
-				ImagePullPolicy: corev1.PullNever,
+				ImagePullPolicy: PullPolicy(image),
 				Command: []string{"svccheck", "agent", "serve",
 					"--http-port", fmt.Sprint(httpPort), "--udp-port", fmt.Sprint(udpPort)},
 				Ports: []corev1.ContainerPort{
@@ -85,6 +86,21 @@ func AgentPod(ns, image string, p Pod) *corev1.Pod {
 			}},
 		},
 	}
+}
+
+// SideLoadedRegistry is the registry part of the svccheck image names
+// `svccheck cluster create` side-loads into kind nodes: no registry serves
+// it, so pods never pull it.
+const SideLoadedRegistry = "svccheck.local/"
+
+// PullPolicy returns the pull policy of agent pods running image: Never
+// for an image side-loaded into the nodes (SideLoadedRegistry), else
+// IfNotPresent, so a cluster pulls an image pushed to a registry once.
+func PullPolicy(image string) corev1.PullPolicy {
+	if strings.HasPrefix(image, SideLoadedRegistry) {
+		return corev1.PullNever
+	}
+	return corev1.PullIfNotPresent
 }
 
 // CreatePods creates an agent pod for each of pods and waits until all are

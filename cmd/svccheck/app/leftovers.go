@@ -1,13 +1,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/svccheck/svccheck/suites/diag"
 )
@@ -24,6 +30,64 @@ type leftovers struct {
 	// containers are the client containers outside a cluster
 	// (cluster.StartExternalClient) not removed yet.
 	containers map[string]bool
+	// runs are the runs against a cluster reached through its kubeconfig,
+	// whose namespaces a forced quit lists by run id.
+	runs []kubeconfigRun
+}
+
+// kubeconfigRun is a run against any cluster: what a forced quit needs to
+// name what it leaves there.
+type kubeconfigRun struct {
+	clientset  kubernetes.Interface
+	kubeconfig string
+	runID      string
+	hostPods   *diag.HostPods
+}
+
+// addRun records a run against the cluster cs reaches through kubeconfig:
+// a forced quit lists the namespaces labelled with its run id.
+func (l *leftovers) addRun(cs kubernetes.Interface, kubeconfig, runID string, pods *diag.HostPods) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runs = append(l.runs, kubeconfigRun{clientset: cs, kubeconfig: kubeconfig, runID: runID, hostPods: pods})
+}
+
+// quitListTimeout bounds listing a run's namespaces at a forced quit.
+const quitListTimeout = 5 * time.Second
+
+// cleanupCommand is the command that removes what run runID left on the
+// cluster of kubeconfig.
+func cleanupCommand(kubeconfig, runID string) string {
+	return fmt.Sprintf("svccheck cleanup --kubeconfig %s --run %s", kubeconfig, runID)
+}
+
+// leftBehind says what run r leaves on its cluster: the namespaces
+// labelled with its run id (the spec namespaces and the host pods'), read
+// from the API server, or what this process knows when that fails.
+func (r kubeconfigRun) leftBehind() string {
+	ctx, cancel := context.WithTimeout(context.Background(), quitListTimeout)
+	defer cancel()
+	cleanup := cleanupCommand(r.kubeconfig, r.runID)
+	list, err := r.clientset.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: diag.LabelRunID + "=" + r.runID})
+	if err != nil {
+		what := fmt.Sprintf("svccheck: run %s may leave namespaces labelled %s=%s (listing them failed: %v)", r.runID, diag.LabelRunID, r.runID, err)
+		if hp := r.hostPods.LeftBehind(); hp != "" {
+			what += "; " + hp
+		}
+		return what + fmt.Sprintf(" (remove them with: %s)\n", cleanup)
+	}
+	var names []string
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp == nil {
+			names = append(names, ns.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("svccheck: left behind: namespaces %s, labelled %s=%s (remove them with: %s)\n",
+		strings.Join(names, ", "), diag.LabelRunID, r.runID, cleanup)
 }
 
 // left is this process's leftovers.
@@ -118,6 +182,9 @@ func (l *leftovers) quit(stderr io.Writer) {
 	slices.Sort(pods)
 	for _, line := range pods {
 		fmt.Fprint(stderr, line)
+	}
+	for _, r := range l.runs {
+		fmt.Fprint(stderr, r.leftBehind())
 	}
 	for _, name := range slices.Sorted(maps.Keys(l.containers)) {
 		fmt.Fprintf(stderr, "svccheck: left behind: client container %s (remove it with: docker rm -f %s)\n", name, name)

@@ -46,6 +46,16 @@ type runOptions struct {
 	// listSpecs, when set, is where a run only lists the selected specs
 	// (for a --parallel parent) instead of running them.
 	listSpecs string
+	// kubeconfig and kubeContext reach any cluster (no kind, no Docker);
+	// image is the svccheck image its pods run.
+	kubeconfig  string
+	kubeContext string
+	image       string
+	// runID labels everything the run creates (diag.LabelRunID); a
+	// --parallel parent passes its own to its children.
+	runID string
+	// proxySet says --proxy was given.
+	proxySet bool
 
 	// proxyMode is proxy, parsed.
 	proxyMode cluster.ProxyMode
@@ -71,6 +81,14 @@ side by side and writes comparison.md to --output.`,
   svccheck run --compare`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.proxySet = cmd.Flags().Changed("proxy")
+			if o.kubeconfig != "" {
+				for _, name := range []string{"name", "workers"} {
+					if cmd.Flags().Changed(name) {
+						return usageError("--%s applies to a kind cluster, not with --kubeconfig", name)
+					}
+				}
+			}
 			if err := o.complete(time.Now()); err != nil {
 				return err
 			}
@@ -101,6 +119,11 @@ side by side and writes comparison.md to --output.`,
 	_ = fl.MarkHidden("break")
 	fl.BoolVar(&o.parallelChild, "parallel-child", false, "run as one share of a --parallel run")
 	_ = fl.MarkHidden("parallel-child")
+	fl.StringVar(&o.kubeconfig, "kubeconfig", "", "run against the cluster of this kubeconfig (any cluster; no kind, no Docker): its Service proxy is detected, node work goes through short-lived host pods")
+	fl.StringVar(&o.kubeContext, "context", "", "with --kubeconfig: the kubeconfig context (default: its current context)")
+	fl.StringVar(&o.image, "image", "", "with --kubeconfig: the svccheck image the test and host pods run, which the cluster must pull or have (default: the image of this binary, as 'svccheck cluster create' side-loads it)")
+	fl.StringVar(&o.runID, "run-id", "", "the run id to label objects with (default: a new one)")
+	_ = fl.MarkHidden("run-id")
 	fl.StringVar(&o.listSpecs, "list-specs", "", "write the selected specs to this file as JSON instead of running them")
 	_ = fl.MarkHidden("list-specs")
 	return cmd
@@ -139,7 +162,7 @@ func (o *runOptions) complete(now time.Time) error {
 		if err != nil {
 			return usageError("--break: %v", err)
 		}
-		if mode != cluster.ProxySvccheck {
+		if mode != cluster.ProxySvccheck && o.kubeconfig == "" {
 			return usageError("--break applies to svccheck's proxy only, not --proxy %s", mode)
 		}
 		o.breakMode = strings.Join(names, ",")
@@ -151,6 +174,12 @@ func (o *runOptions) complete(now time.Time) error {
 		if o.breakMode != "" {
 			return usageError("--compare cannot be used with --break")
 		}
+	}
+	if err := o.completeKubeconfig(); err != nil {
+		return err
+	}
+	if o.runID == "" {
+		o.runID = newRunID()
 	}
 	if o.reuse && o.nodeImage != "" {
 		return usageError("--node-image applies to a cluster the run creates, not with --reuse")
@@ -211,10 +240,37 @@ func claimOutput(dir string) (release func(), err error) {
 	return release, nil
 }
 
+// completeKubeconfig checks the flags of a run against any cluster
+// (--kubeconfig) and the flags that only apply to one.
+func (o *runOptions) completeKubeconfig() error {
+	if o.kubeconfig == "" {
+		if o.kubeContext != "" || o.image != "" {
+			return usageError("--context and --image apply with --kubeconfig only (a kind cluster gets this binary's image side-loaded)")
+		}
+		return nil
+	}
+	switch {
+	case o.reuse, o.compare, o.keepCluster:
+		return usageError("--kubeconfig runs against an existing cluster: --reuse, --compare and --keep-cluster do not apply")
+	case o.nodeImage != "":
+		return usageError("--node-image applies to a cluster the run creates, not with --kubeconfig")
+	case o.proxySet:
+		return usageError("--proxy does not apply with --kubeconfig: the run detects the cluster's Service proxy")
+	}
+	return nil
+}
+
 // String is the command line that reproduces o, for reports and child runs.
 func (o *runOptions) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "svccheck run --proxy %s --name %s", o.proxyMode, o.name)
+	if o.kubeconfig != "" {
+		fmt.Fprintf(&b, "svccheck run --kubeconfig %s", o.kubeconfig)
+		if o.kubeContext != "" {
+			fmt.Fprintf(&b, " --context %s", o.kubeContext)
+		}
+	} else {
+		fmt.Fprintf(&b, "svccheck run --proxy %s --name %s", o.proxyMode, o.name)
+	}
 	if o.reuse {
 		b.WriteString(" --reuse")
 	}

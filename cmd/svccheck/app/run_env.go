@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -37,14 +38,15 @@ func newSpecEnv(ctx context.Context, c *cluster.Cluster, created bool, nodes []c
 	}
 	return &specs.Env{
 		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image, Proxy: string(c.Proxy),
-		ServiceCIDR: cidr,
-		Failures:    &failureCollector{collector: collector, nodes: diagNodes(nodes), outDir: outDir},
+		ProxySource: c.ProxySource, ServiceCIDR: cidr,
+		Failures: &failureCollector{collector: collector, nodes: diagNodes(nodes), outDir: outDir},
 	}
 }
 
 // serviceCIDR returns the Service range of the run's cluster: the one
 // cluster.Create configures, for a cluster this run created, else the
-// serviceSubnet of the cluster's kubeadm ClusterConfiguration.
+// serviceSubnet of the cluster's kubeadm ClusterConfiguration, else the
+// range of the API server's ServiceCIDR object "kubernetes".
 func serviceCIDR(ctx context.Context, cs kubernetes.Interface, created bool) (netip.Prefix, error) {
 	if created {
 		p, err := netip.ParsePrefix(cluster.ServiceSubnet)
@@ -53,7 +55,15 @@ func serviceCIDR(ctx context.Context, cs kubernetes.Interface, created bool) (ne
 		}
 		return p, nil
 	}
-	return kubeadmServiceCIDR(ctx, cs)
+	p, err := kubeadmServiceCIDR(ctx, cs)
+	if err == nil {
+		return p, nil
+	}
+	p, aerr := apiServiceCIDR(ctx, cs)
+	if aerr != nil {
+		return netip.Prefix{}, errors.Join(err, aerr)
+	}
+	return p, nil
 }
 
 // kubeadmServiceCIDR reads networking.serviceSubnet of the ClusterConfiguration

@@ -31,6 +31,9 @@ type externalClient struct {
 // newExternalClient returns the run's client outside c, or the reason the
 // cluster cannot have one.
 func newExternalClient(ctx context.Context, c *cluster.Cluster, stderr io.Writer) (*externalClient, string) {
+	if !c.Kind() {
+		return nil, "the cluster is reached through its kubeconfig alone (--kubeconfig), so svccheck has no client container on the nodes' network"
+	}
 	if _, err := c.ExternalNetwork(ctx); err != nil {
 		return nil, fmt.Sprintf("the cluster's nodes are not containers on a Docker network this machine reaches: %v", err)
 	}

@@ -68,7 +68,14 @@ func listSpecs(o *runOptions, path string) error {
 }
 
 // suiteDescription names the suite of a run against o's proxy in reports.
-func suiteDescription(o *runOptions) string { return "svccheck " + string(o.proxyMode) }
+func suiteDescription(o *runOptions) string {
+	if o.kubeconfig != "" {
+		// The proxy is found once the cluster is reached; the spec list
+		// is made before.
+		return "svccheck kubeconfig"
+	}
+	return "svccheck " + string(o.proxyMode)
+}
 
 // shareWeight estimates how long a spec runs, in units of an ordinary
 // spec: the Slow ones wait out a timeout on purpose.
@@ -102,8 +109,7 @@ func splitSpecs(list []listedSpec, n int) [][]listedSpec {
 // shareArgs is the command line of the child run of one share, on the
 // cluster the parent run obtained, writing into dir.
 func (o *runOptions) shareArgs(name string, share []listedSpec, dir string) []string {
-	args := []string{"run", "--reuse", "--name", name, "--proxy", string(o.proxyMode), "--output", dir,
-		"--timeout", o.timeout.String(), "--parallel-child"}
+	args := append(o.targetArgs(name), "--run-id", o.runID, "--output", dir, "--timeout", o.timeout.String(), "--parallel-child")
 	for _, s := range share {
 		args = append(args, "--focus", s.Focus)
 	}
@@ -308,7 +314,11 @@ func childSpecList(ctx context.Context, o *runOptions, self string) ([]listedSpe
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "specs.json")
-	args := append([]string{"run", "--list-specs", path, "--proxy", string(o.proxyMode)}, o.filterArgs()...)
+	args := []string{"run", "--list-specs", path, "--proxy", string(o.proxyMode)}
+	if o.kubeconfig != "" {
+		args = []string{"run", "--list-specs", path, "--kubeconfig", o.kubeconfig}
+	}
+	args = append(args, o.filterArgs()...)
 	out := &syncBuffer{}
 	if err := left.runChild(childCommand(ctx, self, args, io.Discard, out, childWaitDelay)); err != nil {
 		return nil, usageError("listing the specs (svccheck %v): %v: %s", args, err, strings.TrimSpace(out.String()))

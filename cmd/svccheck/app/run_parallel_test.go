@@ -55,12 +55,21 @@ func TestSplitSpecs(t *testing.T) {
 }
 
 func TestShareArgs(t *testing.T) {
-	o := &runOptions{proxyMode: "kube-proxy:iptables", timeout: 10 * time.Minute, verbose: true, labelFilter: "ClusterIP", focus: []string{"x"}}
+	o := &runOptions{proxyMode: "kube-proxy:iptables", timeout: 10 * time.Minute, verbose: true, labelFilter: "ClusterIP", focus: []string{"x"}, runID: "r1"}
 	got := o.shareArgs("svccheck-run", []listedSpec{{Focus: "^a$"}, {Focus: "^b$"}}, "out/parallel/1")
-	want := []string{"run", "--reuse", "--name", "svccheck-run", "--proxy", "kube-proxy:iptables", "--output", "out/parallel/1",
+	want := []string{"run", "--reuse", "--name", "svccheck-run", "--proxy", "kube-proxy:iptables", "--run-id", "r1", "--output", "out/parallel/1",
 		"--timeout", "10m0s", "--parallel-child", "--focus", "^a$", "--focus", "^b$", "-v"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("shareArgs (-want +got):\n%s", diff)
+	}
+	// Against any cluster the children reach it as the parent does, and
+	// label what they create with the parent's run id.
+	o = &runOptions{kubeconfig: "kc.yaml", kubeContext: "ctx", image: "reg.example/svccheck:v1", timeout: time.Minute, runID: "r2"}
+	got = o.shareArgs("ctx", []listedSpec{{Focus: "^a$"}}, "out/parallel/2")
+	want = []string{"run", "--kubeconfig", "kc.yaml", "--context", "ctx", "--image", "reg.example/svccheck:v1", "--run-id", "r2",
+		"--output", "out/parallel/2", "--timeout", "1m0s", "--parallel-child", "--focus", "^a$"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("shareArgs with --kubeconfig (-want +got):\n%s", diff)
 	}
 }
 

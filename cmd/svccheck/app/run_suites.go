@@ -38,9 +38,15 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		}
 		defer release()
 	}
+	if !o.parallelChild {
+		fmt.Fprintf(stderr, "run id %s: the namespaces and pods this run creates are labelled %s=%s\n", o.runID, diag.LabelRunID, o.runID)
+	}
 	c, created, err := obtainCluster(ctx, o, stderr)
 	if err != nil {
 		return err
+	}
+	if !c.Kind() {
+		defer closeHostPods(ctx, c, stderr)
 	}
 	if created && !o.keepCluster {
 		defer func() {
@@ -107,14 +113,15 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err != nil {
 		return reports.Results{}, usageError("%v", err)
 	}
-	if !created && !o.parallelChild {
+	if !created && !o.parallelChild && c.Kind() {
 		// svccheck may have been rebuilt since the cluster was made: the
 		// agent pods need this build's image.
 		if err := c.EnsureSvccheck(ctx, "", stderr); err != nil {
 			return reports.Results{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
 		}
 	}
-	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage}
+	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage,
+		ProxySource: c.ProxySource, RunID: o.runID}
 	if c.Proxy == cluster.ProxySvccheck {
 		// versions.yaml reads the image from the proxy's DaemonSet; this
 		// is what the run deployed, should that read fail.
@@ -149,13 +156,15 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	}
 
 	meta := reports.Metadata{
-		ProxyMode: string(c.Proxy), ClusterName: c.Name, NodeImage: c.NodeImage,
+		ProxyMode: string(c.Proxy), ProxySource: c.ProxySource, RunID: o.runID, ClusterName: c.Name, NodeImage: c.NodeImage,
 		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.output, stderr), Start: specStart, End: specEnd,
 	}
 	if o.breakMode != "" {
 		meta.ProxyMode += " (broken: " + o.breakMode + ")"
 	}
 	res := reports.FromGinkgo(report, meta)
+	// report.json is Ginkgo's report: the run id goes in as a suite label.
+	report.SuiteLabels = append(report.SuiteLabels, diag.LabelRunID+"="+o.runID)
 	if err := reports.WriteFiles(o.output, report, res); err != nil {
 		return res, fmt.Errorf("writing the reports: %w", err)
 	}
@@ -185,6 +194,7 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 		return runShares(ctx, o, c.Name, stderr)
 	}
 	env := newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)
+	env.Labels = map[string]string{diag.LabelManagedBy: diag.ManagedBy, diag.LabelRunID: o.runID}
 	ext, reason := newExternalClient(ctx, c, stderr)
 	if ext != nil {
 		env.External = ext.get
@@ -249,6 +259,10 @@ func writeSuiteTimes(w io.Writer, res reports.Results) {
 // obtainCluster returns the cluster of the run, creating it unless --reuse;
 // created says whether this run made it.
 func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *cluster.Cluster, created bool, err error) {
+	if o.kubeconfig != "" {
+		c, err := connectCluster(ctx, o, stderr)
+		return c, false, err
+	}
 	if o.reuse {
 		c, err := cluster.Get(ctx, o.name)
 		if err != nil {

@@ -59,6 +59,15 @@ func TestRunOptionsComplete(t *testing.T) {
 			}},
 		{name: "compare reuse", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, compare: true, reuse: true}, wantErr: "--reuse"},
 		{name: "reuse node image", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, reuse: true, nodeImage: "x"}, wantErr: "--node-image"},
+		{name: "kubeconfig reuse", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, kubeconfig: "kc", reuse: true}, wantErr: "--reuse"},
+		{name: "kubeconfig proxy", opts: runOptions{proxy: "kube-proxy", proxySet: true, parallel: 1, timeout: time.Minute, workers: 2, kubeconfig: "kc"}, wantErr: "detects"},
+		{name: "image without kubeconfig", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, image: "r/i:1"}, wantErr: "--kubeconfig"},
+		{name: "kubeconfig", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2, kubeconfig: "kc", image: "r/i:1"},
+			check: func(t *testing.T, o *runOptions) {
+				if o.runID == "" {
+					t.Error("no run id")
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

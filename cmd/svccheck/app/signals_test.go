@@ -142,3 +142,26 @@ func TestLeftoversQuitHostPods(t *testing.T) {
 		t.Errorf("quit after the pods were deleted said %q, want nothing", got)
 	}
 }
+
+func TestLeftoversQuitKubeconfigRun(t *testing.T) {
+	ns := func(name, run string, deleting bool) *corev1.Namespace {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{diag.LabelRunID: run}}}
+		if deleting {
+			n.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		}
+		return n
+	}
+	cs := fake.NewClientset(ns("svcchk-b", "r1", false), ns("svccheck-dump-a", "r1", false),
+		ns("svcchk-gone", "r1", true), ns("svcchk-other", "r2", false), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
+	l := newLeftovers()
+	l.addRun(cs, "/kc.yaml", "r1", &diag.HostPods{Clientset: cs, RunID: "r1"})
+	var stderr syncBuffer
+	l.quit(&stderr)
+	// The namespaces of this run that are not already going, never
+	// another run's, and the command that removes them.
+	want := "svccheck: left behind: namespaces svccheck-dump-a, svcchk-b, labelled svccheck.io/run-id=r1 " +
+		"(remove them with: svccheck cleanup --kubeconfig /kc.yaml --run r1)\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("quit said %q, want %q", got, want)
+	}
+}
