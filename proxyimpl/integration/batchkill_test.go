@@ -24,17 +24,16 @@ var killScale = scale{services: 10000, endpoints: 3}
 
 // TestIntegrationKillBetweenBatches kills the proxy with SIGKILL between
 // two transactions of a batched nft full sync (render.WriteFullBatched)
-// that rewrites every one of 10k Services, at several boundaries: after
-// the first (global chains and hairpin rules: the worst, every port's
-// rules still old), in the middle of the ports' chains, and after the last
-// port chains (the shared chains, which jump to them, still old). Between the kill and the
+// that rewrites every one of 10k Services: in the middle of the ports'
+// chains, and after the first transaction (global chains and hairpin
+// rules), the worst boundary: every port's rules are still old there. Between the kill and the
 // restart, and after the restarted proxy's sync, every Service's chain
 // must be whole (all of one generation's endpoints) and every jump must
 // resolve; an established connection through a Service whose endpoints
 // the sync changes keeps its backend, and new connections are answered
 // throughout.
 func TestIntegrationKillBetweenBatches(t *testing.T) {
-	for _, k := range []int{1, 4, -2} {
+	for _, k := range []int{4, 1} {
 		t.Run(fmt.Sprintf("after transaction %d", k), func(t *testing.T) { testKillBetweenBatches(t, k) })
 	}
 }
