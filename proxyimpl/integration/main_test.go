@@ -15,12 +15,18 @@ import (
 	"github.com/svccheck/svccheck/internal/testenv"
 )
 
-// TestMain turns the test binary into an echo server or a prober when it
-// is re-executed inside a namespace, and runs the tests otherwise.
+// TestMain turns the test binary into an echo server, a prober or a proxy
+// (roleProxy) when it is re-executed as a child, and runs the tests
+// otherwise.
 func TestMain(m *testing.M) {
 	if os.Getenv(EnvChild) != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := RunChild(ctx, os.Stdout)
+		var err error
+		if os.Getenv(EnvChild) == roleProxy {
+			err = runProxyChild(ctx, os.Stdout)
+		} else {
+			err = RunChild(ctx, os.Stdout)
+		}
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

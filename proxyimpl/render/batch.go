@@ -48,10 +48,11 @@ func BatchRules(existing *Existing) int {
 // every COMMIT. batchRules <= 0 means WriteFull.
 //
 // The blocks are ordered so that every state in between is consistent:
-// first the global chains without per-port rules and the hairpin chain,
-// then the ports' own chains, a port's chains always in one block of about
-// batchRules rules, and last the shared chains (their jumps now all
-// resolve) and the deletion of stale chains. While the blocks apply, each
+// first the global chains without per-port rules and the hairpin chain
+// with the rules of the old endpoints kept, then the ports' own chains, a
+// port's chains always in one block of about batchRules rules, and last
+// the shared chains (their jumps now all resolve), the exact hairpin chain
+// and the deletion of stale chains. While the blocks apply, each
 // port's traffic follows either its old or its new rules.
 func WriteFullBatched(rs *RuleSet, existing *Existing, batchRules int) ([]byte, Stats) {
 	if batchRules <= 0 {
@@ -72,7 +73,15 @@ func WriteFullBatched(rs *RuleSet, existing *Existing, batchRules int) ([]byte, 
 	for _, c := range tableChains(rs, ordered, nat) {
 		switch {
 		case c.Name == rs.Hairpin.Name:
-			first = append(first, c)
+			// Until its port's block applies, a port's old rules
+			// still DNAT to its old endpoints: keep their hairpin
+			// rules beside the new ones, and drop them with the
+			// shared chains, when no old port rule is left.
+			u := hairpinUnion(c, existing)
+			first = append(first, u)
+			if len(u.Rules) > len(c.Rules) {
+				shared = append(shared, c)
+			}
 		case sharedChains[tableChain{nat, c.Name}]:
 			shared = append(shared, c)
 		case isGlobal(rs, nat, c.Name):
@@ -85,6 +94,28 @@ func WriteFullBatched(rs *RuleSet, existing *Existing, batchRules int) ([]byte, 
 	// The filter table is small: one transaction, as WriteFull writes it.
 	filterStats := writeTable(&out, tableChains(rs, ordered, filter), filter, stale[filter], existing)
 	return out.Bytes(), Stats{nat: st, filter: filterStats}
+}
+
+// hairpinUnion returns the hairpin chain c with the rules the kernel's
+// hairpin chain has and c lacks appended. Each hairpin rule matches one
+// endpoint's traffic to itself, so their order does not matter.
+func hairpinUnion(c Chain, existing *Existing) Chain {
+	if existing == nil {
+		return c
+	}
+	old := existing.Rules[c.Table][c.Name]
+	have := make(map[string]bool, len(c.Rules))
+	for _, r := range c.Rules {
+		have[r] = true
+	}
+	u := Chain{Table: c.Table, Name: c.Name, Rules: slices.Clone(c.Rules)}
+	for _, r := range old {
+		if !have[r] {
+			u.Rules = append(u.Rules, r)
+			have[r] = true
+		}
+	}
+	return u
 }
 
 // isGlobal reports whether chain is one of rs's global chains in table t.

@@ -75,3 +75,41 @@ func TestBatchRules(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFullBatchedKeepsOldHairpin checks that a batched full sync over
+// a hairpin rule of an endpoint the new rules lack keeps that rule until
+// the last nat transaction: the ports' old rules, which still DNAT to the
+// endpoint until their own transaction, need it.
+func TestWriteFullBatchedKeepsOldHairpin(t *testing.T) {
+	services, slices := genCluster(60, 3)
+	rs := Render(Config{}, build(t, services, slices))
+	if len(rs.Hairpin.Rules) == 0 {
+		t.Fatal("the generated cluster has no hairpin rules: the test proves nothing")
+	}
+	gone := `-s 10.99.0.9/32 -d 10.99.0.9/32 -m comment --comment "svccheck hairpin 10.99.0.9 for ns/gone:p" -j ` + ChainMarkMasq
+	existing := &Existing{
+		Chains: map[iptables.Table][]string{iptables.TableNAT: {ChainHairpin}},
+		Rules:  map[iptables.Table]map[string][]string{iptables.TableNAT: {ChainHairpin: {gone}}},
+	}
+	text, _ := WriteFullBatched(rs, existing, 25)
+	var nat []string
+	for _, block := range strings.SplitAfter(string(text), "COMMIT\n") {
+		if strings.HasPrefix(block, "*nat\n") {
+			nat = append(nat, block)
+		}
+	}
+	if len(nat) < 3 {
+		t.Fatalf("%d nat transactions, want at least 3", len(nat))
+	}
+	if !strings.Contains(nat[0], gone) {
+		t.Errorf("the first nat transaction drops the hairpin rule of an endpoint the old port rules still DNAT to:\n%s", nat[0])
+	}
+	last := nat[len(nat)-1]
+	if !strings.Contains(last, ":"+ChainHairpin+" ") || strings.Contains(last, gone) {
+		t.Errorf("the last nat transaction does not write the new hairpin chain alone:\n%s", last)
+	}
+	state := fakeState(t, text)
+	if got := state["nat "+ChainHairpin]; len(got) != len(rs.Hairpin.Rules) {
+		t.Errorf("hairpin chain after the sync has %d rules, want the %d new ones: %q", len(got), len(rs.Hairpin.Rules), got)
+	}
+}

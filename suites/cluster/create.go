@@ -48,7 +48,7 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	cfg := kindConfig(configParams{workers: o.Workers, proxy: o.Proxy, image: image, disableCNI: disableCNI, cgroupV1: cgroupV1})
-	prog.step("creating cluster %s: 1 control plane, %d workers, proxy %s, node image %s", o.Name, o.Workers, o.Proxy, image)
+	prog.step("%s: creating cluster %s: 1 control plane, %d workers, proxy %s, node image %s", StageCreate, o.Name, o.Workers, o.Proxy, image)
 	c := &Cluster{Name: o.Name, Proxy: o.Proxy, ProxySource: "created by svccheck with --proxy " + string(o.Proxy), NodeImage: image, Image: bin.image, KubeconfigPath: o.Kubeconfig, provider: p}
 	err = p.Create(o.Name,
 		kindcluster.CreateWithV1Alpha4Config(cfg),

@@ -24,6 +24,7 @@ func (c *Cluster) loadSvccheck(ctx context.Context, prog *progress, bin binary) 
 	if err != nil {
 		return fmt.Errorf("listing the nodes of cluster %s: %w", c.Name, err)
 	}
+	prog.step("%s: loading image %s and %s on %d nodes", StageLoad, bin.image, NodeBinaryPath, len(kindNodes))
 	g, gctx := errgroup.WithContext(ctx)
 	for _, n := range kindNodes {
 		g.Go(func() error {

@@ -66,7 +66,7 @@ func ensureAirGappedImage(ctx context.Context, prog *progress) (string, error) {
 		return "", fmt.Errorf("naming the air-gapped node image: %w", err)
 	}
 	if !dockerHasImage(ctx, localCmder(), tag) {
-		prog.step("kind's default node image cannot be pulled here: building the air-gapped node image %s (first use only, takes several minutes)", tag)
+		prog.step("%s: kind's default node image cannot be pulled here: building the air-gapped node image %s (first use only, takes several minutes)", StageBuild, tag)
 	}
 	image, built, err := nodeimage.Ensure(ctx, opts)
 	if err != nil {

@@ -103,6 +103,18 @@ type progress struct {
 // defaultHeartbeat is how often long work says it is still running.
 const defaultHeartbeat = 30 * time.Second
 
+// Stage markers start the progress line of each stage of making a cluster
+// (and of a run, which adds its own), so that scripts and tests can tell
+// where a run is: "stage: <name>: <what it does>".
+const (
+	// StageBuild starts building the air-gapped node image.
+	StageBuild = "stage: node image build"
+	// StageCreate starts creating the kind node containers.
+	StageCreate = "stage: cluster create"
+	// StageLoad starts loading the svccheck image and binary onto the nodes.
+	StageLoad = "stage: image load"
+)
+
 func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
 
 // step writes a progress line.

@@ -38,7 +38,7 @@ func (b *builder) ensure(ctx context.Context) (string, bool, error) {
 		return "", false, err
 	}
 	b.recipe = r
-	b.tag = Repository + ":" + r.KubernetesVersion + "-" + r.hash()
+	b.tag = b.opts.Repository + ":" + r.KubernetesVersion + "-" + r.hash()
 	if err := b.checkDocker(ctx); err != nil {
 		return "", false, err
 	}
@@ -122,7 +122,7 @@ func (b *builder) assemble(ctx context.Context, binDir, nodeTar, proxyTar string
 	archive := filepath.Join(b.work, "images.tar")
 	nodeRoot := filepath.Join(b.work, "node")
 	nodeRootTar := filepath.Join(b.work, "node.tar")
-	tmpImage := Repository + "-build:" + randomSuffix()
+	tmpImage := b.opts.Repository + "-build:" + randomSuffix()
 	defer b.removeImage(tmpImage)
 	return b.stages(ctx,
 		step{"assemble control-plane images", func(ctx context.Context) error {

@@ -16,8 +16,14 @@ import (
 // DefaultKubernetesVersion is the Kubernetes version of the air-gapped node image.
 const DefaultKubernetesVersion = "v1.37.0"
 
-// Repository is the repository part of the node image tags this package makes.
+// Repository is the repository part of the node image tags this package
+// makes, unless RepositoryEnv or Options.Repository names another.
 const Repository = "svccheck/node"
+
+// RepositoryEnv, when set, replaces Repository in the tags Ensure and Tag
+// use: a build under another name leaves the cached image alone (the
+// interruption tests build and interrupt one).
+const RepositoryEnv = "SVCCHECK_NODE_IMAGE_REPOSITORY"
 
 // builderVersion names the recipe. Bump it whenever the way the image is
 // built changes, so images built by an older recipe are not reused.
@@ -36,6 +42,9 @@ type Options struct {
 	// KubernetesVersion is the version to build, like "v1.37.0".
 	// Empty means DefaultKubernetesVersion.
 	KubernetesVersion string
+	// Repository is the repository part of the tag. Empty means
+	// $SVCCHECK_NODE_IMAGE_REPOSITORY, or Repository when that is unset.
+	Repository string
 	// CacheDir keeps the root filesystem tarball, the Kubernetes build module
 	// and the built binaries. Empty means $XDG_CACHE_HOME/svccheck, or
 	// ~/.cache/svccheck when XDG_CACHE_HOME is unset.
@@ -71,7 +80,7 @@ func Tag(opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Repository + ":" + o.KubernetesVersion + "-" + r.hash(), nil
+	return o.Repository + ":" + o.KubernetesVersion + "-" + r.hash(), nil
 }
 
 // complete fills in the defaults of opts.
@@ -81,6 +90,12 @@ func (o Options) complete() (Options, error) {
 	}
 	if !strings.HasPrefix(o.KubernetesVersion, "v") {
 		o.KubernetesVersion = "v" + o.KubernetesVersion
+	}
+	if o.Repository == "" {
+		o.Repository = os.Getenv(RepositoryEnv)
+	}
+	if o.Repository == "" {
+		o.Repository = Repository
 	}
 	if o.CacheDir == "" {
 		dir, err := defaultCacheDir()

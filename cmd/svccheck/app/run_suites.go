@@ -19,6 +19,15 @@ import (
 	"github.com/svccheck/svccheck/suites/workload"
 )
 
+// Stage markers of a run, after those of making its cluster
+// (cluster.StageBuild, StageCreate, StageLoad): each starts the progress
+// line of its stage.
+const (
+	stageSpecs  = "stage: specs"
+	stageDumps  = "stage: dumps"
+	stageDelete = "stage: cluster delete"
+)
+
 // teardownTimeout bounds deleting the cluster and the final dumps, which run
 // even after Ctrl-C.
 const teardownTimeout = 3 * time.Minute
@@ -52,7 +61,7 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 		defer func() {
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 			defer cancel()
-			fmt.Fprintf(stderr, "deleting cluster %s\n", c.Name)
+			fmt.Fprintf(stderr, "%s: deleting cluster %s\n", stageDelete, c.Name)
 			if derr := c.Delete(tctx); derr != nil {
 				err = errors.Join(err, fmt.Errorf("deleting cluster %s: %w", c.Name, derr))
 				return
@@ -117,6 +126,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		// svccheck may have been rebuilt since the cluster was made: the
 		// agent pods need this build's image.
 		if err := c.EnsureSvccheck(ctx, "", stderr); err != nil {
+			if ctx.Err() != nil {
+				return reports.Results{}, interruptedError(err)
+			}
 			return reports.Results{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
 		}
 	}
@@ -128,6 +140,10 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		collector.ProxyImage = c.Image
 	}
 	dnodes := diagNodes(nodes)
+	if err := ctx.Err(); err != nil {
+		// Interrupted since the cluster was ready: no spec to report.
+		return reports.Results{}, interruptedError(err)
+	}
 	specStart := time.Now()
 	report, passed, err := runSpecs(ctx, o, c, created, nodes, collector, stderr)
 	// A --parallel run that lost a child still reports what the others ran.
@@ -190,6 +206,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 // --parallel N in N child runs (runShares).
 func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, nodes []cluster.Node,
 	collector *diag.Collector, stderr io.Writer) (types.Report, bool, error) {
+	if !o.parallelChild {
+		fmt.Fprintf(stderr, "%s: running the specs on cluster %s\n", stageSpecs, c.Name)
+	}
 	if o.parallel > 1 {
 		return runShares(ctx, o, c.Name, stderr)
 	}
@@ -226,7 +245,7 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 func dumpAfterRun(ctx context.Context, collector *diag.Collector, nodes []diag.Node, outDir string, stderr io.Writer) string {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
-	fmt.Fprintf(stderr, "dumping %d nodes and the cluster objects into %s\n", len(nodes), outDir)
+	fmt.Fprintf(stderr, "%s: dumping %d nodes and the cluster objects into %s\n", stageDumps, len(nodes), outDir)
 	if _, err := collector.CollectNodes(dctx, nodes, outDir); err != nil {
 		fmt.Fprintf(stderr, "warning: node dumps incomplete: %v\n", err)
 	}
@@ -282,9 +301,19 @@ func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *clu
 	if err != nil {
 		// Create deleted what it made (or the name was another's).
 		left.removeCluster(o.name)
+		if ctx.Err() != nil {
+			return nil, false, interruptedError(err)
+		}
 		return nil, false, runClusterError(err, o.name)
 	}
 	return c, true, nil
+}
+
+// interruptedError is the error of a run interrupted before its specs
+// ran: exit code 1, as for an interrupted spec run, not that of an
+// environment error.
+func interruptedError(err error) error {
+	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("interrupted before the specs ran: %w", err)}
 }
 
 // runClusterError maps the cluster package's errors to exit codes: every
