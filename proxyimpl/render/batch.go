@@ -73,7 +73,7 @@ func WriteFullBatched(rs *RuleSet, existing *Existing, batchRules int) ([]byte, 
 		switch {
 		case c.Name == rs.Hairpin.Name:
 			first = append(first, c)
-		case sharedChains[tableChain{nat, c.Name}]:
+		case isShared(nat, c.Name):
 			shared = append(shared, c)
 		case isGlobal(rs, nat, c.Name):
 			first = append(first, c)
