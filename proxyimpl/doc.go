@@ -28,7 +28,15 @@
 //     to SVCCHK-EXT-<hash> (load balancer IPs through SVCCHK-FW-<hash>
 //     when the Service has loadBalancerSourceRanges). The last rule sends
 //     local destinations to SVCCHK-NODEPORTS, which jumps per node port
-//     to the EXT chain.
+//     to the EXT chain. Above 64 Service ports these per-address rules
+//     move into dispatch bucket chains SVCCHK-DSP-<bits>-<i>, and
+//     SVCCHK-SERVICES holds one "-d 0.0.0.<i>/0.0.0.<2^bits-1> -j
+//     SVCCHK-DSP-<bits>-<i>" per bucket: the lowest bits of the
+//     destination pick the bucket, about sqrt(N) of them (128 at 10k), so
+//     a first packet walks about 2 sqrt(N) rules rather than N. The
+//     bucket count changes only when the number of ports leaves a window
+//     around it ([0.375, 2] x 4^bits); the sync that crosses it writes
+//     every chain, as a full sync does, and deletes the old buckets.
 //   - SVCCHK-SVC-<hash>: "! -s <cluster CIDR> -j SVCCHK-MARK-MASQ" (when a
 //     cluster CIDR is configured), then per endpoint i of n a DNAT rule
 //     with "-m statistic --mode random --probability 1/(n-i)" (the last
@@ -89,8 +97,9 @@
 // # Incremental sync
 //
 // render produces a RuleSet: global chains, a hairpin chain, and per port
-// its own chains and its rules in the shared chains (nat SERVICES and
-// NODEPORTS, filter SERVICES, EXTERNAL-SERVICES and NODEPORTS). The first
+// its own chains and its rules in the shared chains (nat SERVICES or its
+// dispatch bucket, NODEPORTS, filter SERVICES, EXTERNAL-SERVICES and
+// NODEPORTS). The first
 // sync, any sync after a failed restore or a Node address change, and one
 // every sync period are full syncs: they read both tables with
 // iptables-save, rewrite every SVCCHK- chain whose rules differ from the

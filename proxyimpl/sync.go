@@ -134,6 +134,15 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 		}
 	}
 	addSkipped(res.problems, res.rules.Skipped, full, changes)
+	if !render.SameDispatch(p.rules, res.rules) {
+		// The number of Services left the window of the dispatch tree
+		// in place: every dispatch rule moves to a new bucket chain.
+		klog.FromContext(ctx).V(2).Info("Dispatch tree re-balanced, writing every chain", "servicePorts", len(res.snap.Ports), "bits", res.rules.DispatchBits)
+		if err := p.writeFull(ctx, res); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	var data []byte
 	data, res.stats = render.WritePartial(p.rules, res.rules, res.changed)
 	res.bytes = len(data)

@@ -82,7 +82,7 @@ func WriteFullBatched(rs *RuleSet, existing *Existing, batchRules int) ([]byte, 
 			if len(u.Rules) > len(c.Rules) {
 				shared = append(shared, c)
 			}
-		case sharedChains[tableChain{nat, c.Name}]:
+		case isShared(nat, c.Name):
 			shared = append(shared, c)
 		case isGlobal(rs, nat, c.Name):
 			first = append(first, c)

@@ -14,8 +14,15 @@ import (
 // deleted with -D and their new ones inserted at the top with -I. Hairpin
 // rules are deleted and appended one by one; global chains without
 // per-port rules are rewritten whole when they differ. Unchanged ports
-// produce no lines; nothing to do yields empty text.
+// produce no lines; nothing to do yields empty text. When next dispatches
+// through another tree than prev (see SameDispatch), every port's
+// dispatch rules move: it returns WriteFull(next, nil), which leaves
+// prev's bucket chains, unreferenced, to the next full sync; write a
+// full sync instead.
 func WritePartial(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool) ([]byte, Stats) {
+	if !SameDispatch(prev, next) {
+		return WriteFull(next, nil)
+	}
 	tws := newTableWriters()
 	names := make([]snapshot.ServicePortName, 0, len(changed))
 	for n, ok := range changed {
@@ -27,7 +34,7 @@ func WritePartial(prev, next *RuleSet, changed map[snapshot.ServicePortName]bool
 
 	var refill []Chain
 	for _, g := range next.Global {
-		if sharedChains[tableChain{g.Table, g.Name}] {
+		if isShared(g.Table, g.Name) {
 			continue
 		}
 		if old := findChain(prev.Global, g.Table, g.Name); old == nil || !slices.Equal(old.Rules, g.Rules) {

@@ -20,7 +20,7 @@ func WriteProbeBase(rs *RuleSet) []byte {
 	for _, t := range tables {
 		var chains []Chain
 		for _, g := range rs.Global {
-			if g.Table == t && !sharedChains[tableChain{g.Table, g.Name}] {
+			if g.Table == t && !isShared(g.Table, g.Name) {
 				chains = append(chains, g)
 			}
 		}

@@ -16,17 +16,26 @@ func Render(cfg Config, snap *snapshot.Snapshot) *RuleSet {
 }
 
 // RenderChanged renders the ports of snap named in changed and reuses prev's
-// rules for the others; with a nil prev it renders every port. Ports of prev
+// rules for the others; with a nil prev it renders every port, and so it
+// does when the number of ports left the window of prev's dispatch tree
+// (see nextDispatchBits): check SameDispatch before writing the result as
+// a partial sync. Ports of prev
 // that are not in snap are dropped. prev must come from the same Config and
 // the same cluster CIDRs (after a change of either, use Render). prev is not
 // modified; the result shares unchanged ServiceRules with it. A port
 // whose rules iptables would refuse (see unrenderable) gets no rules: it
 // is in the result's Skipped, with the reason, and not in its Services.
 func RenderChanged(cfg Config, snap *snapshot.Snapshot, prev *RuleSet, changed map[snapshot.ServicePortName]bool) *RuleSet {
-	r := newRenderer(cfg, snap)
+	bits := dispatchBits(cfg, snap, prev)
+	if prev != nil && prev.DispatchBits != bits {
+		// The tree was re-balanced: every port's dispatch rules move.
+		prev = nil
+	}
+	r := newRenderer(cfg, snap, bits)
 	rs := &RuleSet{
-		Global:   r.globalChains(),
-		Services: make(map[snapshot.ServicePortName]*ServiceRules, len(snap.Ports)),
+		Global:       r.globalChains(),
+		DispatchBits: bits,
+		Services:     make(map[snapshot.ServicePortName]*ServiceRules, len(snap.Ports)),
 	}
 	reused := 0
 	for name, port := range snap.Ports {
@@ -89,21 +98,42 @@ func hairpinChanged(prev, next *RuleSet, changed map[snapshot.ServicePortName]bo
 	return reused+inPrev != len(prev.Services) || reused+inNext != len(next.Services)
 }
 
+// dispatchBits returns the dispatch tree size for snap: flat under
+// cfg.FlatDispatch, else kept from prev while the number of ports stays
+// in its window, else sized from it.
+func dispatchBits(cfg Config, snap *snapshot.Snapshot, prev *RuleSet) int {
+	if cfg.FlatDispatch {
+		return 0
+	}
+	if prev == nil {
+		return idealDispatchBits(len(snap.Ports))
+	}
+	return nextDispatchBits(prev.DispatchBits, len(snap.Ports))
+}
+
 // renderer holds what every rule of one rendering needs.
 type renderer struct {
 	mark        string // "0x4000"
 	clusterCIDR string // first IPv4 cluster CIDR, or ""
 	breaks      Config // the Break fields of the Config
+	bits        int    // dispatch tree size, see RuleSet.DispatchBits
+	v6          bool   // the Service addresses are IPv6 ones
 }
 
-func newRenderer(cfg Config, snap *snapshot.Snapshot) *renderer {
+func newRenderer(cfg Config, snap *snapshot.Snapshot, bits int) *renderer {
 	mark := cfg.MasqueradeMark
 	if mark == 0 {
 		mark = DefaultMasqueradeMark
 	}
-	r := &renderer{mark: fmt.Sprintf("%#x", mark), breaks: cfg}
+	r := &renderer{mark: fmt.Sprintf("%#x", mark), breaks: cfg, bits: bits}
 	if len(snap.ClusterCIDRs) > 0 {
 		r.clusterCIDR = snap.ClusterCIDRs[0].String()
+	}
+	for _, p := range snap.Ports {
+		if len(p.ClusterIPs) > 0 {
+			r.v6 = p.ClusterIPs[0].Is6()
+			break
+		}
 	}
 	return r
 }
@@ -128,7 +158,8 @@ type tableChain struct {
 // table first, in declaration order.
 func (r *renderer) globalChains() []Chain {
 	masqMatch := r.mark + "/" + r.mark
-	return []Chain{
+	buckets, jumps := r.dispatchChains()
+	chains := []Chain{
 		{Table: iptables.TableFilter, Name: ChainServices},
 		{Table: iptables.TableFilter, Name: ChainExternalServices},
 		{Table: iptables.TableFilter, Name: ChainNodePorts},
@@ -137,10 +168,10 @@ func (r *renderer) globalChains() []Chain {
 			"-m comment --comment " + quote("svccheck forwarding rules") + " -m mark --mark " + masqMatch + " -j ACCEPT",
 			"-m comment --comment " + quote("svccheck forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
 		}},
-		{Table: iptables.TableNAT, Name: ChainServices, Rules: []string{
-			"-m comment --comment " + quote("svccheck service nodeports; NOTE: this must be the last rule in this chain") +
-				" -m addrtype --dst-type LOCAL -j " + ChainNodePorts,
-		}},
+		{Table: iptables.TableNAT, Name: ChainServices, Rules: append(jumps,
+			"-m comment --comment "+quote("svccheck service nodeports; NOTE: this must be the last rule in this chain")+
+				" -m addrtype --dst-type LOCAL -j "+ChainNodePorts,
+		)},
 		{Table: iptables.TableNAT, Name: ChainNodePorts},
 		{Table: iptables.TableNAT, Name: ChainMarkMasq, Rules: []string{
 			"-m comment --comment " + quote("svccheck mark for masquerade") + " -j MARK --set-xmark " + r.mark + "/" + r.mark,
@@ -152,6 +183,7 @@ func (r *renderer) globalChains() []Chain {
 			"-m comment --comment " + quote("svccheck service traffic requiring SNAT") + " -j MASQUERADE --random-fully",
 		}},
 	}
+	return append(chains, buckets...)
 }
 
 // hairpinChain builds the hairpin chain from the ports' hairpin addresses:

@@ -52,7 +52,7 @@ func (pr *portRenderer) internal() {
 		return
 	}
 	for _, ip := range p.ClusterIPs {
-		pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "cluster IP").
+		pr.shared(iptables.TableNAT, pr.dispatchChain(ip), pr.rule(ip32(ip), "cluster IP").
 			add("-m", pr.proto, "--dport", itoa(p.Port), "-j", p.SVCChain))
 	}
 	var rules []string
@@ -86,7 +86,7 @@ func (pr *portRenderer) external() {
 	if p.HasEndpoints {
 		pr.extChain()
 		for _, ip := range p.ExternalIPs {
-			pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "external IP").
+			pr.shared(iptables.TableNAT, pr.dispatchChain(ip), pr.rule(ip32(ip), "external IP").
 				add("-m", pr.proto, "--dport", itoa(p.Port), "-j", p.EXTChain))
 		}
 		pr.loadBalancerIPs()
@@ -122,7 +122,7 @@ func (pr *portRenderer) loadBalancerIPs() {
 		pr.fwChain()
 	}
 	for _, ip := range p.LoadBalancerIPs {
-		pr.shared(iptables.TableNAT, ChainServices, pr.rule(ip32(ip), "loadbalancer IP").
+		pr.shared(iptables.TableNAT, pr.dispatchChain(ip), pr.rule(ip32(ip), "loadbalancer IP").
 			add("-m", pr.proto, "--dport", itoa(p.Port), "-j", target))
 		if p.UsesFirewall() {
 			pr.shared(iptables.TableFilter, ChainProxyFirewall, pr.rule(ip32(ip), "traffic not accepted by "+p.FWChain).

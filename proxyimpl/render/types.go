@@ -10,7 +10,8 @@ import (
 // Global chains. Chains of the same name exist in both tables where noted.
 const (
 	// ChainServices is the dispatch chain: nat (cluster, external and load
-	// balancer IPs to per-port chains) and filter (REJECT/DROP of ports
+	// balancer IPs to per-port chains, directly or through the dispatch
+	// bucket chains, see DispatchPrefix) and filter (REJECT/DROP of ports
 	// without usable endpoints).
 	ChainServices = snapshot.ChainPrefix + "SERVICES"
 	// ChainExternalServices (filter) rejects or drops external traffic to
@@ -59,6 +60,11 @@ type Config struct {
 	// with no endpoints at all. Broken on purpose for svccheck run --break
 	// reject; never set it otherwise.
 	BreakReject bool
+	// FlatDispatch dispatches every Service address from the one nat
+	// ChainServices, as kube-proxy's iptables mode does, however many
+	// there are: a first packet to the last of N walks N rules. For
+	// comparisons only.
+	FlatDispatch bool
 }
 
 // Rule is one rule of a shared chain.
@@ -88,9 +94,9 @@ type ServiceRules struct {
 	Name snapshot.ServicePortName
 	// Chains are the port's own chains (SVC, EXT, CLU, FW), possibly none.
 	Chains []Chain
-	// Shared are the port's rules in the shared chains (ChainServices,
-	// ChainNodePorts, ChainExternalServices, ChainProxyFirewall in either
-	// table).
+	// Shared are the port's rules in the shared chains (ChainServices or
+	// a dispatch bucket chain, ChainNodePorts, ChainExternalServices,
+	// ChainProxyFirewall in either table).
 	Shared []Rule
 	// HairpinIPs are the local endpoint addresses that need a hairpin rule.
 	HairpinIPs []netip.Addr
@@ -100,8 +106,14 @@ type ServiceRules struct {
 type RuleSet struct {
 	// Global are the global chains with their fixed rules; the shared ones
 	// get the ports' Shared rules before their fixed rules (the nat
-	// ChainServices node port jump must stay last).
+	// ChainServices node port jump must stay last). The dispatch bucket
+	// chains are among them, empty, and their jumps among the fixed
+	// rules of the nat ChainServices.
 	Global []Chain
+	// DispatchBits is the size of the dispatch tree: 0 when the nat
+	// ChainServices holds every port's dispatch rules, else the number of
+	// lowest address bits that pick a bucket chain (2^DispatchBits).
+	DispatchBits int
 	// Hairpin is the hairpin chain, built from all ports' HairpinIPs.
 	Hairpin Chain
 	// Services maps each rendered port to its rules.

@@ -211,7 +211,7 @@ func tableChains(rs *RuleSet, ordered []*ServiceRules, t iptables.Table) []Chain
 		if g.Table != t {
 			continue
 		}
-		if sharedChains[tableChain{g.Table, g.Name}] {
+		if isShared(g.Table, g.Name) {
 			g = withShared(ordered, g)
 		}
 		out = append(out, g)

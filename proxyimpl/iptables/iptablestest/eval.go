@@ -66,11 +66,11 @@ func (t *Tracer) basic(st *pstate, r *Rule) (bool, error) {
 		if am.m == nil {
 			continue
 		}
-		pfx, err := netip.ParsePrefix(am.m.CIDR)
+		in, err := addrMatches(am.m.CIDR, am.a)
 		if err != nil {
 			return false, fmt.Errorf("bad address match: %w", err)
 		}
-		if pfx.Contains(am.a) == am.m.Negate {
+		if in == am.m.Negate {
 			return false, nil
 		}
 	}

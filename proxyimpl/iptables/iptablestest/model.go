@@ -55,7 +55,8 @@ type Rule struct {
 // AddrMatch is -s or -d: an address prefix, possibly negated with "!".
 type AddrMatch struct {
 	Negate bool
-	// CIDR is the canonical masked prefix, e.g. "10.96.0.10/32".
+	// CIDR is the canonical masked prefix, e.g. "10.96.0.10/32", or a
+	// masked address and a mask that is not a prefix, "0.0.0.95/0.0.0.127".
 	CIDR string
 }
 

@@ -226,8 +226,20 @@ func (p *ruleParser) counters(w string, negate bool) error {
 	return nil
 }
 
-// parseCIDR canonicalises an address or prefix to its masked prefix form.
+// parseCIDR canonicalises an address or prefix to its masked prefix form;
+// an address with a mask that is not a prefix (10.0.0.5/0.0.0.127) to
+// the masked address and the mask, as iptables-save prints it.
 func parseCIDR(s string) (string, error) {
+	if addr, mask, ok := strings.Cut(s, "/"); ok && strings.ContainsAny(mask, ".:") {
+		a, m, err := parseAddrMask(addr, mask)
+		if err != nil {
+			return "", err
+		}
+		if bits := maskBits(m); bits >= 0 {
+			return netip.PrefixFrom(a, bits).Masked().String(), nil
+		}
+		return applyMask(a, m).String() + "/" + m.String(), nil
+	}
 	if strings.Contains(s, "/") {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -252,4 +264,64 @@ func parseUint32(s string) (uint32, error) {
 		return 0, fmt.Errorf("bad value %q", s)
 	}
 	return uint32(v), nil
+}
+
+// parseAddrMask parses an address and a dotted (or IPv6) mask of its
+// family.
+func parseAddrMask(addr, mask string) (netip.Addr, netip.Addr, error) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return a, a, err
+	}
+	m, err := netip.ParseAddr(mask)
+	if err != nil {
+		return a, m, err
+	}
+	if a.BitLen() != m.BitLen() || a.Zone() != "" {
+		return a, m, fmt.Errorf("bad address mask %s/%s", addr, mask)
+	}
+	return a, m, nil
+}
+
+// maskBits returns the prefix length mask m stands for, or -1 when its
+// ones are not contiguous from the left.
+func maskBits(m netip.Addr) int {
+	b := m.AsSlice()
+	n := 0
+	for n < 8*len(b) && b[n/8]&(0x80>>(n%8)) != 0 {
+		n++
+	}
+	for i := n; i < 8*len(b); i++ {
+		if b[i/8]&(0x80>>(i%8)) != 0 {
+			return -1
+		}
+	}
+	return n
+}
+
+// applyMask returns a with only the bits of mask m kept.
+func applyMask(a, m netip.Addr) netip.Addr {
+	ab, mb := a.AsSlice(), m.AsSlice()
+	for i := range ab {
+		ab[i] &= mb[i]
+	}
+	out, _ := netip.AddrFromSlice(ab)
+	return out
+}
+
+// addrMatches reports whether a is in cidr, a canonical -s or -d value
+// (a prefix, or an address and a non-prefix mask).
+func addrMatches(cidr string, a netip.Addr) (bool, error) {
+	if addr, mask, ok := strings.Cut(cidr, "/"); ok && strings.ContainsAny(mask, ".:") {
+		base, m, err := parseAddrMask(addr, mask)
+		if err != nil {
+			return false, err
+		}
+		return a.BitLen() == m.BitLen() && applyMask(a, m) == base, nil
+	}
+	pfx, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return false, err
+	}
+	return pfx.Contains(a), nil
 }
