@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -25,13 +26,13 @@ func walkedRules(tb testing.TB, f *fixture) (fewest, most int) {
 			tb.Fatalf("ensuring hook rule: %v", err)
 		}
 	}
-	tracer, err := iptablestest.NewTracer(fake.Dump(), benchSnapshotConfig().NodeIPs[0].String())
+	tracer, err := iptrace.New(fake.Dump(), benchSnapshotConfig().NodeIPs[0].String())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	last := lastPort(f.snap)
 	port := f.snap.Ports[last]
-	res, err := tracer.Trace(iptablestest.Packet{
+	res, err := tracer.Trace(iptrace.Packet{
 		Source: "10.215.0.9", Destination: port.ClusterIPs[0].String(),
 		Protocol: "tcp", DestinationPort: uint16(port.Port),
 	})

@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // Packet is the first packet of a connection to trace.
@@ -44,8 +44,8 @@ const (
 
 // Step is one rule a packet matched, or a chain policy it reached.
 type Step struct {
-	Table iptables.Table
-	Chain iptables.Chain
+	Table ipsave.TableName
+	Chain ipsave.ChainName
 	// Rule is the 1-based rule number, 0 for the chain's policy.
 	Rule int
 	// Text is the rule text, or "policy ACCEPT".
@@ -170,19 +170,19 @@ type recentKey struct {
 // tracer cannot evaluate is an error, never silently true. The raw and
 // mangle tables are not walked.
 type Tracer struct {
-	nat    *Table
-	filter *Table
+	nat    *ipsave.Table
+	filter *ipsave.Table
 	local  []netip.Addr
 	recent map[recentKey]bool
 	// MaxPaths bounds the number of paths of one trace (default 10000).
 	MaxPaths int
 }
 
-// NewTracer returns a tracer over the dump's nat and filter tables (either
+// New returns a tracer over the dump's nat and filter tables (either
 // may be missing) for a node owning localAddrs. Loopback addresses are
 // always local.
-func NewTracer(d *Dump, localAddrs ...string) (*Tracer, error) {
-	t := &Tracer{nat: d.Table(iptables.TableNAT), filter: d.Table(iptables.TableFilter),
+func New(d *ipsave.Dump, localAddrs ...string) (*Tracer, error) {
+	t := &Tracer{nat: d.Table(ipsave.TableNAT), filter: d.Table(ipsave.TableFilter),
 		recent: map[recentKey]bool{}, MaxPaths: 10000}
 	for _, s := range localAddrs {
 		a, err := netip.ParseAddr(s)

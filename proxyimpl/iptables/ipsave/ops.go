@@ -1,11 +1,9 @@
-package iptablestest
+package ipsave
 
 import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 // applier applies ops to one table. It indexes the chains by name and
@@ -14,14 +12,14 @@ import (
 type applier struct {
 	t       *Table
 	lenient bool
-	chains  map[iptables.Chain]*Chain
+	chains  map[ChainName]*Chain
 	refs    map[string]int
 	deleted map[*Chain]bool
 	added   bool
 }
 
 func newApplier(t *Table, lenient bool) *applier {
-	a := &applier{t: t, lenient: lenient, chains: map[iptables.Chain]*Chain{},
+	a := &applier{t: t, lenient: lenient, chains: map[ChainName]*Chain{},
 		refs: map[string]int{}, deleted: map[*Chain]bool{}}
 	for _, c := range t.Chains {
 		a.chains[c.Name] = c
@@ -47,7 +45,7 @@ func (a *applier) finish() {
 	}
 }
 
-func (a *applier) isBuiltin(name iptables.Chain) bool {
+func (a *applier) isBuiltin(name ChainName) bool {
 	return slices.Contains(builtinChains[a.t.Name], name)
 }
 
@@ -141,10 +139,10 @@ func (a *applier) checkTarget(r *Rule) error {
 		}
 		return nil
 	}
-	if a.isBuiltin(iptables.Chain(name)) {
+	if a.isBuiltin(ChainName(name)) {
 		return fmt.Errorf("jump to built-in chain %s", name)
 	}
-	if a.chains[iptables.Chain(name)] == nil {
+	if a.chains[ChainName(name)] == nil {
 		if a.lenient {
 			return nil
 		}
@@ -196,7 +194,7 @@ func (a *applier) deleteChains(ch *Chain) error {
 	}
 	for _, c := range a.t.Chains {
 		for _, r := range c.Rules {
-			if a.isBuiltin(c.Name) && a.chains[iptables.Chain(r.Target.Name)] != nil && !a.isBuiltin(iptables.Chain(r.Target.Name)) {
+			if a.isBuiltin(c.Name) && a.chains[ChainName(r.Target.Name)] != nil && !a.isBuiltin(ChainName(r.Target.Name)) {
 				return fmt.Errorf("chain %s is referenced from %s", r.Target.Name, c.Name)
 			}
 		}
@@ -214,7 +212,7 @@ func (a *applier) remove(c *Chain) {
 }
 
 // referrer names a chain with a rule targeting name, for error messages.
-func (a *applier) referrer(name iptables.Chain) iptables.Chain {
+func (a *applier) referrer(name ChainName) ChainName {
 	for _, c := range a.t.Chains {
 		if !a.deleted[c] && slices.ContainsFunc(c.Rules, func(r *Rule) bool { return r.Target.Name == string(name) }) {
 			return c.Name

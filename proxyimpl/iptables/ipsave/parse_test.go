@@ -1,4 +1,4 @@
-package iptablestest
+package ipsave
 
 import (
 	"os"
@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 func TestParseRule(t *testing.T) {
@@ -237,7 +235,7 @@ func TestParseRealSaveModel(t *testing.T) {
 			Target: Target{Name: "SVCCHK-HAIRPIN", Goto: true}},
 	}}
 	for _, tc := range tests {
-		c := nat.Chain(iptables.Chain(tc.chain))
+		c := nat.Chain(ChainName(tc.chain))
 		if c == nil || len(c.Rules) <= tc.idx {
 			t.Errorf("chain %s has no rule %d", tc.chain, tc.idx)
 			continue

@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // outcome is one branch of evaluating a rule's matches.
@@ -17,7 +17,7 @@ type outcome struct {
 
 // evalRule evaluates r's matches on st. A statistic match forks: the
 // outcomes are the branches, each on its own state.
-func (t *Tracer) evalRule(st *pstate, r *Rule) ([]outcome, error) {
+func (t *Tracer) evalRule(st *pstate, r *ipsave.Rule) ([]outcome, error) {
 	ok, err := t.basic(st, r)
 	if err != nil || !ok {
 		return []outcome{{st: st}}, err
@@ -25,11 +25,11 @@ func (t *Tracer) evalRule(st *pstate, r *Rule) ([]outcome, error) {
 	return t.evalFrom(st, r.Matches)
 }
 
-func (t *Tracer) evalFrom(st *pstate, ms []Match) ([]outcome, error) {
+func (t *Tracer) evalFrom(st *pstate, ms []ipsave.Match) ([]outcome, error) {
 	if len(ms) == 0 {
 		return []outcome{{st: st, matched: true}}, nil
 	}
-	if sm, ok := ms[0].(*StatisticMatch); ok {
+	if sm, ok := ms[0].(*ipsave.StatisticMatch); ok {
 		p := sm.Probability
 		if sm.Negate {
 			p = 1 - p
@@ -58,9 +58,9 @@ func (t *Tracer) evalFrom(st *pstate, ms []Match) ([]outcome, error) {
 }
 
 // basic evaluates -s, -d, -p, -i and -o.
-func (t *Tracer) basic(st *pstate, r *Rule) (bool, error) {
+func (t *Tracer) basic(st *pstate, r *ipsave.Rule) (bool, error) {
 	for _, am := range []struct {
-		m *AddrMatch
+		m *ipsave.AddrMatch
 		a netip.Addr
 	}{{r.Source, st.src}, {r.Destination, st.dst}} {
 		if am.m == nil {
@@ -119,7 +119,7 @@ func ifaceMatches(rule, ifc string) bool {
 // path, "lo" for a local packet delivered locally.
 func (s *pstate) inIface() (string, error) {
 	switch {
-	case s.hook == iptables.ChainOutput || s.hook == iptables.ChainPostrouting:
+	case s.hook == ipsave.ChainOutput || s.hook == ipsave.ChainPostrouting:
 		return "", nil
 	case s.local:
 		return "lo", nil
@@ -133,7 +133,7 @@ func (s *pstate) inIface() (string, error) {
 // routing decision of a forwarded packet, "lo" for local delivery.
 func (s *pstate) outIface() (string, error) {
 	switch {
-	case s.hook == iptables.ChainPrerouting || s.hook == iptables.ChainInput:
+	case s.hook == ipsave.ChainPrerouting || s.hook == ipsave.ChainInput:
 		return "", nil
 	case s.path.LocalDelivery:
 		return "lo", nil
@@ -144,20 +144,20 @@ func (s *pstate) outIface() (string, error) {
 }
 
 // match evaluates one non-statistic match; -m recent may change st.
-func (t *Tracer) match(st *pstate, m Match) (bool, error) {
+func (t *Tracer) match(st *pstate, m ipsave.Match) (bool, error) {
 	switch m := m.(type) {
-	case *CommentMatch:
+	case *ipsave.CommentMatch:
 		return true, nil
-	case *PortMatch:
+	case *ipsave.PortMatch:
 		if m.Protocol != st.proto {
 			return false, nil
 		}
 		return portIn(m.SourcePort, st.sport) && portIn(m.DestinationPort, st.dport), nil
-	case *AddrTypeMatch:
+	case *ipsave.AddrTypeMatch:
 		return t.addrType(st, m)
-	case *MarkMatch:
+	case *ipsave.MarkMatch:
 		return (st.path.Mark&m.Mask == m.Value) != m.Negate, nil
-	case *ConntrackMatch:
+	case *ipsave.ConntrackMatch:
 		states := []string{"NEW"}
 		if st.path.DNAT {
 			states = append(states, "DNAT")
@@ -167,14 +167,14 @@ func (t *Tracer) match(st *pstate, m Match) (bool, error) {
 		}
 		hit := slices.ContainsFunc(m.States, func(s string) bool { return slices.Contains(states, s) })
 		return hit != m.Negate, nil
-	case *RecentMatch:
+	case *ipsave.RecentMatch:
 		return t.recentMatch(st, m)
 	}
 	return false, fmt.Errorf("match -m %s %s is not supported by the tracer",
 		m.Module(), strings.Join(m.Args(), " "))
 }
 
-func portIn(r *PortRange, p uint16) bool {
+func portIn(r *ipsave.PortRange, p uint16) bool {
 	if r == nil {
 		return true
 	}
@@ -184,9 +184,9 @@ func portIn(r *PortRange, p uint16) bool {
 // addrTypes are the address types the tracer can tell apart.
 var addrTypes = []string{"LOCAL", "UNICAST", "BROADCAST", "MULTICAST"}
 
-func (t *Tracer) addrType(st *pstate, m *AddrTypeMatch) (bool, error) {
+func (t *Tracer) addrType(st *pstate, m *ipsave.AddrTypeMatch) (bool, error) {
 	for _, c := range []struct {
-		want *AddrType
+		want *ipsave.AddrType
 		a    netip.Addr
 	}{{m.SrcType, st.src}, {m.DstType, st.dst}} {
 		if c.want == nil {
@@ -215,7 +215,7 @@ func (t *Tracer) addrType(st *pstate, m *AddrTypeMatch) (bool, error) {
 	return true, nil
 }
 
-func (t *Tracer) recentMatch(st *pstate, m *RecentMatch) (bool, error) {
+func (t *Tracer) recentMatch(st *pstate, m *ipsave.RecentMatch) (bool, error) {
 	mask, err := netip.ParseAddr(m.Mask)
 	if err != nil {
 		return false, fmt.Errorf("bad recent mask: %w", err)

@@ -1,4 +1,4 @@
-package iptablestest
+package ipsave
 
 import (
 	"bufio"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 // ParseScript parses iptables-restore input or iptables-save output into
@@ -51,7 +49,7 @@ func parseLine(s *Script, cur *TableScript, line string) (*TableScript, error) {
 		if !validName(name) {
 			return nil, fmt.Errorf("bad table name %q", name)
 		}
-		t := &TableScript{Name: iptables.Table(name)}
+		t := &TableScript{Name: TableName(name)}
 		s.Tables = append(s.Tables, t)
 		return t, nil
 	case line == "COMMIT":
@@ -95,7 +93,7 @@ func parseDeclare(rest string) (Op, error) {
 	default:
 		return Op{}, fmt.Errorf("bad policy %q", f[1])
 	}
-	op := Op{Kind: OpDeclare, Chain: iptables.Chain(f[0]), Policy: f[1]}
+	op := Op{Kind: OpDeclare, Chain: ChainName(f[0]), Policy: f[1]}
 	if len(f) == 3 {
 		c, err := parseCounters(f[2])
 		if err != nil {
@@ -149,7 +147,7 @@ func parseOp(words []string) (Op, error) {
 			if !validName(args[0]) {
 				return Op{}, fmt.Errorf("bad chain name %q", args[0])
 			}
-			op.Chain = iptables.Chain(args[0])
+			op.Chain = ChainName(args[0])
 		}
 		return op, nil
 	case OpAppend, OpInsert, OpDelete:
@@ -159,7 +157,7 @@ func parseOp(words []string) (Op, error) {
 	if len(args) == 0 || !validName(args[0]) {
 		return Op{}, fmt.Errorf("%s wants a chain name", op.Kind)
 	}
-	op.Chain = iptables.Chain(args[0])
+	op.Chain = ChainName(args[0])
 	args = args[1:]
 	if op.Kind != OpAppend && len(args) > 0 {
 		if n, err := strconv.Atoi(args[0]); err == nil {
@@ -202,9 +200,9 @@ func validName(s string) bool {
 }
 
 // splitWords splits a line into words the way iptables-restore does; see
-// iptables.SplitWords.
+// SplitWords.
 func splitWords(line string) ([]string, error) {
-	words, err := iptables.SplitWords(line)
+	words, err := SplitWords(line)
 	if err != nil {
 		return nil, fmt.Errorf("splitting %q: %w", line, err)
 	}

@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // maxDepth bounds chain nesting, catching jump loops.
@@ -23,7 +23,7 @@ type pstate struct {
 	// local is set for a packet generated on the node.
 	local bool
 	// hook is the built-in chain being walked.
-	hook iptables.Chain
+	hook ipsave.ChainName
 }
 
 func (s *pstate) clone() *pstate {
@@ -36,7 +36,7 @@ func (s *pstate) clone() *pstate {
 
 // frame is one chain on the call stack and the next rule to look at.
 type frame struct {
-	chain *Chain
+	chain *ipsave.Chain
 	next  int
 }
 
@@ -52,9 +52,9 @@ func (t *Tracer) Trace(p Packet) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooks := []hook{{t.nat, iptables.ChainPrerouting}}
+	hooks := []hook{{t.nat, ipsave.ChainPrerouting}}
 	if p.Local {
-		hooks = []hook{{t.nat, iptables.ChainOutput}}
+		hooks = []hook{{t.nat, ipsave.ChainOutput}}
 	}
 	live := []*pstate{st}
 	var done []*pstate
@@ -95,29 +95,29 @@ func (t *Tracer) Trace(p Packet) (*Result, error) {
 
 // hook is one built-in chain of one table; a nil table is skipped.
 type hook struct {
-	table *Table
-	chain iptables.Chain
+	table *ipsave.Table
+	chain ipsave.ChainName
 }
 
 // laterHooks are the hooks after the routing decision; each applies to a
 // path only where applies says so.
 func laterHooks(t *Tracer, local bool) []hook {
 	if local {
-		return []hook{{t.filter, iptables.ChainOutput}, {t.nat, iptables.ChainPostrouting},
-			{t.filter, iptables.ChainInput}}
+		return []hook{{t.filter, ipsave.ChainOutput}, {t.nat, ipsave.ChainPostrouting},
+			{t.filter, ipsave.ChainInput}}
 	}
-	return []hook{{t.filter, iptables.ChainInput}, {t.nat, iptables.ChainInput},
-		{t.filter, iptables.ChainForward}, {t.nat, iptables.ChainPostrouting}}
+	return []hook{{t.filter, ipsave.ChainInput}, {t.nat, ipsave.ChainInput},
+		{t.filter, ipsave.ChainForward}, {t.nat, ipsave.ChainPostrouting}}
 }
 
 // applies reports whether the packet on s passes through h.
 func applies(s *pstate, h hook) bool {
 	switch h.chain {
-	case iptables.ChainInput:
+	case ipsave.ChainInput:
 		return s.path.LocalDelivery
-	case iptables.ChainForward:
+	case ipsave.ChainForward:
 		return !s.path.LocalDelivery
-	case iptables.ChainPostrouting:
+	case ipsave.ChainPostrouting:
 		return s.local || !s.path.LocalDelivery
 	}
 	return true
@@ -180,7 +180,7 @@ func (t *Tracer) runHook(h hook, s *pstate) ([]*pstate, error) {
 
 // step evaluates the next rule of w (or ends its chain) and returns the
 // walkers that result; a walker with an empty stack has finished the hook.
-func (t *Tracer) step(tbl *Table, w *walker) ([]*walker, error) {
+func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
 	top := &w.stack[len(w.stack)-1]
 	if top.next >= len(top.chain.Rules) {
 		t.chainEnd(tbl, w)
@@ -211,7 +211,7 @@ func (t *Tracer) step(tbl *Table, w *walker) ([]*walker, error) {
 
 // chainEnd returns from the current chain; at the end of the built-in
 // chain its policy decides.
-func (t *Tracer) chainEnd(tbl *Table, w *walker) {
+func (t *Tracer) chainEnd(tbl *ipsave.Table, w *walker) {
 	base := w.stack[0].chain
 	w.stack = w.stack[:len(w.stack)-1]
 	if len(w.stack) > 0 {
@@ -223,16 +223,16 @@ func (t *Tracer) chainEnd(tbl *Table, w *walker) {
 }
 
 // finish ends the hook for w with verdict v decided by step s.
-func finish(tbl *Table, w *walker, v Verdict, s Step) {
+func finish(tbl *ipsave.Table, w *walker, v Verdict, s Step) {
 	w.stack = nil
 	w.st.path.Verdict = v
-	if tbl.Name == iptables.TableFilter || v != VerdictAccept {
+	if tbl.Name == ipsave.TableFilter || v != VerdictAccept {
 		w.st.path.VerdictStep = s
 	}
 }
 
 // target applies the target of rule r (number idx) that matched.
-func (t *Tracer) target(tbl *Table, w *walker, r *Rule, idx int) error {
+func (t *Tracer) target(tbl *ipsave.Table, w *walker, r *ipsave.Rule, idx int) error {
 	st := w.st
 	top := &w.stack[len(w.stack)-1]
 	s := Step{Table: tbl.Name, Chain: top.chain.Name, Rule: idx + 1, Text: r.String()}
@@ -252,10 +252,10 @@ func (t *Tracer) target(tbl *Table, w *walker, r *Rule, idx int) error {
 	case "MARK":
 		st.path.Mark = tg.Mark.Apply(st.path.Mark)
 	default:
-		if _, ok := extensionTargets[tg.Name]; ok {
+		if ipsave.IsExtensionTarget(tg.Name) {
 			return fmt.Errorf("target %s is not supported by the tracer", tg.Name)
 		}
-		next := tbl.Chain(iptables.Chain(tg.Name))
+		next := tbl.Chain(ipsave.ChainName(tg.Name))
 		if next == nil {
 			return fmt.Errorf("jump to missing chain %s", tg.Name)
 		}
@@ -270,7 +270,7 @@ func (t *Tracer) target(tbl *Table, w *walker, r *Rule, idx int) error {
 	return nil
 }
 
-func (t *Tracer) dnat(tbl *Table, w *walker, r *Rule, s Step) error {
+func (t *Tracer) dnat(tbl *ipsave.Table, w *walker, r *ipsave.Rule, s Step) error {
 	st := w.st
 	dest := r.Target.ToDestination
 	if ap, err := netip.ParseAddrPort(dest); err == nil {

@@ -1,4 +1,4 @@
-package iptablestest
+package ipsave
 
 import (
 	"fmt"

@@ -1,8 +1,4 @@
-package iptablestest
-
-import (
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
-)
+package ipsave
 
 // Script is parsed iptables-restore input (or iptables-save output, which
 // is restore input that only declares chains and appends rules).
@@ -13,7 +9,7 @@ type Script struct {
 
 // TableScript is one "*table ... COMMIT" block.
 type TableScript struct {
-	Name iptables.Table
+	Name TableName
 	// Ops are the block's lines in order.
 	Ops []Op
 }
@@ -44,7 +40,7 @@ const (
 type Op struct {
 	Kind OpKind
 	// Chain is the chain the line names; empty for "-F" or "-X" alone.
-	Chain iptables.Chain
+	Chain ChainName
 	// Policy and Counters are set for OpDeclare.
 	Policy   string
 	Counters *Counters

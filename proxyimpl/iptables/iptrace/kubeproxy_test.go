@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"testing"
@@ -9,8 +9,8 @@ import (
 // TestTraceKubeProxyRuleset traces packets through tables written by stock
 // kube-proxy, whose KUBE-SEP chains DNAT with a bare "-m tcp".
 func TestTraceKubeProxyRuleset(t *testing.T) {
-	d := loadDump(t, "testdata/kube-proxy-nft.dump")
-	tr, err := NewTracer(d, "172.18.0.3", "10.244.1.1")
+	d := loadDump(t, "../ipsave/testdata/kube-proxy-nft.dump")
+	tr, err := New(d, "172.18.0.3", "10.244.1.1")
 	if err != nil {
 		t.Fatal(err)
 	}

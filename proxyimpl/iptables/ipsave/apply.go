@@ -1,15 +1,13 @@
-package iptablestest
+package ipsave
 
 import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 // builtinChains lists each table's built-in chains in iptables-save order.
-var builtinChains = map[iptables.Table][]iptables.Chain{
+var builtinChains = map[TableName][]ChainName{
 	"raw":      {"PREROUTING", "OUTPUT"},
 	"mangle":   {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"},
 	"nat":      {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
@@ -19,12 +17,19 @@ var builtinChains = map[iptables.Table][]iptables.Chain{
 
 // extensionTargets are the targets that are not chains, with the tables
 // they may be used in (nil: any table).
-var extensionTargets = map[string][]iptables.Table{
+var extensionTargets = map[string][]TableName{
 	"ACCEPT": nil, "DROP": nil, "RETURN": nil, "QUEUE": nil,
 	"DNAT": {"nat"}, "SNAT": {"nat"}, "MASQUERADE": {"nat"}, "REDIRECT": {"nat"}, "NETMAP": {"nat"},
 	"REJECT": {"filter", "mangle", "raw"}, "MARK": nil, "CONNMARK": nil, "LOG": nil, "NFLOG": nil,
 	"CT": {"raw"}, "NOTRACK": {"raw"}, "TRACE": {"raw"}, "NFQUEUE": nil, "CHECKSUM": {"mangle"},
 	"TCPMSS": nil, "CLASSIFY": nil, "AUDIT": nil, "SET": nil, "TEE": nil, "TPROXY": {"mangle"},
+}
+
+// IsExtensionTarget reports whether name is a target that is not a chain
+// (ACCEPT, DNAT, MARK, ...).
+func IsExtensionTarget(name string) bool {
+	_, ok := extensionTargets[name]
+	return ok
 }
 
 // Parse parses iptables-save output into a Dump. It applies the text as
@@ -45,7 +50,7 @@ func Parse(data []byte) (*Dump, error) {
 }
 
 // Table returns the named table, or nil.
-func (d *Dump) Table(name iptables.Table) *Table {
+func (d *Dump) Table(name TableName) *Table {
 	for _, t := range d.Tables {
 		if t.Name == name {
 			return t
@@ -55,7 +60,7 @@ func (d *Dump) Table(name iptables.Table) *Table {
 }
 
 // Chain returns the named chain, or nil.
-func (t *Table) Chain(name iptables.Chain) *Chain {
+func (t *Table) Chain(name ChainName) *Chain {
 	for _, c := range t.Chains {
 		if c.Name == name {
 			return c
@@ -93,7 +98,7 @@ func (d *Dump) Apply(s *Script) error {
 func (d *Dump) apply(s *Script, lenient bool) error {
 	c := d.Clone()
 	for _, ts := range s.Tables {
-		t, err := c.ensureTable(ts.Name)
+		t, err := c.EnsureTable(ts.Name)
 		if err != nil {
 			return err
 		}
@@ -109,20 +114,22 @@ func (d *Dump) apply(s *Script, lenient bool) error {
 	return nil
 }
 
-func (d *Dump) ensureTable(name iptables.Table) (*Table, error) {
+// EnsureTable returns the named table, adding it with its built-in chains
+// when the dump lacks it; an unknown table name is an error.
+func (d *Dump) EnsureTable(name TableName) (*Table, error) {
 	if t := d.Table(name); t != nil {
 		return t, nil
 	}
 	if _, ok := builtinChains[name]; !ok {
 		return nil, fmt.Errorf("unknown table %q", name)
 	}
-	t := newTable(name)
+	t := NewTable(name)
 	d.Tables = append(d.Tables, t)
 	return t, nil
 }
 
-// newTable returns a table holding its built-in chains, policy ACCEPT.
-func newTable(name iptables.Table) *Table {
+// NewTable returns a table holding its built-in chains, policy ACCEPT.
+func NewTable(name TableName) *Table {
 	t := &Table{Name: name}
 	for _, b := range builtinChains[name] {
 		t.Chains = append(t.Chains, &Chain{Name: b, Policy: "ACCEPT"})

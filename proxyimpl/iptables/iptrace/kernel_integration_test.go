@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // kernelRules is a small Service proxy ruleset over test addresses: VIP
@@ -63,11 +64,11 @@ func TestIntegrationTracerMatchesKernel(t *testing.T) {
 	if err := r.Restore(ctx, []byte(kernelRules)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Parse([]byte(kernelRules))
+	d, err := ipsave.Parse([]byte(kernelRules))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewTracer(d, "198.18.1.1", "198.18.2.1")
+	tr, err := New(d, "198.18.1.1", "198.18.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
-package iptablestest
+package ipsave
 
 import (
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
 // alwaysQuoted are options whose value iptables-save always quotes.
@@ -226,14 +224,16 @@ func (t *Table) String() string {
 	}
 	for _, c := range t.Chains {
 		for _, r := range c.Rules {
-			b.WriteString(ruleLine(string(OpAppend), c.Name, 0, r))
+			b.WriteString(RuleLine(string(OpAppend), c.Name, 0, r))
 		}
 	}
 	b.WriteString("COMMIT\n")
 	return b.String()
 }
 
-func ruleLine(op string, chain iptables.Chain, num int, r *Rule) string {
+// RuleLine prints one rule as a restore line: op ("-A", "-I", "-D"),
+// the chain, a rule number when num > 0, and the rule.
+func RuleLine(op string, chain ChainName, num int, r *Rule) string {
 	var b strings.Builder
 	if r != nil && r.Counters != nil {
 		fmt.Fprintf(&b, "[%d:%d] ", r.Counters.Packets, r.Counters.Bytes)
@@ -267,7 +267,7 @@ func (s *Script) String() string {
 			case OpFlush, OpDeleteChain, OpNewChain:
 				b.WriteString(strings.TrimSpace(string(op.Kind)+" "+string(op.Chain)) + "\n")
 			default:
-				b.WriteString(ruleLine(string(op.Kind), op.Chain, op.Num, op.Rule))
+				b.WriteString(RuleLine(string(op.Kind), op.Chain, op.Num, op.Rule))
 			}
 		}
 		b.WriteString("COMMIT\n")

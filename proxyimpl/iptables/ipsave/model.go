@@ -1,8 +1,4 @@
-package iptablestest
-
-import (
-	"github.com/svccheck/svccheck/proxyimpl/iptables"
-)
+package ipsave
 
 // Dump is the state of some iptables tables: what iptables-save prints.
 type Dump struct {
@@ -13,14 +9,14 @@ type Dump struct {
 // Table is one iptables table. Its chains are in iptables-save order: the
 // built-in ones first, then user chains sorted by name.
 type Table struct {
-	Name   iptables.Table
+	Name   TableName
 	Chains []*Chain
 }
 
 // Chain is one chain: a built-in one (Policy is ACCEPT or DROP) or a
 // user-defined one (Policy is "-").
 type Chain struct {
-	Name     iptables.Chain
+	Name     ChainName
 	Policy   string
 	Counters Counters
 	Rules    []*Rule

@@ -1,4 +1,4 @@
-package iptablestest
+package iptrace
 
 import (
 	"os"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // pathSummary is the part of a Path the table tests assert.
@@ -33,24 +34,24 @@ func summarise(r *Result) []pathSummary {
 	return out
 }
 
-func loadDump(t *testing.T, file string) *Dump {
+func loadDump(t *testing.T, file string) *ipsave.Dump {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Parse(data)
+	d, err := ipsave.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
 }
 
-// TestTraceRealRuleset traces packets through testdata/nft.save: the
+// TestTraceRealRuleset traces packets through ../ipsave/testdata/nft.save: the
 // svccheck-shaped ruleset as the real iptables-save printed it. The node
 // owns 192.168.10.5; pods live in 10.244.0.0/16.
 func TestTraceRealRuleset(t *testing.T) {
-	d := loadDump(t, "testdata/nft.save")
+	d := loadDump(t, "../ipsave/testdata/nft.save")
 	third := 0.33333333349
 	fwdAccept := "filter FORWARD #0"
 	tests := []struct {
@@ -105,7 +106,7 @@ func TestTraceRealRuleset(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := NewTracer(d, "192.168.10.5")
+			tr, err := New(d, "192.168.10.5")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,8 +134,8 @@ func TestTraceRealRuleset(t *testing.T) {
 }
 
 func TestTraceRecentSetAndTrace(t *testing.T) {
-	d := loadDump(t, "testdata/nft.save")
-	tr, err := NewTracer(d, "192.168.10.5")
+	d := loadDump(t, "../ipsave/testdata/nft.save")
+	tr, err := New(d, "192.168.10.5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +217,11 @@ func TestTraceSmallRulesets(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := Parse([]byte(tc.rules))
+			d, err := ipsave.Parse([]byte(tc.rules))
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr, err := NewTracer(d)
+			tr, err := New(d)
 			if err != nil {
 				t.Fatal(err)
 			}
