@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -110,31 +109,23 @@ func (t *RuleTracer) Rules(ctx context.Context) (*iptrace.Tracer, error) {
 // the rules that jump to such chains; counters are dropped.
 func ProxyRules(save []byte, prefix string) []byte {
 	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(save))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "[") { // -c counters
-			if i := strings.Index(line, "] "); i > 0 {
-				line = line[i+2:]
+	_ = ipsave.Scan(save, func(l ipsave.Line) error {
+		line := l.Text
+		switch l.Kind {
+		case ipsave.LineTable, ipsave.LineCommit:
+		case ipsave.LineChain:
+			line = ":" + string(l.Chain) + " " + l.Policy + " [0:0]"
+		case ipsave.LineRule:
+			if !strings.HasPrefix(string(l.Chain), prefix) && !strings.Contains(l.Spec, "-j "+prefix) {
+				return nil
 			}
-		}
-		switch {
-		case strings.HasPrefix(line, "*"), line == "COMMIT":
-		case strings.HasPrefix(line, ":"):
-			if f := strings.Fields(line); len(f) >= 2 {
-				line = f[0] + " " + f[1] + " [0:0]"
-			}
-		case strings.HasPrefix(line, "-A "):
-			f := strings.Fields(line)
-			if len(f) < 2 || !strings.HasPrefix(f[1], prefix) && !strings.Contains(line, " -j "+prefix) {
-				continue
-			}
+			line = "-A " + string(l.Chain) + " " + l.Spec
 		default:
-			continue
+			return nil
 		}
 		out.WriteString(line)
 		out.WriteByte('\n')
-	}
+		return nil
+	})
 	return out.Bytes()
 }

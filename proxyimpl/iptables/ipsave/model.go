@@ -46,6 +46,12 @@ type Rule struct {
 	// Target is what -j or -g names; Target.Name is empty for a rule
 	// without a target (one that only counts).
 	Target Target
+	// Line is the 1-based line of the input the rule was read from, 0 for
+	// a rule built by ParseRule.
+	Line int
+	// Raw is that line as it was read (counters and all), "" for a rule
+	// built by ParseRule.
+	Raw string
 }
 
 // AddrMatch is -s or -d: an address prefix, possibly negated with "!".

@@ -28,6 +28,11 @@ func ParseScript(data []byte) (*Script, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parsing line %d %q: %w", n, line, err)
 		}
+		if cur != nil && len(cur.Ops) > 0 {
+			if r := cur.Ops[len(cur.Ops)-1].Rule; r != nil && r.Line == 0 {
+				r.Line, r.Raw = n, line
+			}
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading rules: %w", err)

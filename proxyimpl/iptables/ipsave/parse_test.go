@@ -240,7 +240,7 @@ func TestParseRealSaveModel(t *testing.T) {
 			t.Errorf("chain %s has no rule %d", tc.chain, tc.idx)
 			continue
 		}
-		if diff := cmp.Diff(tc.want, c.Rules[tc.idx]); diff != "" {
+		if diff := cmp.Diff(tc.want, c.Rules[tc.idx], ignorePos); diff != "" {
 			t.Errorf("%s rule %d (-want +got):\n%s", tc.chain, tc.idx, diff)
 		}
 	}
@@ -255,7 +255,7 @@ func TestParseUnknownExtensionTarget(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	want := &Rule{Protocol: &StringMatch{Value: "udp"}, Target: Target{Name: "DSCP", Options: []string{"--set-dscp", "0x2e"}}}
-	if diff := cmp.Diff(want, d.Table("mangle").Chain("POSTROUTING").Rules[0]); diff != "" {
+	if diff := cmp.Diff(want, d.Table("mangle").Chain("POSTROUTING").Rules[0], ignorePos); diff != "" {
 		t.Errorf("rule (-want +got):\n%s", diff)
 	}
 	s, err := ParseScript([]byte(text))
