@@ -13,6 +13,9 @@ import (
 type outcome struct {
 	st      *pstate
 	matched bool
+	// notable is set on a non-match decided by a statistic or recent
+	// match, which the trace records.
+	notable bool
 }
 
 // evalRule evaluates r's matches on st. A statistic match forks: the
@@ -46,13 +49,14 @@ func (t *Tracer) evalFrom(st *pstate, ms []ipsave.Match) ([]outcome, error) {
 		}
 		if p < 1 {
 			st.path.Probability *= 1 - p
-			out = append(out, outcome{st: st})
+			out = append(out, outcome{st: st, notable: true})
 		}
 		return out, nil
 	}
 	ok, err := t.match(st, ms[0])
 	if err != nil || !ok {
-		return []outcome{{st: st}}, err
+		_, recent := ms[0].(*ipsave.RecentMatch)
+		return []outcome{{st: st, notable: recent}}, err
 	}
 	return t.evalFrom(st, ms[1:])
 }

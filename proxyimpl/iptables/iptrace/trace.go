@@ -50,10 +50,20 @@ type Step struct {
 	Rule int
 	// Text is the rule text, or "policy ACCEPT".
 	Text string
+	// Line is the rule's line in the parsed input, 0 when unknown or for
+	// a policy.
+	Line int
+	// NoMatch marks a rule that was evaluated and did not match but is
+	// worth showing: a statistic branch not taken, or a -m recent check
+	// (session affinity) that found no entry. Every other step matched.
+	NoMatch bool
 }
 
 // String formats the step as "nat SVCCHK-SERVICES #3: -d ... -j X".
 func (s Step) String() string {
+	if s.NoMatch {
+		return fmt.Sprintf("%s %s #%d (no match): %s", s.Table, s.Chain, s.Rule, s.Text)
+	}
 	return fmt.Sprintf("%s %s #%d: %s", s.Table, s.Chain, s.Rule, s.Text)
 }
 

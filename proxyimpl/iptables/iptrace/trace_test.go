@@ -155,10 +155,20 @@ func TestTraceRecentSetAndTrace(t *testing.T) {
 			t.Errorf("path to %s RecentSet (-want +got):\n%s", p.Destination, diff)
 		}
 		var steps []string
+		var skipped []int
 		for _, s := range p.Trace {
+			if s.NoMatch {
+				skipped = append(skipped, s.Rule)
+				continue
+			}
 			steps = append(steps, string(s.Chain))
 		}
 		if p.Destination == "10.244.3.7:8080" {
+			// The affinity checks that found no entry and the two
+			// statistic branches not taken are recorded, unmatched.
+			if diff := cmp.Diff([]int{2, 3, 4, 5}, skipped); diff != "" {
+				t.Errorf("unmatched steps (-want +got):\n%s\n%s", diff, res)
+			}
 			// DNAT ends nat PREROUTING: no policy step there.
 			want := []string{"PREROUTING", "SVCCHK-SERVICES", "SVCCHK-SVC-ABCDEF0123456789",
 				"FORWARD", "FORWARD", "FORWARD", "POSTROUTING", "SVCCHK-POSTROUTING", "POSTROUTING"}

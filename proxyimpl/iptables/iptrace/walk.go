@@ -200,6 +200,10 @@ func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
 	}
 	for i, o := range outs {
 		if !o.matched {
+			if o.notable {
+				o.st.path.Trace = append(o.st.path.Trace, Step{Table: tbl.Name, Chain: top.chain.Name,
+					Rule: idx + 1, Text: r.String(), Line: r.Line, NoMatch: true})
+			}
 			continue
 		}
 		if err := t.target(tbl, walkers[i], r, idx); err != nil {
@@ -235,7 +239,7 @@ func finish(tbl *ipsave.Table, w *walker, v Verdict, s Step) {
 func (t *Tracer) target(tbl *ipsave.Table, w *walker, r *ipsave.Rule, idx int) error {
 	st := w.st
 	top := &w.stack[len(w.stack)-1]
-	s := Step{Table: tbl.Name, Chain: top.chain.Name, Rule: idx + 1, Text: r.String()}
+	s := Step{Table: tbl.Name, Chain: top.chain.Name, Rule: idx + 1, Text: r.String(), Line: r.Line}
 	st.path.Trace = append(st.path.Trace, s)
 	tg := r.Target
 	switch tg.Name {
