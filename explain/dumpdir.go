@@ -69,13 +69,23 @@ func (d DumpDir) Node(name string) (*Node, error) {
 	return n, nil
 }
 
-// ParseIPAddr returns the IPv4 addresses of "ip addr" output, the first
-// non-loopback one first.
+// ParseIPAddr returns the IPv4 addresses of "ip addr" output: those of
+// eth0 (a kind node's address on the node network) first, loopback last.
 func ParseIPAddr(out []byte) []string {
-	var addrs []string
+	type addr struct {
+		a    string
+		rank int
+	}
+	var addrs []addr
+	ifc := ""
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+		line := sc.Text()
+		f := strings.Fields(line)
+		if len(f) >= 2 && !strings.HasPrefix(line, " ") && strings.HasSuffix(f[0], ":") {
+			ifc, _, _ = strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+			continue
+		}
 		if len(f) < 2 || f[0] != "inet" {
 			continue
 		}
@@ -83,22 +93,23 @@ func ParseIPAddr(out []byte) []string {
 		if err != nil {
 			continue
 		}
-		a := pfx.Addr().String()
-		if !slices.Contains(addrs, a) {
-			addrs = append(addrs, a)
+		rank := 1
+		switch {
+		case ifc == "eth0":
+			rank = 0
+		case pfx.Addr().IsLoopback():
+			rank = 2
+		}
+		addrs = append(addrs, addr{pfx.Addr().String(), rank})
+	}
+	slices.SortStableFunc(addrs, func(a, b addr) int { return a.rank - b.rank })
+	var outAddrs []string
+	for _, a := range addrs {
+		if !slices.Contains(outAddrs, a.a) {
+			outAddrs = append(outAddrs, a.a)
 		}
 	}
-	slices.SortStableFunc(addrs, func(a, b string) int {
-		return boolInt(strings.HasPrefix(a, "127.")) - boolInt(strings.HasPrefix(b, "127."))
-	})
-	return addrs
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return outAddrs
 }
 
 // ErrNoPods is returned by Pod when the dump holds no Pods of the
