@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/svccheck/svccheck/explain"
+	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
@@ -214,5 +216,38 @@ func freshDump(ctx context.Context, o *explainOptions, kind explain.SourceKind, 
 	if o.kubeconfig != "" {
 		return dumpWithHostPods(ctx, d, stderr)
 	}
+	if d.name == "" {
+		d.name = cluster.DefaultName
+	}
+	node, err := sourceNode(ctx, d.name, kind, name, o.node)
+	if err != nil {
+		return err
+	}
+	d.onlyNode = node
 	return dumpKind(ctx, d, stderr)
+}
+
+// sourceNode returns the node whose tables a kind cluster's dump needs:
+// --node, the --from node, or the pod's node read from the API.
+func sourceNode(ctx context.Context, clusterName string, kind explain.SourceKind, name, node string) (string, error) {
+	switch {
+	case node != "":
+		return node, nil
+	case kind == explain.FromNode:
+		return name, nil
+	}
+	c, err := cluster.Get(ctx, clusterName)
+	if err != nil {
+		return "", usageError("cluster %s: %v", clusterName, err)
+	}
+	ns, pod, _ := strings.Cut(name, "/")
+	p, err := c.Clientset.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return "", usageError("pod %s: %v", name, err)
+	}
+	_, podNode, err := explain.PodSource(p)
+	if err != nil {
+		return "", usageError("%v", err)
+	}
+	return podNode, nil
 }
