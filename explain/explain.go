@@ -197,7 +197,9 @@ func note(r *ipsave.Rule, noMatch bool) string {
 				parts = append(parts, fmt.Sprintf("statistic branch taken (%.1f%% of the rest)", 100*p))
 			}
 		case *ipsave.RecentMatch:
-			parts = append(parts, recentNote(m, noMatch))
+			if !noMatch || m.Command != "set" {
+				parts = append(parts, recentNote(m, noMatch))
+			}
 		}
 	}
 	if noMatch {
