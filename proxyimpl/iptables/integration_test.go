@@ -75,7 +75,7 @@ func sameAsFake(t *testing.T, ctx context.Context, r iptables.Interface, f *ipta
 func TestIntegrationRunner(t *testing.T) {
 	requireTools(t)
 	ctx := context.Background()
-	ruleset, err := os.ReadFile("iptablestest/testdata/ruleset.restore")
+	ruleset, err := os.ReadFile("ipsave/testdata/ruleset.restore")
 	if err != nil {
 		t.Fatal(err)
 	}
