@@ -54,7 +54,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./proxyimpl/...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./proxyimpl/iptables/iptablestest
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./proxyimpl/iptables/ipsave
 
 # Random Services rendered and applied with real iptables-restore (root).
 fuzz-render:

@@ -1,13 +1,13 @@
 package proxyimpl
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"strings"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
@@ -29,41 +29,39 @@ type savedRule struct {
 	chain, spec, target string
 }
 
-// parseSave reads iptables-save output (without counters): per table, the
-// chains, the rules that lead into svccheck's chains and the rules of
-// svccheck's chains.
+// parseSave reads iptables-save output (without counters) through
+// ipsave.Scan: per table, the chains, the rules that lead into svccheck's
+// chains and the rules of svccheck's chains.
 func parseSave(data []byte) map[iptables.Table]*savedTable {
 	out := map[iptables.Table]*savedTable{}
 	var cur *savedTable
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	_ = ipsave.Scan(data, func(l ipsave.Line) error {
 		switch {
-		case strings.HasPrefix(line, "*"):
+		case l.Kind == ipsave.LineTable:
 			cur = &savedTable{own: map[string][]string{}}
-			out[iptables.Table(line[1:])] = cur
+			out[l.Table] = cur
 		case cur == nil:
-		case strings.HasPrefix(line, ":"):
-			name, _, _ := strings.Cut(line[1:], " ")
+		case l.Kind == ipsave.LineChain:
+			name := string(l.Chain)
 			cur.chains = append(cur.chains, name)
 			if strings.HasPrefix(name, snapshot.ChainPrefix) {
 				cur.own[name] = []string{}
 			}
-		case strings.HasPrefix(line, "-A "):
-			chain, spec, _ := strings.Cut(line[len("-A "):], " ")
+		case l.Kind == ipsave.LineRule:
+			chain := string(l.Chain)
 			switch {
 			case strings.HasPrefix(chain, snapshot.ChainPrefix):
 				if rules, ok := cur.own[chain]; ok {
-					cur.own[chain] = append(rules, spec)
+					cur.own[chain] = append(rules, l.Spec)
 				}
 			default:
-				if target := ourTarget(spec); target != "" {
-					cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: spec, target: target})
+				if target := ourTarget(l.Spec); target != "" {
+					cur.hooks = append(cur.hooks, savedRule{chain: chain, spec: l.Spec, target: target})
 				}
 			}
 		}
-	}
+		return nil
+	})
 	return out
 }
 

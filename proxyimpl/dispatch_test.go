@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 )
 
@@ -47,7 +47,7 @@ func dispatchChains(t *testing.T, env *testEnv) []string {
 func expectServices(t *testing.T, env *testEnv, from, to int, when string) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		res := env.trace(iptablestest.Packet{Source: "10.244.0.9", Destination: fmt.Sprintf("10.96.1.%d", i+1), Protocol: "tcp", DestinationPort: 80})
+		res := env.trace(iptrace.Packet{Source: "10.244.0.9", Destination: fmt.Sprintf("10.96.1.%d", i+1), Protocol: "tcp", DestinationPort: 80})
 		if got, want := res.Endpoints(), fmt.Sprintf("10.244.1.%d:8080", i+1); len(got) != 1 || got[0] != want {
 			t.Fatalf("%s: a packet to svc-%03d reaches %v, want %s\n%s", when, i, got, want, res)
 		}

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 // netListener is net.Listener, named for the listen function signature.
@@ -31,6 +31,6 @@ func get(t *testing.T, h http.Handler) (int, map[string]any) {
 }
 
 // iptablesPacket is a TCP packet from a pod to dst:port.
-func iptablesPacket(dst string, port uint16) iptablestest.Packet {
-	return iptablestest.Packet{Source: "10.244.1.9", Destination: dst, Protocol: "tcp", DestinationPort: port}
+func iptablesPacket(dst string, port uint16) iptrace.Packet {
+	return iptrace.Packet{Source: "10.244.1.9", Destination: dst, Protocol: "tcp", DestinationPort: port}
 }

@@ -12,7 +12,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/svccheck/svccheck/proxyimpl/healthcheck"
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 // localService makes a Service NodePort with externalTrafficPolicy Local
@@ -110,6 +110,6 @@ func discoveryConditions(ready, serving, terminating *bool) discoveryv1.Endpoint
 
 // iptablesPacketFrom is a TCP packet from src, arriving from outside the
 // node, to dst:port.
-func iptablesPacketFrom(src, dst string, port uint16) iptablestest.Packet {
-	return iptablestest.Packet{Source: src, Destination: dst, Protocol: "tcp", DestinationPort: port}
+func iptablesPacketFrom(src, dst string, port uint16) iptrace.Packet {
+	return iptrace.Packet{Source: src, Destination: dst, Protocol: "tcp", DestinationPort: port}
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/svccheck/svccheck/proxyimpl/conntrack"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 // Test topology: this node is node-a (10.0.0.1); pods are in 10.244.0.0/16.
@@ -136,15 +138,15 @@ func (e *testEnv) updateSlice(s *discoveryv1.EndpointSlice) {
 }
 
 // trace traces a packet through the Fake's current tables.
-func (e *testEnv) trace(pkt iptablestest.Packet) *iptablestest.Result {
+func (e *testEnv) trace(pkt iptrace.Packet) *iptrace.Result {
 	e.t.Helper()
 	return traceDump(e.t, e.ipt.Dump(), pkt)
 }
 
 // traceDump traces a packet through d as node-a.
-func traceDump(t testing.TB, d *iptablestest.Dump, pkt iptablestest.Packet) *iptablestest.Result {
+func traceDump(t testing.TB, d *ipsave.Dump, pkt iptrace.Packet) *iptrace.Result {
 	t.Helper()
-	tr, err := iptablestest.NewTracer(d, testNodeIP)
+	tr, err := iptrace.New(d, testNodeIP)
 	if err != nil {
 		t.Fatalf("NewTracer: %v", err)
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 // realDump saves both tables of ipt and parses them.
-func realDump(t *testing.T, ctx context.Context, ipt iptables.Interface) (*iptablestest.Dump, string) {
+func realDump(t *testing.T, ctx context.Context, ipt iptables.Interface) (*ipsave.Dump, string) {
 	t.Helper()
 	var all strings.Builder
 	for _, table := range []iptables.Table{iptables.TableFilter, iptables.TableNAT} {
@@ -27,7 +28,7 @@ func realDump(t *testing.T, ctx context.Context, ipt iptables.Interface) (*iptab
 		}
 		all.Write(data)
 	}
-	d, err := iptablestest.Parse([]byte(all.String()))
+	d, err := ipsave.Parse([]byte(all.String()))
 	if err != nil {
 		t.Fatalf("parsing save output: %v\n%s", err, all.String())
 	}
@@ -79,9 +80,9 @@ func runRealScenario(t *testing.T, ipt iptables.Interface) {
 	)
 	env.start(5)
 	env.sync()
-	web := iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80}
-	dns := iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.53", Protocol: "udp", DestinationPort: 53}
-	check := func(step string, pkt iptablestest.Packet, want []string) {
+	web := iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80}
+	dns := iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.53", Protocol: "udp", DestinationPort: 53}
+	check := func(step string, pkt iptrace.Packet, want []string) {
 		t.Helper()
 		d, text := realDump(t, ctx, ipt)
 		res := traceDump(t, d, pkt)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/svccheck/svccheck/proxyimpl/healthcheck"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/metrics"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
@@ -51,16 +51,16 @@ func TestFirstSyncIsFullAndTraces(t *testing.T) {
 
 	flows := []struct {
 		name          string
-		pkt           iptablestest.Packet
+		pkt           iptrace.Packet
 		wantEndpoints []string
-		wantVerdicts  []iptablestest.Verdict
+		wantVerdicts  []iptrace.Verdict
 	}{
-		{"pod to cluster IP", iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80},
-			[]string{"10.244.1.5:8080", "10.244.2.6:8080"}, []iptablestest.Verdict{iptablestest.VerdictAccept}},
-		{"node to cluster IP", iptablestest.Packet{Source: testNodeIP, Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80, Local: true},
-			[]string{"10.244.1.5:8080", "10.244.2.6:8080"}, []iptablestest.Verdict{iptablestest.VerdictAccept}},
-		{"no endpoints", iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.11", Protocol: "tcp", DestinationPort: 80},
-			nil, []iptablestest.Verdict{iptablestest.VerdictReject}},
+		{"pod to cluster IP", iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80},
+			[]string{"10.244.1.5:8080", "10.244.2.6:8080"}, []iptrace.Verdict{iptrace.VerdictAccept}},
+		{"node to cluster IP", iptrace.Packet{Source: testNodeIP, Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80, Local: true},
+			[]string{"10.244.1.5:8080", "10.244.2.6:8080"}, []iptrace.Verdict{iptrace.VerdictAccept}},
+		{"no endpoints", iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.11", Protocol: "tcp", DestinationPort: 80},
+			nil, []iptrace.Verdict{iptrace.VerdictReject}},
 	}
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {
@@ -120,11 +120,11 @@ func TestPartialSyncTouchesOnlyChangedService(t *testing.T) {
 			t.Errorf("partial restore touches %q, which did not change:\n%s", unwanted, partial)
 		}
 	}
-	res := env.trace(iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
+	res := env.trace(iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
 	if diff := cmp.Diff([]string{"10.244.1.5:8080", "10.244.2.6:8080"}, res.Endpoints()); diff != "" {
 		t.Errorf("web endpoints after partial sync (-want +got):\n%s\n%s", diff, res)
 	}
-	res = env.trace(iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.53", Protocol: "udp", DestinationPort: 53})
+	res = env.trace(iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.53", Protocol: "udp", DestinationPort: 53})
 	if diff := cmp.Diff([]string{"10.244.2.7:53"}, res.Endpoints()); diff != "" {
 		t.Errorf("dns endpoints after partial sync (-want +got):\n%s\n%s", diff, res)
 	}
@@ -155,7 +155,7 @@ func TestFailedRestoreForcesFullSync(t *testing.T) {
 		t.Errorf("generation = %d after a failed sync, want 1", env.p.Generation())
 	}
 	// The old rules are still in place.
-	res := env.trace(iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
+	res := env.trace(iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
 	if diff := cmp.Diff([]string{"10.244.1.5:8080"}, res.Endpoints()); diff != "" {
 		t.Errorf("endpoints after the failed sync (-want +got):\n%s", diff)
 	}
@@ -174,7 +174,7 @@ func TestFailedRestoreForcesFullSync(t *testing.T) {
 		t.Errorf("full syncs = %d after the retry, want %d: the sync after a failed restore is not a full one:\n%s",
 			got, fulls+1, env.ipt.LastRestore())
 	}
-	res = env.trace(iptablestest.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
+	res = env.trace(iptrace.Packet{Source: "10.244.1.9", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80})
 	if diff := cmp.Diff([]string{"10.244.1.8:8080"}, res.Endpoints()); diff != "" {
 		t.Errorf("endpoints after the full retry (-want +got):\n%s", diff)
 	}

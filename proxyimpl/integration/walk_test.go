@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/render"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
@@ -14,7 +15,7 @@ import (
 // newWalkTracer applies a full restore text and the hook rules to an
 // iptablestest.Fake and returns a tracer over the result, for the
 // benchmark node.
-func newWalkTracer(tb testing.TB, full []byte) *iptablestest.Tracer {
+func newWalkTracer(tb testing.TB, full []byte) *iptrace.Tracer {
 	tb.Helper()
 	ctx := context.Background()
 	fake := iptablestest.NewFake()
@@ -26,7 +27,7 @@ func newWalkTracer(tb testing.TB, full []byte) *iptablestest.Tracer {
 			tb.Fatalf("ensuring hook rule: %v", err)
 		}
 	}
-	tracer, err := iptablestest.NewTracer(fake.Dump(), benchSnapshotConfig().NodeIPs[0].String())
+	tracer, err := iptrace.New(fake.Dump(), benchSnapshotConfig().NodeIPs[0].String())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -37,10 +38,10 @@ func newWalkTracer(tb testing.TB, full []byte) *iptablestest.Tracer {
 // name of snap and returns the fewest and the most rules any of its
 // paths walks before its DNAT; every path must be DNATed, one per
 // endpoint.
-func walkedTo(tb testing.TB, tracer *iptablestest.Tracer, snap *snapshot.Snapshot, name snapshot.ServicePortName, endpoints int) (fewest, most int) {
+func walkedTo(tb testing.TB, tracer *iptrace.Tracer, snap *snapshot.Snapshot, name snapshot.ServicePortName, endpoints int) (fewest, most int) {
 	tb.Helper()
 	port := snap.Ports[name]
-	res, err := tracer.Trace(iptablestest.Packet{
+	res, err := tracer.Trace(iptrace.Packet{
 		Source: "10.215.0.9", Destination: port.ClusterIPs[0].String(),
 		Protocol: "tcp", DestinationPort: uint16(port.Port),
 	})

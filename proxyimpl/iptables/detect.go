@@ -1,19 +1,19 @@
 package iptables
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	osexec "os/exec"
 	"strings"
 
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"sigs.k8s.io/kind/pkg/exec"
 )
 
 // hintChains are chains kubelet creates in the backend it uses; finding
 // one settles the question, as in Kubernetes' iptables-wrapper.
-var hintChains = [][]byte{[]byte("\n:KUBE-IPTABLES-HINT "), []byte("\n:KUBE-KUBELET-CANARY ")}
+var hintChains = []Chain{"KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY"}
 
 // backendState is what one backend's save tools showed.
 type backendState struct {
@@ -61,12 +61,10 @@ func inspect(ctx context.Context, cmder exec.Cmder, b Backend) backendState {
 			continue
 		}
 		st.installed = true
-		st.rules += bytes.Count(out, []byte("\n-A "))
-		if bytes.HasPrefix(out, []byte("-A ")) {
-			st.rules++
-		}
+		sum := ipsave.Summarize(out)
+		st.rules += sum.Rules
 		for _, h := range hintChains {
-			st.hint = st.hint || bytes.Contains(out, h)
+			st.hint = st.hint || sum.HasChain(h)
 		}
 	}
 	return st

@@ -12,6 +12,7 @@ import (
 
 	"github.com/svccheck/svccheck/internal/testenv"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
@@ -44,7 +45,7 @@ func newNetNS(t *testing.T, suffix string) string {
 // normalised parses save output and prints it back, dropping comments.
 func normalised(t *testing.T, save []byte) string {
 	t.Helper()
-	d, err := iptablestest.Parse(save)
+	d, err := ipsave.Parse(save)
 	if err != nil {
 		t.Fatalf("parsing save output: %v\n%s", err, save)
 	}
@@ -74,7 +75,7 @@ func sameAsFake(t *testing.T, ctx context.Context, r iptables.Interface, f *ipta
 func TestIntegrationRunner(t *testing.T) {
 	requireTools(t)
 	ctx := context.Background()
-	ruleset, err := os.ReadFile("iptablestest/testdata/ruleset.restore")
+	ruleset, err := os.ReadFile("ipsave/testdata/ruleset.restore")
 	if err != nil {
 		t.Fatal(err)
 	}

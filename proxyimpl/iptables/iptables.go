@@ -2,10 +2,13 @@ package iptables
 
 import (
 	"context"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
-// Table is an iptables table name.
-type Table string
+// Table is an iptables table name (the model of iptables-save text in
+// package ipsave names tables with the same type).
+type Table = ipsave.TableName
 
 // Tables svccheck programs.
 const (
@@ -19,7 +22,7 @@ const (
 const TableAll Table = ""
 
 // Chain is an iptables chain name.
-type Chain string
+type Chain = ipsave.ChainName
 
 // Built-in chains svccheck hooks into.
 const (

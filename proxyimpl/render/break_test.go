@@ -5,10 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
 // TestBreakAffinity checks the on-purpose breakage svccheck run --break
@@ -55,13 +54,13 @@ func TestBreakages(t *testing.T) {
 		slice("ns1", "plain", "plain-a", "p80", 8080, readyEp("10.244.2.7", "node-b"), readyEp("10.244.3.7", "node-c")),
 	}
 	snap := build(t, services, endpoints)
-	accept := []iptablestest.Verdict{iptablestest.VerdictAccept}
-	reject := []iptablestest.Verdict{iptablestest.VerdictReject}
-	drop := []iptablestest.Verdict{iptablestest.VerdictDrop}
+	accept := []iptrace.Verdict{iptrace.VerdictAccept}
+	reject := []iptrace.Verdict{iptrace.VerdictReject}
+	drop := []iptrace.Verdict{iptrace.VerdictDrop}
 	term := flowWant{Endpoints: []string{"10.244.2.5:8080"}, Verdicts: accept}
 	flows := []struct {
 		name string
-		pkt  iptablestest.Packet
+		pkt  iptrace.Packet
 		want flowWant
 	}{
 		{"pod to terminating-only cluster IP", tcp(localPod, "10.96.0.10", 80, false), term},

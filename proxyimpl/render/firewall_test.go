@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
@@ -166,15 +167,15 @@ func TestPacketFlowFirewall(t *testing.T) {
 			t.Fatalf("ensuring hook %v: %v", h, err)
 		}
 	}
-	tracer, err := iptablestest.NewTracer(fake.Dump(), nodeIP, "198.51.100.10")
+	tracer, err := iptrace.New(fake.Dump(), nodeIP, "198.51.100.10")
 	if err != nil {
 		t.Fatal(err)
 	}
-	accept := []iptablestest.Verdict{iptablestest.VerdictAccept}
-	drop := []iptablestest.Verdict{iptablestest.VerdictDrop}
+	accept := []iptrace.Verdict{iptrace.VerdictAccept}
+	drop := []iptrace.Verdict{iptrace.VerdictDrop}
 	cases := []struct {
 		name string
-		pkt  iptablestest.Packet
+		pkt  iptrace.Packet
 		want flowWant
 	}{
 		{"source in a range reaches the endpoint", tcp("203.0.113.7", "198.51.100.9", 80, false),

@@ -4,11 +4,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
 // shapeFlowServices is the cluster of TestPacketFlowShapes: the Service
@@ -73,11 +72,11 @@ func shapeFlowServices() ([]*v1.Service, []*discoveryv1.EndpointSlice) {
 func TestPacketFlowShapes(t *testing.T) {
 	services, slices := shapeFlowServices()
 	tracer := newFlowTracer(t, build(t, services, slices))
-	accept := []iptablestest.Verdict{iptablestest.VerdictAccept}
-	reject := []iptablestest.Verdict{iptablestest.VerdictReject}
+	accept := []iptrace.Verdict{iptrace.VerdictAccept}
+	reject := []iptrace.Verdict{iptrace.VerdictReject}
 	cases := []struct {
 		name string
-		pkt  iptablestest.Packet
+		pkt  iptrace.Packet
 		want flowWant
 	}{
 		{"SCTP", proto("sctp", localPod, "10.96.1.10", 9999), flowWant{[]string{"10.244.2.20:9999"}, nil, accept}},
@@ -108,13 +107,13 @@ func TestPacketFlowShapes(t *testing.T) {
 	dropping := newFlowTracer(t, build(t, services, slices), "*filter\n:INPUT DROP [0:0]\nCOMMIT\n")
 	firewalled := []struct {
 		name string
-		pkt  iptablestest.Packet
+		pkt  iptrace.Packet
 		want flowWant
 	}{
 		{"health check node port is accepted by a dropping firewall", tcp(outside, nodeIP, 31090, false),
 			flowWant{[]string{nodeIP + ":31090"}, nil, accept}},
 		{"other node ports stay dropped by it", tcp(outside, nodeIP, 31091, false),
-			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictDrop}}},
+			flowWant{nil, nil, []iptrace.Verdict{iptrace.VerdictDrop}}},
 	}
 	for _, tc := range firewalled {
 		t.Run(tc.name, func(t *testing.T) { checkFlow(t, dropping, tc.pkt, tc.want) })
@@ -125,7 +124,7 @@ func TestPacketFlowShapes(t *testing.T) {
 }
 
 // checkFlow traces pkt and compares what it comes to with want.
-func checkFlow(t *testing.T, tr *iptablestest.Tracer, pkt iptablestest.Packet, want flowWant) {
+func checkFlow(t *testing.T, tr *iptrace.Tracer, pkt iptrace.Packet, want flowWant) {
 	t.Helper()
 	res, err := tr.Trace(pkt)
 	if err != nil {
@@ -137,6 +136,6 @@ func checkFlow(t *testing.T, tr *iptablestest.Tracer, pkt iptablestest.Packet, w
 }
 
 // proto returns a packet of protocol p from a pod or outside host.
-func proto(p, src, dst string, port uint16) iptablestest.Packet {
-	return iptablestest.Packet{Source: src, Destination: dst, Protocol: p, DestinationPort: port}
+func proto(p, src, dst string, port uint16) iptrace.Packet {
+	return iptrace.Packet{Source: src, Destination: dst, Protocol: p, DestinationPort: port}
 }

@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
@@ -60,20 +61,20 @@ type flowWant struct {
 	// Masqueraded are the destinations whose paths are masqueraded.
 	Masqueraded []string
 	// Verdicts are the distinct verdicts of all paths.
-	Verdicts []iptablestest.Verdict
+	Verdicts []iptrace.Verdict
 }
 
 func TestPacketFlow(t *testing.T) {
 	services, slices_ := flowServices()
 	snap := build(t, services, slices_)
 	tracer := newFlowTracer(t, snap)
-	accept := []iptablestest.Verdict{iptablestest.VerdictAccept}
+	accept := []iptrace.Verdict{iptrace.VerdictAccept}
 	both := []string{"10.244.1.5:8080", "10.244.2.5:8080"}
 	stickyList := snap.Ports[snapshot.ServicePortName{Namespace: "ns1", Name: "sticky", Port: "p80", Protocol: v1.ProtocolTCP}].
 		AffinityList(snapshot.Endpoint{IP: mustAddr("10.244.3.11"), Port: 8080})
 	cases := []struct {
 		name   string
-		pkt    iptablestest.Packet
+		pkt    iptrace.Packet
 		recent map[string]string // list -> address already on it
 		want   flowWant
 	}{
@@ -93,20 +94,20 @@ func TestPacketFlow(t *testing.T) {
 		{"node port, policy Local, node traffic goes anywhere masqueraded", tcp(nodeIP, nodeIP, 30081, true), nil,
 			flowWant{[]string{"10.244.1.8:8080", "10.244.2.8:8080"}, []string{"10.244.1.8:8080", "10.244.2.8:8080"}, accept}},
 		{"node port, policy Local, no local endpoint drops", tcp(outside, nodeIP, 30082, false), nil,
-			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictDrop}}},
+			flowWant{nil, nil, []iptrace.Verdict{iptrace.VerdictDrop}}},
 		{"cluster IP without endpoints rejects", tcp(localPod, "10.96.0.50", 80, false), nil,
-			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictReject}}},
+			flowWant{nil, nil, []iptrace.Verdict{iptrace.VerdictReject}}},
 		{"node port without endpoints rejects", tcp(outside, nodeIP, 30085, false), nil,
-			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictReject}}},
+			flowWant{nil, nil, []iptrace.Verdict{iptrace.VerdictReject}}},
 		{"internal policy Local without local endpoints drops", tcp(localPod, "10.96.0.60", 80, false), nil,
-			flowWant{nil, nil, []iptablestest.Verdict{iptablestest.VerdictDrop}}},
+			flowWant{nil, nil, []iptrace.Verdict{iptrace.VerdictDrop}}},
 		{"affinity, new client", tcp(localPod, "10.96.0.70", 80, false), nil,
 			flowWant{[]string{"10.244.2.11:8080", "10.244.3.11:8080"}, nil, accept}},
 		{"affinity, known client sticks", tcp(localPod, "10.96.0.70", 80, false), map[string]string{stickyList: localPod},
 			flowWant{[]string{"10.244.3.11:8080"}, nil, accept}},
 		{"affinity, other client is not pinned", tcp("10.244.1.10", "10.96.0.70", 80, false), map[string]string{stickyList: localPod},
 			flowWant{[]string{"10.244.2.11:8080", "10.244.3.11:8080"}, nil, accept}},
-		{"UDP", iptablestest.Packet{Source: localPod, Destination: "10.96.0.80", Protocol: "udp", DestinationPort: 53}, nil,
+		{"UDP", iptrace.Packet{Source: localPod, Destination: "10.96.0.80", Protocol: "udp", DestinationPort: 53}, nil,
 			flowWant{[]string{"10.244.2.12:8080"}, nil, accept}},
 		{"UDP port with TCP is untouched", tcp(localPod, "10.96.0.80", 53, false), nil,
 			flowWant{[]string{"10.96.0.80:53"}, nil, accept}},
@@ -138,13 +139,13 @@ func TestPacketFlow(t *testing.T) {
 // newFlowTracer applies the node's own rules (restore texts, if any), the
 // full restore text and the hooks to a Fake and returns a tracer over the
 // result, for a node owning nodeIP.
-func newFlowTracer(t *testing.T, snap *snapshot.Snapshot, node ...string) *iptablestest.Tracer {
+func newFlowTracer(t *testing.T, snap *snapshot.Snapshot, node ...string) *iptrace.Tracer {
 	t.Helper()
 	return newConfigTracer(t, Config{}, snap, node...)
 }
 
 // newConfigTracer is newFlowTracer rendering with cfg.
-func newConfigTracer(t *testing.T, cfg Config, snap *snapshot.Snapshot, node ...string) *iptablestest.Tracer {
+func newConfigTracer(t *testing.T, cfg Config, snap *snapshot.Snapshot, node ...string) *iptrace.Tracer {
 	t.Helper()
 	fake := iptablestest.NewFake()
 	ctx := context.Background()
@@ -162,25 +163,25 @@ func newConfigTracer(t *testing.T, cfg Config, snap *snapshot.Snapshot, node ...
 			t.Fatalf("ensuring hook %v: %v", h, err)
 		}
 	}
-	tr, err := iptablestest.NewTracer(fake.Dump(), nodeIP)
+	tr, err := iptrace.New(fake.Dump(), nodeIP)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tr
 }
 
-func tcp(src, dst string, port uint16, local bool) iptablestest.Packet {
-	return iptablestest.Packet{Source: src, Destination: dst, Protocol: "tcp", DestinationPort: port, Local: local}
+func tcp(src, dst string, port uint16, local bool) iptrace.Packet {
+	return iptrace.Packet{Source: src, Destination: dst, Protocol: "tcp", DestinationPort: port, Local: local}
 }
 
 // summarize reduces a trace result to what the tests assert.
-func summarize(res *iptablestest.Result) flowWant {
+func summarize(res *iptrace.Result) flowWant {
 	got := flowWant{Verdicts: res.Verdicts()}
 	if eps := res.Endpoints(); len(eps) > 0 {
 		got.Endpoints = eps
 	}
 	for _, p := range res.Paths {
-		if p.Verdict == iptablestest.VerdictAccept && p.Masquerade && !slices.Contains(got.Masqueraded, p.Destination) {
+		if p.Verdict == iptrace.VerdictAccept && p.Masquerade && !slices.Contains(got.Masqueraded, p.Destination) {
 			got.Masqueraded = append(got.Masqueraded, p.Destination)
 		}
 	}

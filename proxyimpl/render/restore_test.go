@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"github.com/svccheck/svccheck/proxyimpl/snapshot"
 )
 
@@ -15,7 +15,7 @@ import (
 // every table's chains, and the rules of svccheck's chains.
 func existingState(t testing.TB, saved []byte) *Existing {
 	t.Helper()
-	if _, err := iptablestest.Parse(saved); err != nil {
+	if _, err := ipsave.Parse(saved); err != nil {
 		t.Fatalf("parsing iptables-save output: %v\n%s", err, saved)
 	}
 	e := &Existing{Chains: map[iptables.Table][]string{}, Rules: map[iptables.Table]map[string][]string{}}

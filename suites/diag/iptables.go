@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // iptablesBackend is one iptables userspace flavour and its save command.
@@ -31,22 +33,9 @@ func (d backendDump) works() bool { return !d.nat.failed() || !d.filter.failed()
 
 func (d backendDump) rules() int { return countRules(d.nat.stdout) + countRules(d.filter.stdout) }
 
-// countRules counts the "-A" lines of iptables-save output, with or
-// without a leading "[packets:bytes]" counter.
-func countRules(save []byte) int {
-	n := 0
-	for _, line := range bytes.Split(save, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("[")) {
-			if i := bytes.IndexByte(line, ']'); i >= 0 {
-				line = bytes.TrimLeft(line[i+1:], " ")
-			}
-		}
-		if bytes.HasPrefix(line, []byte("-A ")) {
-			n++
-		}
-	}
-	return n
-}
+// countRules counts the rules of iptables-save output, with or without
+// "[packets:bytes]" counters.
+func countRules(save []byte) int { return ipsave.Summarize(save).Rules }
 
 // iptablesFiles dumps nat and filter with every backend and keeps, as
 // iptables-nat.txt and iptables-filter.txt, the backend holding more rules

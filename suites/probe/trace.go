@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"sigs.k8s.io/kind/pkg/exec"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
 )
 
 // RuleTracer is the simulated prober: it reads a node's nat and filter
@@ -33,7 +32,7 @@ type RuleTracer struct {
 
 // Trace traces the first packet of a connection from the node itself to
 // target and returns every path it can take.
-func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (*iptablestest.Result, error) {
+func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (*iptrace.Result, error) {
 	src := "127.0.0.1"
 	if len(t.LocalAddrs) > 0 {
 		src = t.LocalAddrs[0]
@@ -43,7 +42,7 @@ func (t *RuleTracer) Trace(ctx context.Context, proto Protocol, target string) (
 
 // TraceFrom traces the first packet of a connection from source to target
 // as it reaches the node, and returns every path it can take.
-func (t *RuleTracer) TraceFrom(ctx context.Context, proto Protocol, source, target string) (*iptablestest.Result, error) {
+func (t *RuleTracer) TraceFrom(ctx context.Context, proto Protocol, source, target string) (*iptrace.Result, error) {
 	pkt, err := t.Packet(proto, source, target)
 	if err != nil {
 		return nil, err
@@ -62,27 +61,27 @@ func (t *RuleTracer) TraceFrom(ctx context.Context, proto Protocol, source, targ
 // Packet returns the first packet of a connection from source to target
 // (host:port) as the node sees it: generated on the node itself when
 // source is one of LocalAddrs, else arriving from outside it.
-func (t *RuleTracer) Packet(proto Protocol, source, target string) (iptablestest.Packet, error) {
+func (t *RuleTracer) Packet(proto Protocol, source, target string) (iptrace.Packet, error) {
 	host, port, err := net.SplitHostPort(target)
 	if err != nil {
-		return iptablestest.Packet{}, fmt.Errorf("tracing %s: %w", target, err)
+		return iptrace.Packet{}, fmt.Errorf("tracing %s: %w", target, err)
 	}
 	dport, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return iptablestest.Packet{}, fmt.Errorf("tracing %s: bad port: %w", target, err)
+		return iptrace.Packet{}, fmt.Errorf("tracing %s: bad port: %w", target, err)
 	}
 	proto4 := string(proto)
 	if proto == HTTP || proto == "" {
 		proto4 = string(TCP)
 	}
-	return iptablestest.Packet{Source: source, Destination: host, Protocol: proto4, DestinationPort: uint16(dport),
+	return iptrace.Packet{Source: source, Destination: host, Protocol: proto4, DestinationPort: uint16(dport),
 		Local: slices.Contains(t.LocalAddrs, source)}, nil
 }
 
 // Rules reads the node's nat and filter rules, keeps the proxy's (see
 // ProxyRules) and returns a tracer over them, for tracing several packets
 // through one reading (and filling -m recent lists with AddRecent).
-func (t *RuleTracer) Rules(ctx context.Context) (*iptablestest.Tracer, error) {
+func (t *RuleTracer) Rules(ctx context.Context) (*iptrace.Tracer, error) {
 	var save bytes.Buffer
 	for _, table := range []string{"nat", "filter"} {
 		var out, errOut bytes.Buffer
@@ -94,11 +93,11 @@ func (t *RuleTracer) Rules(ctx context.Context) (*iptablestest.Tracer, error) {
 		}
 		save.Write(ProxyRules(out.Bytes(), t.ChainPrefix))
 	}
-	dump, err := iptablestest.Parse(save.Bytes())
+	dump, err := ipsave.Parse(save.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("parsing the rules of node %s: %w", t.Name, err)
 	}
-	tracer, err := iptablestest.NewTracer(dump, t.LocalAddrs...)
+	tracer, err := iptrace.New(dump, t.LocalAddrs...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing on node %s: %w", t.Name, err)
 	}
@@ -110,31 +109,23 @@ func (t *RuleTracer) Rules(ctx context.Context) (*iptablestest.Tracer, error) {
 // the rules that jump to such chains; counters are dropped.
 func ProxyRules(save []byte, prefix string) []byte {
 	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(save))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "[") { // -c counters
-			if i := strings.Index(line, "] "); i > 0 {
-				line = line[i+2:]
+	_ = ipsave.Scan(save, func(l ipsave.Line) error {
+		line := l.Text
+		switch l.Kind {
+		case ipsave.LineTable, ipsave.LineCommit:
+		case ipsave.LineChain:
+			line = ":" + string(l.Chain) + " " + l.Policy + " [0:0]"
+		case ipsave.LineRule:
+			if !strings.HasPrefix(string(l.Chain), prefix) && !strings.Contains(l.Spec, "-j "+prefix) {
+				return nil
 			}
-		}
-		switch {
-		case strings.HasPrefix(line, "*"), line == "COMMIT":
-		case strings.HasPrefix(line, ":"):
-			if f := strings.Fields(line); len(f) >= 2 {
-				line = f[0] + " " + f[1] + " [0:0]"
-			}
-		case strings.HasPrefix(line, "-A "):
-			f := strings.Fields(line)
-			if len(f) < 2 || !strings.HasPrefix(f[1], prefix) && !strings.Contains(line, " -j "+prefix) {
-				continue
-			}
+			line = "-A " + string(l.Chain) + " " + l.Spec
 		default:
-			continue
+			return nil
 		}
 		out.WriteString(line)
 		out.WriteByte('\n')
-	}
+		return nil
+	})
 	return out.Bytes()
 }

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 func TestProxyRules(t *testing.T) {
@@ -42,15 +42,15 @@ COMMIT
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("ProxyRules (-want +got):\n%s", diff)
 	}
-	dump, err := iptablestest.Parse([]byte(got))
+	dump, err := ipsave.Parse([]byte(got))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := iptablestest.NewTracer(dump, "172.18.0.3")
+	tr, err := iptrace.New(dump, "172.18.0.3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := tr.Trace(iptablestest.Packet{Source: "172.18.0.3", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80, Local: true})
+	res, err := tr.Trace(iptrace.Packet{Source: "172.18.0.3", Destination: "10.96.0.10", Protocol: "tcp", DestinationPort: 80, Local: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/svccheck/svccheck/proxyimpl/iptables/iptablestest"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 	"github.com/svccheck/svccheck/suites/probe"
 	"github.com/svccheck/svccheck/suites/workload"
 )
@@ -34,9 +34,9 @@ func (fx *fixture) ruleTracer(node Node, prefix string) *probe.RuleTracer {
 
 // eventuallyTraced traces a connection from src to target through node's
 // rules until check passes, and returns the last result.
-func eventuallyTraced(ctx context.Context, t *probe.RuleTracer, src, target string, check func(Gomega, *iptablestest.Result)) *iptablestest.Result {
+func eventuallyTraced(ctx context.Context, t *probe.RuleTracer, src, target string, check func(Gomega, *iptrace.Result)) *iptrace.Result {
 	GinkgoHelper()
-	var res *iptablestest.Result
+	var res *iptrace.Result
 	Eventually(ctx, func(g Gomega) {
 		var err error
 		res, err = t.TraceFrom(ctx, probe.TCP, src, target)
@@ -65,7 +65,7 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 		for _, n := range f.env.Nodes {
 			target := hostPort(n.IP, port)
 			By(fmt.Sprintf("tracing %s -> %s through the rules of %s", client.Name, target, n.Name))
-			eventuallyTraced(ctx, f.ruleTracer(n, prefix), client.IP, target, func(g Gomega, res *iptablestest.Result) {
+			eventuallyTraced(ctx, f.ruleTracer(n, prefix), client.IP, target, func(g Gomega, res *iptrace.Result) {
 				g.Expect(res.Endpoints()).To(ConsistOf(endpointsOf(backends...)), "traced paths:\n%s", res)
 				all, _ := res.Masqueraded()
 				g.Expect(all).To(BeTrue(), "externalTrafficPolicy Cluster traffic not masqueraded on every path:\n%s", res)
@@ -85,7 +85,7 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 			switch n.Name {
 			case e.withEP.Name:
 				By(fmt.Sprintf("tracing %s -> %s: the local endpoint, the source kept", e.client.Name, target))
-				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptablestest.Result) {
+				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptrace.Result) {
 					g.Expect(res.Endpoints()).To(Equal(want), "traced paths:\n%s", res)
 					_, any := res.Masqueraded()
 					g.Expect(any).To(BeFalse(), "a path masquerades:\n%s", res)
@@ -95,16 +95,16 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 				Expect(res.Clients()).To(Equal([]string{e.client.IP}), "the rules keep the source, the backend saw another")
 			case e.client.Name:
 				By(fmt.Sprintf("tracing %s -> %s, the node's own traffic: any endpoint, masqueraded", e.client.Name, target))
-				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptablestest.Result) {
+				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptrace.Result) {
 					g.Expect(res.Endpoints()).To(Equal(want), "traced paths:\n%s", res)
 				})
 				res := eventuallyAnswered(ctx, f.fromNode(e.client), probe.Request{Target: target, Protocol: probe.HTTP, Count: 3}, programBudget)
 				Expect(res.Hostnames()).To(Equal([]string{e.backend.Name}))
 			default:
 				By(fmt.Sprintf("tracing %s -> %s: no local endpoint, no path", e.client.Name, target))
-				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptablestest.Result) {
+				eventuallyTraced(ctx, tracer, e.client.IP, target, func(g Gomega, res *iptrace.Result) {
 					g.Expect(res.Endpoints()).To(BeEmpty(), "traced paths:\n%s", res)
-					g.Expect(res.Verdicts()).To(Equal([]iptablestest.Verdict{iptablestest.VerdictDrop}), "traced paths:\n%s", res)
+					g.Expect(res.Verdicts()).To(Equal([]iptrace.Verdict{iptrace.VerdictDrop}), "traced paths:\n%s", res)
 				})
 				Consistently(ctx, func(g Gomega) {
 					res := probeResult(ctx, g, f.fromNode(e.client), probe.Request{Target: target, Protocol: probe.HTTP, Count: 2, Timeout: time.Second})
@@ -126,7 +126,7 @@ var _ = Describe("Rules agree with packets", Label(LabelRules), func() {
 
 		By("tracing a first connection: any backend, each path recording the client in a recent list")
 		lists := map[string]string{} // endpoint -> its recent list
-		eventuallyTraced(ctx, tracer, node.IP, target, func(g Gomega, res *iptablestest.Result) {
+		eventuallyTraced(ctx, tracer, node.IP, target, func(g Gomega, res *iptrace.Result) {
 			g.Expect(res.Endpoints()).To(ConsistOf(endpointsOf(backends...)), "traced paths:\n%s", res)
 			for _, p := range res.Paths {
 				g.Expect(p.RecentSet).To(HaveLen(1), "path to %s records the client in %d recent lists:\n%s", p.Destination, len(p.RecentSet), res)
@@ -196,7 +196,7 @@ func recentHolders(ctx context.Context, node Node, lists map[string]string) map[
 
 // recentChecked reports whether path matched a rule that checks a recent
 // list (--rcheck or --update): the affinity path.
-func recentChecked(p iptablestest.Path) bool {
+func recentChecked(p iptrace.Path) bool {
 	for _, s := range p.Trace {
 		if strings.Contains(s.Text, "-m recent") && (strings.Contains(s.Text, "--rcheck") || strings.Contains(s.Text, "--update")) {
 			return true

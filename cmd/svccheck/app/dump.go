@@ -34,6 +34,8 @@ type dumpOptions struct {
 	hostPodLife time.Duration
 	// allNamespaces dumps the objects of every namespace (for doctor).
 	allNamespaces bool
+	// onlyNode, when set, limits a kind dump to that node (explain).
+	onlyNode string
 }
 
 func newDumpCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -125,6 +127,13 @@ func dumpKind(ctx context.Context, o *dumpOptions, stderr io.Writer) error {
 	nodes, err := kindNodes(o.name)
 	if err != nil {
 		return err
+	}
+	if o.onlyNode != "" {
+		i := slices.IndexFunc(nodes, func(n diag.Node) bool { return n.Name == o.onlyNode })
+		if i < 0 {
+			return usageError("cluster %s has no node %q", o.name, o.onlyNode)
+		}
+		nodes = nodes[i : i+1]
 	}
 	collector := &diag.Collector{CommandTimeout: o.timeout, Parallelism: o.parallel, Progress: nodeProgress(stderr)}
 	getCtx, cancel := context.WithTimeout(ctx, o.timeout)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
 )
 
 // bigRuleset renders n services with three endpoints each, in the shape
@@ -50,15 +53,15 @@ func BenchmarkFakeRestore(b *testing.B) {
 
 // BenchmarkTrace traces a packet to the last of 10000 services.
 func BenchmarkTrace(b *testing.B) {
-	d, err := Parse(bigRuleset(10000))
+	d, err := ipsave.Parse(bigRuleset(10000))
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := NewTracer(d, "192.168.0.2")
+	tr, err := iptrace.New(d, "192.168.0.2")
 	if err != nil {
 		b.Fatal(err)
 	}
-	pkt := Packet{Source: "10.244.9.9", Protocol: "tcp", Destination: "10.96.39.249", DestinationPort: 80}
+	pkt := iptrace.Packet{Source: "10.244.9.9", Protocol: "tcp", Destination: "10.96.39.249", DestinationPort: 80}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := tr.Trace(pkt)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // Calls counts the calls a Fake received, per method.
@@ -26,7 +27,7 @@ type Calls struct {
 type Fake struct {
 	mu       sync.Mutex
 	backend  iptables.Backend
-	dump     *Dump
+	dump     *ipsave.Dump
 	calls    Calls
 	failNext error
 	restores [][]byte
@@ -37,7 +38,7 @@ var _ iptables.Interface = (*Fake)(nil)
 // NewFake returns a Fake with empty nat and filter tables (built-in chains
 // only, policy ACCEPT) that reports the nft backend.
 func NewFake() *Fake {
-	d := &Dump{Tables: []*Table{newTable(iptables.TableNAT), newTable(iptables.TableFilter)}}
+	d := &ipsave.Dump{Tables: []*ipsave.Table{ipsave.NewTable(iptables.TableNAT), ipsave.NewTable(iptables.TableFilter)}}
 	return &Fake{backend: iptables.BackendNFT, dump: d}
 }
 
@@ -89,7 +90,7 @@ func (f *Fake) LastRestore() []byte {
 }
 
 // Dump returns a copy of the current tables.
-func (f *Fake) Dump() *Dump {
+func (f *Fake) Dump() *ipsave.Dump {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.dump.Clone()
@@ -106,7 +107,7 @@ func (f *Fake) Restore(_ context.Context, data []byte) error {
 		f.failNext = nil
 		return fmt.Errorf("restoring rules: %w", err)
 	}
-	s, err := ParseScript(data)
+	s, err := ipsave.ParseScript(data)
 	if err != nil {
 		return fmt.Errorf("restoring rules: %w", err)
 	}
@@ -135,11 +136,11 @@ func (f *Fake) Save(_ context.Context, table iptables.Table, counters bool) ([]b
 	d := f.dump.Clone()
 	tables := d.Tables
 	if table != iptables.TableAll {
-		t, err := d.ensureTable(table)
+		t, err := d.EnsureTable(table)
 		if err != nil {
 			return nil, fmt.Errorf("saving table %s: %w", table, err)
 		}
-		tables = []*Table{t}
+		tables = []*ipsave.Table{t}
 	}
 	var out strings.Builder
 	for _, t := range tables {
@@ -148,7 +149,7 @@ func (f *Fake) Save(_ context.Context, table iptables.Table, counters bool) ([]b
 				nr := *r
 				nr.Counters = nil
 				if counters {
-					nr.Counters = &Counters{}
+					nr.Counters = &ipsave.Counters{}
 				}
 				c.Rules[i] = &nr
 			}
@@ -163,7 +164,7 @@ func (f *Fake) EnsureChain(_ context.Context, table iptables.Table, chain iptabl
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls.EnsureChain++
-	return f.applyLocked(table, Op{Kind: OpNewChain, Chain: chain}, true)
+	return f.applyLocked(table, ipsave.Op{Kind: ipsave.OpNewChain, Chain: chain}, true)
 }
 
 // EnsureRule implements iptables.Interface.
@@ -171,14 +172,14 @@ func (f *Fake) EnsureRule(_ context.Context, table iptables.Table, chain iptable
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls.EnsureRule++
-	r, err := ParseRule(args...)
+	r, err := ipsave.ParseRule(args...)
 	if err != nil {
 		return false, fmt.Errorf("ensuring rule in %s %s: %w", table, chain, err)
 	}
 	if f.hasRuleLocked(table, chain, r) {
 		return true, nil
 	}
-	return false, f.applyLocked(table, Op{Kind: OpInsert, Chain: chain, Num: 1, Rule: r}, false)
+	return false, f.applyLocked(table, ipsave.Op{Kind: ipsave.OpInsert, Chain: chain, Num: 1, Rule: r}, false)
 }
 
 // DeleteRule implements iptables.Interface.
@@ -186,17 +187,17 @@ func (f *Fake) DeleteRule(_ context.Context, table iptables.Table, chain iptable
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls.DeleteRule++
-	r, err := ParseRule(args...)
+	r, err := ipsave.ParseRule(args...)
 	if err != nil {
 		return fmt.Errorf("deleting rule from %s %s: %w", table, chain, err)
 	}
 	if !f.hasRuleLocked(table, chain, r) {
 		return nil
 	}
-	return f.applyLocked(table, Op{Kind: OpDelete, Chain: chain, Rule: r}, false)
+	return f.applyLocked(table, ipsave.Op{Kind: ipsave.OpDelete, Chain: chain, Rule: r}, false)
 }
 
-func (f *Fake) hasRuleLocked(table iptables.Table, chain iptables.Chain, r *Rule) bool {
+func (f *Fake) hasRuleLocked(table iptables.Table, chain iptables.Chain, r *ipsave.Rule) bool {
 	t := f.dump.Table(table)
 	if t == nil {
 		return false
@@ -206,17 +207,17 @@ func (f *Fake) hasRuleLocked(table iptables.Table, chain iptables.Chain, r *Rule
 		return false
 	}
 	want := r.String()
-	return slices.ContainsFunc(c.Rules, func(x *Rule) bool { return x.String() == want })
+	return slices.ContainsFunc(c.Rules, func(x *ipsave.Rule) bool { return x.String() == want })
 }
 
 // applyLocked applies one op; with existsOK an "already exists" is fine.
-func (f *Fake) applyLocked(table iptables.Table, op Op, existsOK bool) error {
+func (f *Fake) applyLocked(table iptables.Table, op ipsave.Op, existsOK bool) error {
 	if existsOK {
 		if t := f.dump.Table(table); t != nil && t.Chain(op.Chain) != nil {
 			return nil
 		}
 	}
-	err := f.dump.Apply(&Script{Tables: []*TableScript{{Name: table, Ops: []Op{op}}}})
+	err := f.dump.Apply(&ipsave.Script{Tables: []*ipsave.TableScript{{Name: table, Ops: []ipsave.Op{op}}}})
 	if err != nil {
 		return fmt.Errorf("running %s %s in table %s: %w", op.Kind, op.Chain, table, err)
 	}
@@ -234,7 +235,7 @@ func (f *Fake) Rules(table iptables.Table, chain iptables.Chain) []string {
 	}
 	out := []string{}
 	for _, r := range t.Chain(chain).Rules {
-		out = append(out, strings.TrimSpace(ruleLine(string(OpAppend), chain, 0, r)))
+		out = append(out, strings.TrimSpace(ipsave.RuleLine(string(ipsave.OpAppend), chain, 0, r)))
 	}
 	return out
 }

@@ -1,0 +1,304 @@
+package explain
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
+)
+
+// ProxyPrefixes are the chain prefixes of the proxies explain knows:
+// svccheck's and kube-proxy's iptables mode.
+var ProxyPrefixes = []string{"SVCCHK-", "KUBE-"}
+
+// Node is what explain needs of one node: its tables and its addresses.
+type Node struct {
+	Name string
+	// Tables are the node's nat and filter tables, parsed from the files
+	// named in Files, each rule with its line there.
+	Tables *ipsave.Dump
+	// Files names the file each table was read from.
+	Files map[ipsave.TableName]string
+	// Addrs are the node's own addresses.
+	Addrs []string
+}
+
+// Outcome sums up what happens to a new connection.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeAccepted  Outcome = "accepted"
+	OutcomeRejected  Outcome = "REJECT"
+	OutcomeDropped   Outcome = "DROP"
+	OutcomeMixed     Outcome = "mixed"
+	OutcomeNoService Outcome = "no Service rule"
+)
+
+// Explanation is the path a first packet takes, every branch of it.
+type Explanation struct {
+	Node   string `json:"node"`
+	Source Source `json:"source"`
+	Target string `json:"target"`
+	// Outcome is accepted, REJECT or DROP when every branch ends so,
+	// mixed otherwise, and "no Service rule" when no rule passed names a
+	// Service port and nothing was DNATed.
+	Outcome Outcome `json:"outcome"`
+	// Services are the Service ports ("namespace/name:port") the comments
+	// of the rules passed name, in the order met.
+	Services []string `json:"services"`
+	// Paths are the branches a new connection may take.
+	Paths []Path `json:"paths"`
+}
+
+// Path is one branch: its probability, where it ends and its walk.
+type Path struct {
+	Probability float64 `json:"probability"`
+	// Destination is the final "ip:port".
+	Destination string `json:"destination"`
+	DNAT        bool   `json:"dnat"`
+	Masquerade  bool   `json:"masquerade"`
+	Verdict     string `json:"verdict"`
+	// AffinitySet names the -m recent lists this branch records the
+	// client in (session affinity).
+	AffinitySet []string `json:"affinitySet,omitempty"`
+	RulesWalked int      `json:"rulesWalked"`
+	Steps       []Step   `json:"steps"`
+}
+
+// Step is one rule passed (or a chain policy reached).
+type Step struct {
+	Table string `json:"table"`
+	Chain string `json:"chain"`
+	// Rule is the 1-based rule number in its chain, 0 for a policy.
+	Rule int `json:"rule"`
+	// File and Line locate the rule in the dump.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Text is the rule as iptables-save printed it, or "policy ACCEPT".
+	Text string `json:"text"`
+	// Service is the Service port the rule's comment names.
+	Service string `json:"service,omitempty"`
+	// Matched is false for a statistic branch not taken or an affinity
+	// check that found no entry.
+	Matched bool `json:"matched"`
+	// Note says what the step does: "statistic 50.0% taken", "DNAT to
+	// 10.244.1.5:8080", "affinity: no entry", ...
+	Note string `json:"note,omitempty"`
+}
+
+// Explain traces the first packet from src to dst through node's tables,
+// keeping only the proxies' chains (see ProxyPrefixes) and the rules that
+// lead into them.
+func Explain(node *Node, src Source, dst Target) (*Explanation, error) {
+	d := ProxyRules(node.Tables)
+	tr, err := iptrace.New(d, node.Addrs...)
+	if err != nil {
+		return nil, fmt.Errorf("explaining on node %s: %w", node.Name, err)
+	}
+	pkt := iptrace.Packet{Source: src.Addr.String(), Destination: dst.Addr.String(), Protocol: dst.Protocol,
+		SourcePort: 40000, DestinationPort: dst.Port, Local: src.Kind == FromNode, InInterface: "eth0", OutInterface: "eth0"}
+	if src.Kind == FromPod {
+		pkt.InInterface = "veth0"
+	}
+	res, err := tr.Trace(pkt)
+	if err != nil {
+		return nil, fmt.Errorf("explaining %s -> %s on node %s: %w", src, dst, node.Name, err)
+	}
+	ex := &Explanation{Node: node.Name, Source: src, Target: dst.String()}
+	for _, p := range res.Paths {
+		ex.Paths = append(ex.Paths, convertPath(node, d, p, &ex.Services))
+	}
+	ex.Outcome = outcome(ex)
+	return ex, nil
+}
+
+func convertPath(node *Node, d *ipsave.Dump, p iptrace.Path, services *[]string) Path {
+	out := Path{Probability: p.Probability, Destination: p.Destination, DNAT: p.DNAT, Masquerade: p.Masquerade,
+		Verdict: string(p.Verdict), AffinitySet: p.RecentSet, RulesWalked: p.RulesWalked}
+	for _, s := range p.Trace {
+		st := Step{Table: string(s.Table), Chain: string(s.Chain), Rule: s.Rule, Text: s.Text, Matched: !s.NoMatch}
+		if r := ruleOf(d, s); r != nil {
+			st.File, st.Line = node.Files[s.Table], r.Line
+			st.Rule = indexIn(node.Tables, s, r)
+			if r.Raw != "" {
+				st.Text = ipsave.StripCounters(r.Raw)
+			}
+			st.Service = serviceOf(r)
+			st.Note = note(r, s.NoMatch)
+			if st.Service != "" && !contains(*services, st.Service) {
+				*services = append(*services, st.Service)
+			}
+		}
+		out.Steps = append(out.Steps, st)
+	}
+	return out
+}
+
+// ruleOf returns the rule a step names, nil for a policy.
+func ruleOf(d *ipsave.Dump, s iptrace.Step) *ipsave.Rule {
+	t := d.Table(s.Table)
+	if t == nil || s.Rule < 1 {
+		return nil
+	}
+	c := t.Chain(s.Chain)
+	if c == nil || s.Rule > len(c.Rules) {
+		return nil
+	}
+	return c.Rules[s.Rule-1]
+}
+
+// indexIn returns the 1-based number of r in its chain of the node's
+// whole tables (the tracer numbers rules in the proxies' rules only).
+func indexIn(d *ipsave.Dump, s iptrace.Step, r *ipsave.Rule) int {
+	if t := d.Table(s.Table); t != nil {
+		if c := t.Chain(s.Chain); c != nil {
+			for i, x := range c.Rules {
+				if x == r {
+					return i + 1
+				}
+			}
+		}
+	}
+	return s.Rule
+}
+
+// servicePort finds "namespace/name:port" at the start of a comment.
+var servicePort = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[-a-z0-9]*$`)
+
+// serviceOf returns the Service port a rule's comment names, or "".
+func serviceOf(r *ipsave.Rule) string {
+	for _, m := range r.Matches {
+		if c, ok := m.(*ipsave.CommentMatch); ok {
+			first, _, _ := strings.Cut(c.Comment, " ")
+			if servicePort.MatchString(first) {
+				return first
+			}
+		}
+	}
+	return ""
+}
+
+// note describes what a rule does to the packet.
+func note(r *ipsave.Rule, noMatch bool) string {
+	var parts []string
+	for _, m := range r.Matches {
+		switch m := m.(type) {
+		case *ipsave.StatisticMatch:
+			p := m.Probability
+			if m.Negate {
+				p = 1 - p
+			}
+			if noMatch {
+				parts = append(parts, fmt.Sprintf("statistic branch not taken (%.1f%% of the rest go there)", 100*p))
+			} else {
+				parts = append(parts, fmt.Sprintf("statistic branch taken (%.1f%% of the rest)", 100*p))
+			}
+		case *ipsave.RecentMatch:
+			if !noMatch || m.Command != "set" {
+				parts = append(parts, recentNote(m, noMatch))
+			}
+		}
+	}
+	if noMatch {
+		return strings.Join(parts, "; ")
+	}
+	switch t := r.Target; t.Name {
+	case "DNAT":
+		parts = append(parts, "DNAT to "+t.ToDestination)
+	case "MASQUERADE", "SNAT":
+		parts = append(parts, "masquerade")
+	case "REJECT", "DROP":
+		parts = append(parts, t.Name)
+	case "MARK":
+		parts = append(parts, "mark for masquerade")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func recentNote(m *ipsave.RecentMatch, noMatch bool) string {
+	switch {
+	case m.Command == "set":
+		return "affinity: client recorded in " + m.Name
+	case noMatch:
+		return "affinity: no entry in " + m.Name + " (a first connection)"
+	}
+	return "affinity: client found in " + m.Name
+}
+
+func outcome(ex *Explanation) Outcome {
+	if len(ex.Services) == 0 {
+		dnat := false
+		for _, p := range ex.Paths {
+			dnat = dnat || p.DNAT
+		}
+		if !dnat {
+			return OutcomeNoService
+		}
+	}
+	var out Outcome
+	for i, p := range ex.Paths {
+		o := OutcomeAccepted
+		switch p.Verdict {
+		case string(iptrace.VerdictReject):
+			o = OutcomeRejected
+		case string(iptrace.VerdictDrop):
+			o = OutcomeDropped
+		}
+		if i > 0 && o != out {
+			return OutcomeMixed
+		}
+		out = o
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ProxyRules returns the nat and filter tables of d with only the
+// proxies' chains and the rules of other chains that jump or go to one:
+// the rest (Docker's, the CNI's) is not what explain is about, and may use
+// matches the tracer does not model. Rules are shared with d.
+func ProxyRules(d *ipsave.Dump) *ipsave.Dump {
+	out := &ipsave.Dump{}
+	for _, name := range []ipsave.TableName{ipsave.TableNAT, ipsave.TableFilter} {
+		t := d.Table(name)
+		if t == nil {
+			continue
+		}
+		nt := &ipsave.Table{Name: name}
+		for _, c := range t.Chains {
+			nc := &ipsave.Chain{Name: c.Name, Policy: c.Policy}
+			own := isProxy(string(c.Name))
+			if !own && c.Policy == "-" {
+				continue
+			}
+			for _, r := range c.Rules {
+				if own || isProxy(r.Target.Name) {
+					nc.Rules = append(nc.Rules, r)
+				}
+			}
+			nt.Chains = append(nt.Chains, nc)
+		}
+		out.Tables = append(out.Tables, nt)
+	}
+	return out
+}
+
+func isProxy(chain string) bool {
+	for _, p := range ProxyPrefixes {
+		if strings.HasPrefix(chain, p) {
+			return true
+		}
+	}
+	return false
+}
