@@ -77,8 +77,8 @@ func TestSpecLabels(t *testing.T) {
 	if got := count("Affinity && NodePort"); got != 3 {
 		t.Errorf("'Affinity && NodePort' selects %d specs, want 3", got)
 	}
-	if got := count(specs.LabelUDP); got != 12 {
-		t.Errorf("UDP selects %d specs, want 12", got)
+	if got := count(specs.LabelUDP); got != 13 {
+		t.Errorf("UDP selects %d specs, want 13", got)
 	}
 	if got, want := count("!Affinity"), len(leaves)-7; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
