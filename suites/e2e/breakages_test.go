@@ -63,11 +63,14 @@ var terminatingChecks = []string{
 }
 
 // rejectChecks are the specs that tell a rejected connection from a
-// dropped one.
+// dropped one. The eviction spec is one since it waits for the deleted
+// pods' addresses to be gone: before, a dying pod refused the connections
+// the proxy still sent it, whatever the proxy did once it synced.
 var rejectChecks = []string{
 	"ClusterIP rejects connections to a Service with no ready endpoints",
 	"Service labels the proxy honours ignores an EndpointSlice labelled service.kubernetes.io/headless until the label goes",
 	"Terminating endpoints reach an unready and a terminating pod only with publishNotReadyAddresses",
+	"Terminating endpoints leave a Service whose pods were evicted and deleted with no endpoints, which rejects",
 }
 
 // breakages are the breakages the test checks, each in a run of its own.

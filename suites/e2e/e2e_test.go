@@ -173,8 +173,8 @@ type clusterCheck struct {
 // from init.
 var onSvccheckCluster []clusterCheck
 
-// onKubeProxyCluster run in TestRunKubeProxy's cluster (stock kube-proxy,
-// iptables mode) after its run.
+// onKubeProxyCluster run in TestRunKubeProxy's iptables-mode cluster
+// (stock kube-proxy) after its run.
 var onKubeProxyCluster []clusterCheck
 
 // runOn runs checks as subtests of t on cluster.
@@ -239,36 +239,69 @@ func checkNoAffinityRules(t *testing.T, dir string) {
 	t.Logf("%d rules of the affinity Service in the failure dumps, %d with recent", sticky, recent)
 }
 
-// TestRunKubeProxy runs every suite against stock kube-proxy (iptables mode)
-// on a cluster of its own: the suites describe Service behaviour, not
-// svccheck's proxy, so they must all pass there too.
+// kubeProxyModes are the modes of stock kube-proxy TestRunKubeProxy runs
+// the suites against, one cluster each, made and deleted in turn.
+var kubeProxyModes = []struct {
+	// proxy is the --proxy value; suffix ends the cluster's name.
+	proxy, suffix string
+	// checks run on the cluster after the suites; a pointer, as files
+	// register them from init, after this is set.
+	checks *[]clusterCheck
+}{
+	{proxy: "kube-proxy", suffix: "-kp", checks: &onKubeProxyCluster},
+	{proxy: "kube-proxy:nftables", suffix: "-kpnft"},
+}
+
+// TestRunKubeProxy runs every suite against stock kube-proxy, in iptables
+// mode, then in nftables mode, each on a cluster of its own with
+// --parallel 3: the suites describe Service behaviour, not svccheck's
+// proxy, so they must all pass there too (the specs that read iptables
+// rules skip in nftables mode and say why).
 func TestRunKubeProxy(t *testing.T) {
 	if reuse {
-		t.Skip("SVCCHECK_E2E_REUSE names a cluster with svccheck's proxy; the kube-proxy run needs a cluster of its own")
+		t.Skip("SVCCHECK_E2E_REUSE names a cluster with svccheck's proxy; the kube-proxy runs need clusters of their own")
 	}
 	ctx := context.Background()
 	if _, err := os.Stat(binary); err != nil {
 		t.Fatalf("no svccheck binary at %s (run make build): %v", binary, err)
 	}
-	dir := outputDir(t, "kube-proxy")
-	kp := name + "-kp"
-	t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", kp) })
-	if code := run(t, ctx, "run", "--proxy", "kube-proxy", "--name", kp, "--keep-cluster", "--output", dir); code != 0 {
-		t.Errorf("svccheck run against kube-proxy exited %d, want 0; see %s", code, dir)
+	for _, m := range kubeProxyModes {
+		t.Run(m.proxy, func(t *testing.T) {
+			kp := name + m.suffix
+			dir := outputDir(t, strings.TrimPrefix(m.suffix, "-"))
+			t.Cleanup(func() { run(t, context.Background(), "cluster", "delete", "--name", kp) })
+			if code := run(t, ctx, "run", "--proxy", m.proxy, "--name", kp, "--keep-cluster", "--parallel", "3", "--output", dir); code != 0 {
+				t.Errorf("svccheck run against %s exited %d, want 0; see %s", m.proxy, code, dir)
+			}
+			checkLayout(t, dir)
+			checkKubeProxyReport(t, readReport(t, dir), m.proxy)
+			if m.checks != nil {
+				runOn(t, ctx, *m.checks, kp)
+			}
+		})
 	}
-	checkLayout(t, dir)
-	report := readReport(t, dir)
-	var passed int
-	for _, sr := range report.SpecReports {
-		if sr.LeafNodeType == types.NodeTypeIt && sr.State == types.SpecStatePassed {
+}
+
+// checkKubeProxyReport checks that specs passed against kube-proxy, and
+// that every skipped spec said why.
+func checkKubeProxyReport(t *testing.T, report types.Report, proxy string) {
+	t.Helper()
+	var passed, skipped int
+	for _, sr := range leaves(report) {
+		switch sr.State {
+		case types.SpecStatePassed:
 			passed++
+		case types.SpecStateSkipped:
+			skipped++
+			if sr.Failure.Message == "" {
+				t.Errorf("%q skipped against %s without saying why", sr.FullText(), proxy)
+			}
 		}
 	}
 	if passed == 0 {
-		t.Error("no spec passed against kube-proxy")
+		t.Errorf("no spec passed against %s", proxy)
 	}
-	t.Logf("%d specs passed against kube-proxy", passed)
-	runOn(t, ctx, onKubeProxyCluster, kp)
+	t.Logf("%d specs passed against %s, %d skipped", passed, proxy, skipped)
 }
 
 // TestChecksOnly runs the registered cluster checks whose names match the

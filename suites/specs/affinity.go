@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
+	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svccheck/svccheck/suites/probe"
@@ -31,42 +31,79 @@ func setAffinity(s *corev1.Service, on bool, timeout int32) {
 	}
 }
 
-// affinitySetup creates three backends, a client pod and a ClusterIP Service
-// with affinity as given, and waits until the Service answers.
-func affinitySetup(ctx context.Context, on bool, timeout int32) (probe.Prober, probe.Request, []string) {
+// affinityAccess is how the affinity specs reach their Service.
+type affinityAccess struct {
+	// nodePort makes the Service a NodePort one, reached through the
+	// second worker's node port from the control-plane node; otherwise a
+	// client pod on the first worker reaches the ClusterIP.
+	nodePort bool
+}
+
+var (
+	throughClusterIP = affinityAccess{}
+	throughNodePort  = affinityAccess{nodePort: true}
+)
+
+// setup creates three backends (and the client pod, through the
+// ClusterIP) and a Service "sticky" with affinity as given, and waits until
+// the Service answers the client. It returns the client, a request of
+// affinityBatch connections and the backends' names.
+func (a affinityAccess) setup(ctx context.Context, on bool, timeout int32) (probe.Prober, probe.Request, []string) {
 	GinkgoHelper()
-	backends, client := f.withClient(ctx, "sticky", 3)
-	svc := workload.Service("", "sticky", corev1.ServiceTypeClusterIP, map[string]string{"app": "sticky"}, workload.HTTPServicePort(80))
+	svcType := corev1.ServiceTypeClusterIP
+	if a.nodePort {
+		svcType = corev1.ServiceTypeNodePort
+	}
+	svc := workload.Service("", "sticky", svcType, map[string]string{"app": "sticky"}, workload.HTTPServicePort(80))
 	setAffinity(svc, on, timeout)
+	var (
+		backends []*corev1.Pod
+		client   probe.Prober
+	)
+	if a.nodePort {
+		backends, client = f.backends(ctx, "sticky", 3), f.fromNode(f.env.Nodes[0])
+	} else {
+		backends, client = f.withClient(ctx, "sticky", 3)
+	}
 	svc = f.service(ctx, svc)
+	target := hostPort(svc.Spec.ClusterIP, 80)
+	if a.nodePort {
+		target = hostPort(f.worker(1).IP, svc.Spec.Ports[0].NodePort)
+	}
 	Expect(workload.WaitReadyEndpoints(ctx, f.env.Client, f.ns, "sticky", 3, steadyBudget)).To(Succeed())
-	req := probe.Request{Target: hostPort(svc.Spec.ClusterIP, 80), Protocol: probe.HTTP, Count: affinityBatch}
+	req := probe.Request{Target: target, Protocol: probe.HTTP, Count: affinityBatch}
 	eventuallyAnswered(ctx, client, req, programBudget)
 	return client, req, podNames(backends)
 }
 
-var _ = Describe("session affinity ClientIP", Label(LabelAffinity), func() {
+// sticks asserts that one batch of req is answered by one backend alone,
+// and returns it.
+func sticks(ctx context.Context, g Gomega, client probe.Prober, req probe.Request, what string) probe.Result {
+	res := probeResult(ctx, g, client, req)
+	allAnswered(g, res, what)
+	g.Expect(res.Hostnames()).To(HaveLen(1), "%s: requests spread over backends: %s", what, res)
+	return res
+}
+
+// affinitySpecs are the session affinity specs, written once for every way
+// of reaching the Service.
+func affinitySpecs(a affinityAccess) {
 	It("keeps sending a client to one backend", func(ctx SpecContext) {
-		client, req, _ := affinitySetup(ctx, true, 0)
-		first := probeResult(ctx, Default, client, req)
-		allAnswered(Default, first, "first batch")
-		Expect(first.Hostnames()).To(HaveLen(1), "requests spread over backends: %s", first)
-		second := probeResult(ctx, Default, client, req)
-		allAnswered(Default, second, "second batch")
+		client, req, _ := a.setup(ctx, true, 0)
+		first := sticks(ctx, Default, client, req, "first batch")
+		second := sticks(ctx, Default, client, req, "second batch")
 		Expect(second.Hostnames()).To(Equal(first.Hostnames()), "the client moved between batches")
 	})
 
 	It("takes effect when switched on and off", func(ctx SpecContext) {
-		client, req, backends := affinitySetup(ctx, false, 0)
+		client, req, backends := a.setup(ctx, false, 0)
 		By("spreading requests while affinity is off")
 		eventuallySeesAll(ctx, client, req, backends, steadyBudget)
 
 		By("switching affinity on")
 		f.updateService(ctx, "sticky", func(s *corev1.Service) { setAffinity(s, true, 0) })
 		Eventually(ctx, func(g Gomega) {
-			res := probeResult(ctx, g, client, req)
-			allAnswered(g, res, "affinity on")
-			g.Expect(res.Hostnames()).To(HaveLen(1), "requests still spread: %s", res)
+			sticks(ctx, g, client, req, "affinity on")
 		}).WithTimeout(programBudget).WithPolling(poll).Should(Succeed())
 
 		By("switching affinity off again")
@@ -80,10 +117,8 @@ var _ = Describe("session affinity ClientIP", Label(LabelAffinity), func() {
 
 	It("moves the client once timeoutSeconds passed", Label(LabelSlow), func(ctx SpecContext) {
 		const timeout = 3
-		client, req, _ := affinitySetup(ctx, true, timeout)
-		first := probeResult(ctx, Default, client, req)
-		allAnswered(Default, first, "first batch")
-		Expect(first.Hostnames()).To(HaveLen(1), "requests spread over backends within the timeout: %s", first)
+		client, req, _ := a.setup(ctx, true, timeout)
+		first := sticks(ctx, Default, client, req, "first batch, within the timeout")
 
 		By("probing once per timeout and a half until another backend answers")
 		// Each probe comes after the affinity entry expired, so it picks a
@@ -96,4 +131,12 @@ var _ = Describe("session affinity ClientIP", Label(LabelAffinity), func() {
 			g.Expect(res.Hostnames()).NotTo(Equal(first.Hostnames()))
 		}).WithTimeout(60 * time.Second).WithPolling(timeout * 1500 * time.Millisecond).Should(Succeed())
 	})
+}
+
+var _ = Describe("session affinity ClientIP", Label(LabelAffinity), func() {
+	affinitySpecs(throughClusterIP)
+})
+
+var _ = Describe("session affinity ClientIP through a node port", Label(LabelAffinity, LabelNodePort), func() {
+	affinitySpecs(throughNodePort)
 })

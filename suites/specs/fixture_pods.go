@@ -31,13 +31,18 @@ func (fx *fixture) createPods(ctx context.Context, pods ...*corev1.Pod) []*corev
 
 // hostNetworkClient creates a hostNetwork agent pod on node to probe from
 // and returns its prober. Its agent serves on a port of its own, away from
-// the node's other listeners and other specs' hostNetwork pods.
-func (fx *fixture) hostNetworkClient(ctx context.Context, name string, node Node) *probe.PodProber {
+// the node's other listeners and other specs' hostNetwork pods. Each of
+// change, if any, changes the pod before it is created.
+func (fx *fixture) hostNetworkClient(ctx context.Context, name string, node Node, change ...func(*corev1.Pod)) *probe.PodProber {
 	GinkgoHelper()
 	fx.involve(node.Name)
 	p := workload.AgentPod(fx.ns, fx.env.Image, workload.Pod{Name: name, Node: node.Name, HostNetwork: true, Labels: map[string]string{"role": "client"}})
 	port := 20000 + int32(GinkgoRandomSeed()%5000) + int32(CurrentSpecReport().LeafNodeLocation.LineNumber)
-	fx.createPods(ctx, workload.WithHTTPPort(p, port))
+	p = workload.WithHTTPPort(p, port)
+	for _, c := range change {
+		c(p)
+	}
+	fx.createPods(ctx, p)
 	return fx.podProber(name)
 }
 

@@ -3,6 +3,7 @@ package specs_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,7 @@ func TestSpecLabels(t *testing.T) {
 			t.Errorf("suite %s has no specs", s)
 		}
 	}
+	logLabelCounts(t, leaves)
 
 	// The filters the documentation shows select what they say.
 	count := func(filter string) int {
@@ -77,12 +79,29 @@ func TestSpecLabels(t *testing.T) {
 	if got := count("Affinity && NodePort"); got != 3 {
 		t.Errorf("'Affinity && NodePort' selects %d specs, want 3", got)
 	}
-	if got := count(specs.LabelUDP); got != 12 {
-		t.Errorf("UDP selects %d specs, want 12", got)
+	if got := count(specs.LabelUDP); got != 13 {
+		t.Errorf("UDP selects %d specs, want 13", got)
 	}
 	if got, want := count("!Affinity"), len(leaves)-7; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
 	}
+}
+
+// logLabelCounts logs how many specs carry each label (go test -v), the
+// figures the README's label table gives.
+func logLabelCounts(t *testing.T, leaves []types.SpecReport) {
+	counts := map[string]int{}
+	for _, sr := range leaves {
+		for _, l := range sr.Labels() {
+			counts[l]++
+		}
+	}
+	labels := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = fmt.Sprintf("%s %d", l, counts[l])
+	}
+	t.Logf("%d specs; per label: %s", len(leaves), strings.Join(parts, ", "))
 }
 
 func TestSetEnvValidates(t *testing.T) {

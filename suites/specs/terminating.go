@@ -3,6 +3,7 @@ package specs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
 	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
@@ -183,9 +184,26 @@ var _ = Describe("Terminating endpoints", Label(LabelTerminating), func() {
 		By("deleting " + backends[1].Name)
 		Expect(workload.DeletePod(ctx, f.env.Client, f.ns, backends[1].Name)).To(Succeed())
 		Expect(workload.WaitReadyEndpoints(ctx, f.env.Client, f.ns, "gone", 0, steadyBudget)).To(Succeed())
+		eventuallyGone(ctx, client, backends...)
 		eventuallyRefused(ctx, client, req.Target)
 	})
 })
+
+// eventuallyGone waits until no pod of pods refuses or answers a
+// connection to its own address any more: its network namespace is gone.
+// A deleted pod's agent closes its listener at once, while its address
+// lives on until the kubelet tears the pod down; until then a connection
+// the proxy still sends there is refused by the pod, not by the proxy.
+func eventuallyGone(ctx context.Context, p probe.Prober, pods ...*corev1.Pod) {
+	GinkgoHelper()
+	By(fmt.Sprintf("waiting until the addresses of %v refuse no connection: only the proxy can refuse then", podNames(pods)))
+	Eventually(ctx, func(g Gomega) {
+		for _, pod := range pods {
+			res := probeResult(ctx, g, p, probe.Request{Target: hostPort(pod.Status.PodIP, workload.HTTPPort), Protocol: probe.TCP, Count: 1, Timeout: time.Second})
+			g.Expect(res.Count(probe.Refused)+res.Count(probe.Answered)).To(BeZero(), "%s (%s) still has a network namespace: %s", pod.Name, pod.Status.PodIP, res)
+		}
+	}).WithTimeout(programBudget).WithPolling(poll).Should(Succeed())
+}
 
 // eventuallyHealthCheck waits until GET url from node answers code.
 func eventuallyHealthCheck(ctx context.Context, node Node, url, code string) {

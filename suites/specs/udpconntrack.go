@@ -40,23 +40,32 @@ type udpClient struct {
 	// fromNode sends from the first worker's network namespace (a
 	// hostNetwork client) instead of a pod on it.
 	fromNode bool
+	// local gives the Service internalTrafficPolicy Local and puts the
+	// backends on the client's node; only the replacement spec runs.
+	local bool
 }
 
 var udpClients = []udpClient{
-	{"a pod to the ClusterIP", LabelClusterIP, corev1.ServiceTypeClusterIP, false},
-	{"a pod to a node port", LabelNodePort, corev1.ServiceTypeNodePort, false},
-	{"a hostNetwork client to the ClusterIP", LabelClusterIP, corev1.ServiceTypeClusterIP, true},
+	{"a pod to the ClusterIP", LabelClusterIP, corev1.ServiceTypeClusterIP, false, false},
+	{"a pod to a node port", LabelNodePort, corev1.ServiceTypeNodePort, false, false},
+	{"a hostNetwork client to the ClusterIP", LabelClusterIP, corev1.ServiceTypeClusterIP, true, false},
+	{"a pod to the ClusterIP with internalTrafficPolicy Local", LabelITPLocal, corev1.ServiceTypeClusterIP, false, true},
 }
 
 // newUDPFlow creates the client of c on the first worker and the Service
 // "udp" of c's type selecting app=udp with targetPort target, and returns
-// the flow. Backends go on the second worker, so a pod client's traffic
-// crosses nodes.
+// the flow. Backends go on the second worker (udpBackend), so a pod
+// client's traffic crosses nodes, but for internalTrafficPolicy Local.
 func newUDPFlow(ctx context.Context, c udpClient, target intstr.IntOrString) udpFlow {
 	GinkgoHelper()
 	sp := workload.UDPServicePort(udpServicePort)
 	sp.TargetPort = target
-	svc := f.service(ctx, workload.Service("", "udp", c.typ, map[string]string{"app": "udp"}, sp))
+	svc := workload.Service("", "udp", c.typ, map[string]string{"app": "udp"}, sp)
+	if c.local {
+		local := corev1.ServiceInternalTrafficPolicyLocal
+		svc.Spec.InternalTrafficPolicy = &local
+	}
+	svc = f.service(ctx, svc)
 	addr := hostPort(svc.Spec.ClusterIP, udpServicePort)
 	if c.typ == corev1.ServiceTypeNodePort {
 		addr = hostPort(f.worker(1).IP, svc.Spec.Ports[0].NodePort)
@@ -84,23 +93,31 @@ func (u udpFlow) answeredBy(ctx context.Context, host string) {
 	}).WithTimeout(programBudget).WithPolling(poll).Should(Succeed())
 }
 
-// udpBackend returns an agent pod labelled app=udp on the second worker.
-func udpBackend(name string) workload.Pod {
-	return workload.Pod{Name: name, Node: f.worker(1).Name, Labels: map[string]string{"app": "udp"}}
+// udpBackend returns an agent pod labelled app=udp on the second worker,
+// or, for c local, on the client's node, the first worker.
+func udpBackend(c udpClient, name string) workload.Pod {
+	node := f.worker(1)
+	if c.local {
+		node = f.worker(0)
+	}
+	return workload.Pod{Name: name, Node: node.Name, Labels: map[string]string{"app": "udp"}}
 }
 
 var _ = Describe("UDP conntrack", Label(LabelUDP), func() {
 	for _, c := range udpClients {
 		It("answers from the new backend after the old one is replaced, from "+c.what, Label(c.suite), func(ctx SpecContext) {
 			u := newUDPFlow(ctx, c, intstr.FromString(workload.UDPPortName))
-			f.create(ctx, udpBackend("udp-old"))
+			f.create(ctx, udpBackend(c, "udp-old"))
 			u.answeredBy(ctx, "udp-old")
 
 			By("replacing the backend, the client sending from the same port")
 			Expect(workload.DeletePod(ctx, f.env.Client, f.ns, "udp-old")).To(Succeed())
-			f.create(ctx, udpBackend("udp-new"))
+			f.create(ctx, udpBackend(c, "udp-new"))
 			u.answeredBy(ctx, "udp-new")
 		})
+		if c.local {
+			continue
+		}
 
 		It("answers once an unready backend becomes ready, from "+c.what, Label(c.suite), func(ctx SpecContext) {
 			u := newUDPFlow(ctx, c, intstr.FromString(workload.UDPPortName))
@@ -109,7 +126,7 @@ var _ = Describe("UDP conntrack", Label(LabelUDP), func() {
 			Expect(res.Count(probe.Answered)).To(BeZero(), "a Service without endpoints answered: %s", res)
 
 			By("starting a backend that turns ready only after a few seconds")
-			pod := f.podFor(udpBackend("udp-late"))
+			pod := f.podFor(udpBackend(c, "udp-late"))
 			pod.Spec.Containers[0].ReadinessProbe.InitialDelaySeconds = 4
 			f.createPod(ctx, pod)
 			u.answeredBy(ctx, "udp-late")
@@ -117,7 +134,7 @@ var _ = Describe("UDP conntrack", Label(LabelUDP), func() {
 
 		It("follows a change of the Service's targetPort, from "+c.what, Label(c.suite), func(ctx SpecContext) {
 			u := newUDPFlow(ctx, c, intstr.FromInt32(workload.UDPPort))
-			f.createPods(ctx, twoPortPod("udp-two"))
+			f.createPods(ctx, twoPortPod(c, "udp-two"))
 			u.answeredBy(ctx, "udp-two")
 
 			By(fmt.Sprintf("moving the targetPort from %d to %d, the client sending from the same port", workload.UDPPort, altUDPPort))
@@ -130,8 +147,8 @@ var _ = Describe("UDP conntrack", Label(LabelUDP), func() {
 // twoPortPod is a backend labelled app=udp on the second worker with a
 // second agent container, which serves UDP on altUDPPort and answers as
 // name-alt, so a client can tell which targetPort it reached.
-func twoPortPod(name string) *corev1.Pod {
-	pod := f.podFor(udpBackend(name))
+func twoPortPod(c udpClient, name string) *corev1.Pod {
+	pod := f.podFor(udpBackend(c, name))
 	main := pod.Spec.Containers[0]
 	alt := corev1.Container{
 		Name:            "alt",

@@ -73,8 +73,9 @@ netfilter dump and the cluster objects to --output.
 
 Exit status: 0 when every spec passed, 1 when a spec failed or the run was
 interrupted, 2 for usage or environment errors. --compare runs the suites
-against svccheck's proxy and stock kube-proxy, one cluster each, prints both
-side by side and writes comparison.md to --output.`,
+against svccheck's proxy and stock kube-proxy in iptables and in nftables
+mode, one cluster each in turn, prints them side by side and writes
+comparison.md to --output.`,
 		Example: `  svccheck run
   svccheck run --label-filter 'ClusterIP || NodePort' --keep-cluster
   svccheck run --reuse --name svccheck --focus 'hairpin'
@@ -112,7 +113,7 @@ side by side and writes comparison.md to --output.`,
 	fl.DurationVar(&o.timeout, "timeout", 30*time.Minute, "time limit of the spec run")
 	fl.IntVar(&o.parallel, "parallel", 1, "number of specs to run at once, each share of the specs in a child run on the same cluster")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "stream each spec's steps and output")
-	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy and compare")
+	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy (iptables and nftables modes) and compare")
 	fl.StringVar(&o.nodeImage, "node-image", "", "kind node image of a created cluster (default: see 'svccheck cluster create')")
 	fl.IntVar(&o.workers, "workers", cluster.DefaultWorkers, "worker nodes of a created cluster (at least 2)")
 	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose, a comma-separated list of: "+strings.Join(proxyimpl.Breakages, ", "))

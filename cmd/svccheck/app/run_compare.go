@@ -19,8 +19,9 @@ import (
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
-// compareModes are the proxies `svccheck run --compare` puts side by side.
-var compareModes = []cluster.ProxyMode{cluster.ProxySvccheck, cluster.ProxyKubeProxy}
+// compareModes are the proxies `svccheck run --compare` puts side by side:
+// svccheck's, and kube-proxy in iptables and in nftables mode.
+var compareModes = []cluster.ProxyMode{cluster.ProxySvccheck, cluster.ProxyKubeProxy, cluster.ProxyKubeProxyNFTables}
 
 // childWaitDelay is how long a child run may take, once interrupted, to
 // finish: Ginkgo runs the current spec's cleanup (its namespace deletion

@@ -170,9 +170,9 @@ func TestCompareWritesComparison(t *testing.T) {
 		t.Fatalf("reading %s: %v", reports.FileComparison, rerr)
 	}
 	for _, want := range []string{
-		"# svccheck comparison: svccheck vs kube-proxy\n",
+		"# svccheck comparison: svccheck vs kube-proxy vs kube-proxy:nftables\n",
 		"1 of 1 specs differ.",
-		"| ClusterIP | works | passed | failed | **DIFFERS** |",
+		"| ClusterIP | works | passed | failed | failed | **DIFFERS** |",
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("%s lacks %q:\n%s", reports.FileComparison, want, data)
