@@ -8,11 +8,14 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/component-base/metrics/legacyregistry"
 	utilsysctl "k8s.io/component-helpers/node/util/sysctl"
 	"k8s.io/kubernetes/pkg/proxy"
 	kubeproxyconfig "k8s.io/kubernetes/pkg/proxy/apis/config"
+	"k8s.io/kubernetes/pkg/proxy/config"
 	"k8s.io/kubernetes/pkg/proxy/iptables"
 	proxymetrics "k8s.io/kubernetes/pkg/proxy/metrics"
 	"k8s.io/kubernetes/pkg/proxy/nftables"
@@ -55,58 +58,68 @@ func newKubeProxy(ctx context.Context, mode kubeproxyconfig.ProxyMode) (proxy.Pr
 
 // kubeProxyRun measures kube-proxy's Proxier of mode on c: the first full
 // sync into empty tables, a restarted Proxier's full sync over the intact
-// rules, and partial syncs of one changed Service.
+// rules, and partial syncs of one changed Service. As in cmd/kube-proxy, the
+// Proxier gets its objects through kube-proxy's informer configs, here over
+// a fake clientset holding c, the same way svccheck's Proxier is fed.
 func kubeProxyRun(ctx context.Context, mode kubeproxyconfig.ProxyMode, c cluster, partials int) (result, error) {
 	proxymetrics.RegisterMetrics(mode)
+	const full, partial = "kubeproxy_sync_full_proxy_rules_duration_seconds", "kubeproxy_sync_partial_proxy_rules_duration_seconds"
 	var res result
 	for round := range 2 {
 		p, err := newKubeProxy(ctx, mode)
 		if err != nil {
 			return res, fmt.Errorf("kube-proxy %s: %w", mode, err)
 		}
-		before := histogram("kubeproxy_sync_full_proxy_rules_duration_seconds")
-		feed(p, c)
-		// OnEndpointSlicesSynced syncs at once, in this goroutine.
-		after := histogram("kubeproxy_sync_full_proxy_rules_duration_seconds")
-		if after.count != before.count+1 {
-			return res, fmt.Errorf("kube-proxy %s made %d full syncs on start, want 1", mode, after.count-before.count)
+		before := histogram(full)
+		pctx, cancel := context.WithCancel(ctx)
+		client := fake.NewClientset(c.objects()...)
+		start(pctx, p, client)
+		after, err := waitHistogram(ctx, full, before.count+1)
+		if err != nil {
+			cancel()
+			return res, fmt.Errorf("kube-proxy %s first sync: %w", mode, err)
 		}
 		d := after.sub(before)
 		if round == 0 {
 			res.FirstFull = d
+			cancel()
 			continue
 		}
 		res.RestartFull = d
 		go p.SyncLoop()
 		for i := range partials {
-			before := histogram("kubeproxy_sync_partial_proxy_rules_duration_seconds")
+			before := histogram(partial)
 			n := (i*7919 + 1) % len(c.slices)
-			old := c.slices[n]
 			c.slices[n] = slice(n, i+1)
-			p.OnEndpointSliceUpdate(old, c.slices[n])
-			p.Sync()
-			after, err := waitHistogram(ctx, "kubeproxy_sync_partial_proxy_rules_duration_seconds", before.count+1)
+			if _, err := client.DiscoveryV1().EndpointSlices(namespace).Update(ctx, c.slices[n], metav1.UpdateOptions{}); err != nil {
+				cancel()
+				return res, fmt.Errorf("updating a slice: %w", err)
+			}
+			after, err := waitHistogram(ctx, partial, before.count+1)
 			if err != nil {
+				cancel()
 				return res, fmt.Errorf("kube-proxy %s partial sync: %w", mode, err)
 			}
 			res.Partial = append(res.Partial, after.sub(before))
 		}
+		cancel()
 	}
 	return res, nil
 }
 
-// feed gives p the cluster as its informers would: the node's labels, every
-// Service and EndpointSlice, then the synced signals.
-func feed(p proxy.Provider, c cluster) {
+// start runs kube-proxy's Service and EndpointSlice informer configs over
+// client with p as their handler, as cmd/kube-proxy does; the first sync
+// comes when both have listed.
+func start(ctx context.Context, p proxy.Provider, client *fake.Clientset) {
+	factory := informers.NewSharedInformerFactory(client, 0)
+	services := config.NewServiceConfig(ctx, factory.Core().V1().Services(), 0)
+	services.RegisterEventHandler(p)
+	slices := config.NewEndpointSliceConfig(ctx, factory.Discovery().V1().EndpointSlices(), 0)
+	slices.RegisterEventHandler(p)
 	p.OnTopologyChange(map[string]string{})
-	for _, s := range c.services {
-		p.OnServiceAdd(s)
-	}
-	for _, s := range c.slices {
-		p.OnEndpointSliceAdd(s)
-	}
-	p.OnServiceSynced()
-	p.OnEndpointSlicesSynced()
+	go services.Run(ctx.Done())
+	go slices.Run(ctx.Done())
+	factory.Start(ctx.Done())
 }
 
 // hist is a histogram's count and sum.

@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -43,6 +44,15 @@ func newCluster(n int) cluster {
 		c.slices = append(c.slices, slice(i, 0))
 	}
 	return c
+}
+
+// objects returns every object of c, for a fake clientset.
+func (c cluster) objects() []runtime.Object {
+	objs := []runtime.Object{c.node}
+	for i := range c.services {
+		objs = append(objs, c.services[i], c.slices[i])
+	}
+	return objs
 }
 
 func service(i int) *v1.Service {

@@ -8,7 +8,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/kind/pkg/exec"
 
@@ -24,12 +23,8 @@ import (
 // clientset, so its informers see the objects as from an API server.
 func svccheckRun(ctx context.Context, backend iptables.Backend, c cluster, partials int) (result, error) {
 	var res result
-	objs := []runtime.Object{c.node}
-	for i := range c.services {
-		objs = append(objs, c.services[i], c.slices[i])
-	}
 	for round := range 2 {
-		client := fake.NewClientset(objs...)
+		client := fake.NewClientset(c.objects()...)
 		m := metrics.New()
 		p, err := proxyimpl.New(client, iptables.New(exec.DefaultCmder, backend), conntrack.New(), proxyimpl.Config{
 			NodeName:      nodeName,
