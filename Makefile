@@ -6,7 +6,7 @@ BIN := bin/svccheck
 # e2e runs that are gone.
 E2E_NAME ?= svccheck-e2e
 
-.PHONY: build run check test unit integration lint bench fuzz fuzz-render fuzz-snapshot e2e e2e-suites clean
+.PHONY: build run check test unit integration lint bench bench-kube-proxy bench-kube-proxy-smoke fuzz fuzz-render fuzz-snapshot e2e e2e-suites clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/svccheck
@@ -43,6 +43,7 @@ $(GOLANGCI_LINT): tools/go.mod tools/go.sum
 lint: $(GOLANGCI_LINT)
 	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
 	@$(GO) -C tools mod tidy -diff || { echo "tools/go.mod is not tidy: run go -C tools mod tidy"; exit 1; }
+	@$(GO) -C proxyimpl/bench mod tidy -diff || { echo "proxyimpl/bench/go.mod is not tidy: run go -C proxyimpl/bench mod tidy"; exit 1; }
 	$(GOLANGCI_LINT) run ./...
 	@# The GitHub Actions job in docs/ci.md, with actionlint when installed
 	@# (go install github.com/rhysd/actionlint/cmd/actionlint@latest).
@@ -52,6 +53,19 @@ lint: $(GOLANGCI_LINT)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./proxyimpl/...
+
+# svccheck's proxy beside kube-proxy v1.37's own Proxiers (iptables mode on
+# both backends, nftables mode), same synthetic cluster, each in a fresh
+# network namespace (root). Its own Go module: k8s.io/kubernetes stays out of
+# go.mod. BENCH_SIZES and BENCH_LIMIT tune it.
+BENCH_SIZES ?= 1000,3000,10000
+BENCH_LIMIT ?= 20m
+bench-kube-proxy:
+	cd proxyimpl/bench && $(GO) run . -sizes $(BENCH_SIZES) -limit $(BENCH_LIMIT) -json $(CURDIR)/bench-kube-proxy.json
+
+# The same at 100 Services, one partial sync: that every proxy still runs.
+bench-kube-proxy-smoke:
+	cd proxyimpl/bench && $(GO) vet . && $(GO) run . -sizes 100 -partials 1 -limit 5m
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./proxyimpl/iptables/ipsave
