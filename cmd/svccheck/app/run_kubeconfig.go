@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
+	"github.com/svccheck/svccheck/suites/preflight"
 )
 
 // hostPodMargin is how much longer than the spec run (--timeout) the host
@@ -35,6 +37,12 @@ func connectCluster(ctx context.Context, o *runOptions, stderr io.Writer) (*clus
 	})
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if !o.parallelChild {
+		// Before anything is created: the parent checks once for all.
+		if err := runPreflight(ctx, c, image, o.runID, stderr); err != nil {
+			return nil, err
+		}
 	}
 	left.addRun(c.Clientset, o.kubeconfig, o.runID, c.HostPods())
 	start := time.Now()
@@ -107,4 +115,25 @@ func (o *runOptions) targetArgs(name string) []string {
 		args = append(args, "--image", o.image)
 	}
 	return args
+}
+
+// runPreflight checks, before a run creates anything on a cluster it
+// reached through a kubeconfig, that the run can work there (svccheck
+// preflight's checks); a failure exits 2 with every problem listed.
+func runPreflight(ctx context.Context, c *cluster.Cluster, image, runID string, stderr io.Writer) error {
+	start := time.Now()
+	fmt.Fprintf(stderr, "preflight of %s (image %s)\n", c.RESTConfig.Host, image)
+	res, err := preflight.Run(ctx, preflight.Config{REST: c.RESTConfig, Clientset: c.Clientset, Image: image, RunID: runID, Progress: stderr})
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	var failed *preflight.Failed
+	switch {
+	case errors.As(err, &failed):
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("preflight failed, nothing was created: %w", err)}
+	case err != nil:
+		return usageError("preflight: %v", err)
+	}
+	fmt.Fprintf(stderr, "preflight passed in %s: %d checks\n", reports.FormatDuration(time.Since(start)), len(res.Checks))
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
+	"github.com/svccheck/svccheck/suites/preflight"
 	"github.com/svccheck/svccheck/suites/runner"
 	"github.com/svccheck/svccheck/suites/specs"
 	"github.com/svccheck/svccheck/suites/workload"
@@ -213,7 +214,9 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 		return runShares(ctx, o, c.Name, stderr)
 	}
 	env := newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)
-	env.Labels = map[string]string{diag.LabelManagedBy: diag.ManagedBy, diag.LabelRunID: o.runID}
+	// The labels preflight checks admission against: managed-by, run id
+	// and the privileged Pod Security level the host-network agents need.
+	env.Labels = preflight.NamespaceLabels(o.runID)
 	ext, reason := newExternalClient(ctx, c, stderr)
 	if ext != nil {
 		env.External = ext.get
