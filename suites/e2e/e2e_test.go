@@ -131,7 +131,7 @@ func outputDir(t *testing.T, sub string) string {
 }
 
 // TestRun creates a cluster with svccheck's proxy, runs every suite on it
-// (they must all pass), then reruns the specs with the proxy broken on
+// three specs at a time (they must all pass), then reruns the specs with the proxy broken on
 // purpose, one breakage at a time, three specs at a time with --parallel 3
 // (exactly the specs that check the broken behaviour must fail; see
 // breakages), and deletes the cluster.
@@ -142,7 +142,7 @@ func TestRun(t *testing.T) {
 	}
 
 	intact := outputDir(t, "intact")
-	args := []string{"run", "--proxy", "svccheck", "--name", name, "--output", intact}
+	args := []string{"run", "--proxy", "svccheck", "--name", name, "--parallel", "3", "--output", intact}
 	if reuse {
 		args = append(args, "--reuse")
 	} else {
