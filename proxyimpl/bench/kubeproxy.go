@@ -11,7 +11,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/component-base/metrics/legacyregistry"
+	compbasemetrics "k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/testutil"
 	utilsysctl "k8s.io/component-helpers/node/util/sysctl"
 	"k8s.io/kubernetes/pkg/proxy"
 	kubeproxyconfig "k8s.io/kubernetes/pkg/proxy/apis/config"
@@ -63,7 +64,8 @@ func newKubeProxy(ctx context.Context, mode kubeproxyconfig.ProxyMode) (proxy.Pr
 // a fake clientset holding c, the same way svccheck's Proxier is fed.
 func kubeProxyRun(ctx context.Context, mode kubeproxyconfig.ProxyMode, c cluster, partials int) (result, error) {
 	proxymetrics.RegisterMetrics(mode)
-	const full, partial = "kubeproxy_sync_full_proxy_rules_duration_seconds", "kubeproxy_sync_partial_proxy_rules_duration_seconds"
+	full := proxymetrics.SyncFullProxyRulesLatency.WithLabelValues(string(v1.IPv4Protocol))
+	partial := proxymetrics.SyncPartialProxyRulesLatency.WithLabelValues(string(v1.IPv4Protocol))
 	var res result
 	for round := range 2 {
 		p, err := newKubeProxy(ctx, mode)
@@ -132,36 +134,26 @@ func (h hist) sub(o hist) time.Duration {
 	return time.Duration((h.sum - o.sum) * float64(time.Second))
 }
 
-// histogram reads the histogram name from kube-proxy's metrics registry.
-func histogram(name string) hist {
-	families, err := legacyregistry.DefaultGatherer.Gather()
-	if err != nil {
-		return hist{}
-	}
-	var h hist
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			h.count += m.GetHistogram().GetSampleCount()
-			h.sum += m.GetHistogram().GetSampleSum()
-		}
-	}
-	return h
+// histogram reads one of kube-proxy's sync latency histograms, straight
+// from the metric (gathering the registry would also run kube-proxy's
+// nfacct collector, which fails in a bare namespace).
+func histogram(m compbasemetrics.ObserverMetric) hist {
+	count, _ := testutil.GetHistogramMetricCount(m)
+	sum, _ := testutil.GetHistogramMetricValue(m)
+	return hist{count: count, sum: sum}
 }
 
-// waitHistogram waits until histogram name has count observations.
-func waitHistogram(ctx context.Context, name string, count uint64) (hist, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
+// waitHistogram waits until m has count observations. There is no time
+// limit here: the parent stops a child that runs past its limit, and says
+// so.
+func waitHistogram(ctx context.Context, m compbasemetrics.ObserverMetric, count uint64) (hist, error) {
 	for {
-		if h := histogram(name); h.count >= count {
+		if h := histogram(m); h.count >= count {
 			return h, nil
 		}
 		select {
 		case <-ctx.Done():
-			return hist{}, fmt.Errorf("waiting for %s to reach %d observations: %w", name, count, ctx.Err())
+			return hist{}, fmt.Errorf("waiting for sync %d: %w", count, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

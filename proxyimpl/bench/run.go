@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -28,12 +29,21 @@ func runAll(ctx context.Context, sizes []int, list []impl, partials int, limit t
 		return nil, err
 	}
 	var runs []run
+	var failed error
 	for _, n := range sizes {
 		for _, im := range list {
 			fmt.Fprintf(os.Stderr, "bench: %s, %d Services x 10 endpoints ...\n", im.name, n)
 			r, err := runOne(ctx, self, im, n, partials, limit)
+			if ctx.Err() != nil {
+				return runs, ctx.Err()
+			}
 			if err != nil {
-				return runs, err
+				// One proxy failing costs its row, not the others.
+				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+				r.Result.Stopped = "failed: " + firstLine(err.Error())
+				runs = append(runs, r)
+				failed = errors.Join(failed, err)
+				continue
 			}
 			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB (%s)\n",
 				im.name, n, r.Result.FirstFull.Round(time.Millisecond), r.Result.RestartFull.Round(time.Millisecond),
@@ -41,7 +51,14 @@ func runAll(ctx context.Context, sizes []int, list []impl, partials int, limit t
 			runs = append(runs, r)
 		}
 	}
-	return runs, nil
+	return runs, failed
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // runOne runs im on n Services in a namespace of its own, deleted after.

@@ -104,8 +104,6 @@ func label(m *dto.Metric, name string) string {
 }
 
 func waitCount(ctx context.Context, m *metrics.Metrics, mode string, count uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
 	for {
 		if _, n := syncDuration(m, mode); n >= count {
 			return nil
