@@ -45,6 +45,12 @@ func (d DumpDir) Node(name string) (*Node, error) {
 		nodes, _ := d.Nodes()
 		return nil, fmt.Errorf("the dump %s holds no node %q (nodes: %s)", d, name, strings.Join(nodes, ", "))
 	}
+	return ReadNode(name, dir)
+}
+
+// ReadNode reads node name's nat and filter tables and addresses from the
+// node dump directory dir (nodes/<node>, or one of its failure dumps).
+func ReadNode(name, dir string) (*Node, error) {
 	n := &Node{Name: name, Tables: &ipsave.Dump{}, Files: map[ipsave.TableName]string{}}
 	for table, file := range map[ipsave.TableName]string{ipsave.TableNAT: diag.FileIPTablesNAT, ipsave.TableFilter: diag.FileIPTablesFilter} {
 		data, err := os.ReadFile(filepath.Join(dir, file))

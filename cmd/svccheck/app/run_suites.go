@@ -186,7 +186,8 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 		return res, fmt.Errorf("writing the reports: %w", err)
 	}
 	findings, doctorRan := doctorAfterRun(ctx, collector, o.output, stderr)
-	writeHTMLReport(o.output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan}, stderr)
+	writeHTMLReport(o.output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan,
+		Traces: failureTraces(o.output, res)}, stderr)
 	if err := reports.WriteTable(stdout, res); err != nil {
 		return res, fmt.Errorf("writing the summary table: %w", err)
 	}
