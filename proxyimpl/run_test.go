@@ -87,10 +87,9 @@ func TestPeriodicFullResync(t *testing.T) {
 	if err := env.ipt.Restore(env.ctx, []byte("*filter\n-F SVCCHK-FORWARD\nCOMMIT\n")); err != nil {
 		t.Fatal(err)
 	}
-	for range 100 { // let the loop wait on its timer
-		if clk.HasWaiters() {
-			break
-		}
+	// Let the loop wait on its timer first: a step before that is lost.
+	// On a loaded machine this can take seconds.
+	for deadline := time.Now().Add(30 * time.Second); !clk.HasWaiters() && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	clk.Step(DefaultSyncPeriod)
