@@ -67,6 +67,9 @@ type Env struct {
 	External func(ctx context.Context) (*ExternalClient, error)
 	// NoExternal says why External is nil.
 	NoExternal string
+	// Scale is the number of Services the Scale spec creates (--scale N);
+	// 0 skips it.
+	Scale int
 }
 
 var (
