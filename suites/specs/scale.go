@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
 	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -50,6 +51,7 @@ var _ = Describe("Network programming latency", Label(LabelScale), func() {
 		nodes := f.env.Nodes
 		cs := f.scaleClient()
 		f.create(ctx, f.scalePods(nodes)...)
+		DeferCleanup(deleteScaleServices, cs, f.ns, n, NodeTimeout(3*time.Minute))
 		watch := watchSlices(ctx, cs, f.ns)
 		before := scrapeMetrics(ctx, nodes, f.env.Proxy)
 		rep := reports.ScaleReport{Services: n, ProxyMode: f.env.Proxy, Budget: reports.Duration(budget), Interval: reports.Duration(scaleInterval)}
@@ -144,6 +146,23 @@ func scaleService(ns string, i int) *corev1.Service {
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(workload.HTTPPort), Protocol: corev1.ProtocolTCP}},
 		},
 	}
+}
+
+// deleteScaleServices deletes the burst's Services at the rate they were
+// made, rather than at the namespace controller's, and waits until they are
+// gone, so the next run measures a proxy that is not still removing them.
+func deleteScaleServices(ctx SpecContext, cs kubernetes.Interface, ns string, n int) {
+	forEach(n, func(i int) {
+		err := cs.CoreV1().Services(ns).Delete(ctx, scaleName(i), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			fmt.Fprintf(GinkgoWriter, "deleting Service %s: %v\n", scaleName(i), err)
+		}
+	})
+	Eventually(ctx, func(g Gomega) {
+		list, err := cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(list.Items).To(BeEmpty())
+	}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
 }
 
 // forEach calls do(0..n-1), scaleWriters at a time.
