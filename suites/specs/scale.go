@@ -29,6 +29,12 @@ const (
 	// scaleInterval is the time between two probes of a pending Service
 	// from one node: the resolution of the figures.
 	scaleInterval = 250 * time.Millisecond
+	// scaleAttemptTimeout bounds each probe. A Service not programmed yet
+	// drops the connection (the packet leaves the node and meets the
+	// host's fence): a short timeout keeps the next attempt near; every
+	// pending Service is probed at once (no cap on attempts in flight), so
+	// timeouts do not delay the others.
+	scaleAttemptTimeout = 500 * time.Millisecond
 	// scaleWriters bounds the API writes in flight.
 	scaleWriters = 16
 	// scaleSample is one in how many Services change endpoints in the

@@ -166,7 +166,7 @@ func (fx *fixture) probeFirst(ctx context.Context, pod string, budget time.Durat
 		_, _ = io.Copy(io.Discard, out)
 	}()
 	argv := []string{"svccheck", "agent", "probe-first", "--budget", budget.String(),
-		"--interval", scaleInterval.String(), "--timeout", "1s"}
+		"--interval", scaleInterval.String(), "--timeout", scaleAttemptTimeout.String(), "--parallel", "100000"}
 	var stderr bytes.Buffer
 	err := probe.PodExecStream(ctx, fx.env.Config, fx.env.Client, fx.ns, pod, "agent", argv, in, outW, &stderr)
 	outW.Close()
