@@ -120,6 +120,13 @@ func (fx *fixture) scalePhase(ctx context.Context, name, set string, budget time
 	}
 	wg.Wait()
 
+	return phaseStats(name, set, nodes, targets, answers, sw)
+}
+
+// phaseStats returns the latencies of a phase from the first answers of
+// each node (answers, by target) to the Services of targets, measured from
+// their slices' being seen ready with set.
+func phaseStats(name, set string, nodes []Node, targets map[string]string, answers []map[string]time.Time, sw *sliceWatch) reports.ScalePhase {
 	var all []time.Duration
 	allNever := 0
 	phase := reports.ScalePhase{Name: name}
