@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -84,21 +85,32 @@ func (p *PodProber) Source() string { return "pod " + p.Namespace + "/" + p.Pod 
 // PodExec runs argv in a container of a pod and returns its stdout and
 // stderr. A non-zero exit status is returned as an error beside the output.
 func PodExec(ctx context.Context, config *rest.Config, client kubernetes.Interface, namespace, pod, container string, argv []string) (stdout, stderr []byte, err error) {
+	var out, errOut bytes.Buffer
+	err = PodExecStream(ctx, config, client, namespace, pod, container, argv, nil, &out, &errOut)
+	return out.Bytes(), errOut.Bytes(), err
+}
+
+// PodExecStream runs argv in a container of a pod, feeding it stdin (none
+// when nil) and copying its output to stdout and stderr as it comes. A
+// non-zero exit status is returned as an error.
+func PodExecStream(ctx context.Context, config *rest.Config, client kubernetes.Interface, namespace, pod, container string, argv []string,
+	stdin io.Reader, stdout, stderr io.Writer) error {
 	req := client.CoreV1().RESTClient().Post().
 		Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{
 			Container: container,
 			Command:   argv,
+			Stdin:     stdin != nil,
 			Stdout:    true,
 			Stderr:    true,
 		}, scheme.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(config, "GET", req.URL().String())
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating websocket executor: %w", err)
+		return fmt.Errorf("creating websocket executor: %w", err)
 	}
 	spdy, err := remotecommand.NewSPDYExecutor(config, "POST", req.URL())
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating SPDY executor: %w", err)
+		return fmt.Errorf("creating SPDY executor: %w", err)
 	}
 	// Fall back to SPDY only when the WebSocket upgrade itself failed, as
 	// kubectl does; a command that ran and failed must not run twice.
@@ -106,12 +118,10 @@ func PodExec(ctx context.Context, config *rest.Config, client kubernetes.Interfa
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating exec fallback: %w", err)
+		return fmt.Errorf("creating exec fallback: %w", err)
 	}
-	var out, errOut bytes.Buffer
-	err = exe.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
-	if err != nil {
-		return out.Bytes(), errOut.Bytes(), fmt.Errorf("exec in pod %s/%s: %w", namespace, pod, err)
+	if err := exe.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}); err != nil {
+		return fmt.Errorf("exec in pod %s/%s: %w", namespace, pod, err)
 	}
-	return out.Bytes(), errOut.Bytes(), nil
+	return nil
 }

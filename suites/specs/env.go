@@ -75,6 +75,9 @@ type Env struct {
 	Labels map[string]string
 	// ProxySource says how Proxy was found, for skip messages.
 	ProxySource string
+	// Scale is the number of Services the Scale spec creates (--scale N);
+	// 0 skips it.
+	Scale int
 }
 
 var (

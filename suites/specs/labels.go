@@ -34,6 +34,9 @@ const (
 	// the proxy's pods); specs beside them may need retries, which their
 	// budgets allow.
 	LabelDisruptive = "Disruptive"
+	// LabelScale marks the network programming latency measurement of
+	// `svccheck run --scale N`: off unless --scale selects it.
+	LabelScale = "Scale"
 )
 
 // SuiteLabels lists the labels that name a suite, in report order.

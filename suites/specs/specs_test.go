@@ -29,7 +29,14 @@ func TestSpecLabels(t *testing.T) {
 		t.Fatalf("found %d specs, want at least 20", len(leaves))
 	}
 	suites := map[string]int{}
+	scale := 0
 	for _, sr := range leaves {
+		if slices.Contains(sr.Labels(), specs.LabelScale) {
+			// The Scale measurement belongs to no suite: --scale runs
+			// it alone.
+			scale++
+			continue
+		}
 		var mine []string
 		for _, l := range sr.Labels() {
 			if slices.Contains(specs.SuiteLabels, l) {
@@ -84,6 +91,14 @@ func TestSpecLabels(t *testing.T) {
 	}
 	if got, want := count("!Affinity"), len(leaves)-7; got != want {
 		t.Errorf("'!Affinity' selects %d specs, want %d", got, want)
+	}
+	// A run without --scale filters with "!Scale", one with --scale with
+	// "Scale": the measurement runs alone or not at all.
+	if scale != 1 || count(specs.LabelScale) != 1 {
+		t.Errorf("Scale labels %d specs (filter selects %d), want 1", scale, count(specs.LabelScale))
+	}
+	if got, want := count("!"+specs.LabelScale), len(leaves)-1; got != want {
+		t.Errorf("'!Scale' selects %d specs, want %d", got, want)
 	}
 }
 

@@ -22,7 +22,7 @@ func newAgentCommand(stdout, _ io.Writer) *cobra.Command {
 		Use:   "agent",
 		Short: "Test workload: an echo server (serve) and a prober (probe)",
 	}
-	cmd.AddCommand(newAgentServeCommand(), newAgentProbeCommand(stdout), newAgentHoldCommand(stdout), newAgentDNSCommand(stdout))
+	cmd.AddCommand(newAgentServeCommand(), newAgentProbeCommand(stdout), newAgentProbeFirstCommand(stdout), newAgentHoldCommand(stdout), newAgentDNSCommand(stdout))
 	return cmd
 }
 

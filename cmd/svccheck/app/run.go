@@ -16,6 +16,7 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
+	"github.com/svccheck/svccheck/suites/specs"
 )
 
 func init() { subcommands = append(subcommands, newRunCommand) }
@@ -40,6 +41,9 @@ type runOptions struct {
 	breakMode   string
 	nodeImage   string
 	workers     int
+	// scale, when positive, runs the Scale specs alone with that many
+	// Services.
+	scale int
 	// parallelChild marks a child run of a --parallel run: the parent
 	// loads svccheck, dumps the nodes and prints the merged results.
 	parallelChild bool
@@ -116,6 +120,7 @@ comparison.md to --output.`,
 	fl.BoolVar(&o.compare, "compare", false, "run against svccheck's proxy and kube-proxy (iptables and nftables modes) and compare")
 	fl.StringVar(&o.nodeImage, "node-image", "", "kind node image of a created cluster (default: see 'svccheck cluster create')")
 	fl.IntVar(&o.workers, "workers", cluster.DefaultWorkers, "worker nodes of a created cluster (at least 2)")
+	fl.IntVar(&o.scale, "scale", 0, "measure network programming latency with a burst of this many Services (runs the Scale specs alone; 0: never run them)")
 	fl.StringVar(&o.breakMode, "break", "", "deploy svccheck's proxy broken on purpose, a comma-separated list of: "+strings.Join(proxyimpl.Breakages, ", "))
 	_ = fl.MarkHidden("break")
 	fl.BoolVar(&o.parallelChild, "parallel-child", false, "run as one share of a --parallel run")
@@ -157,6 +162,12 @@ func (o *runOptions) complete(now time.Time) error {
 		if _, err := types.ParseLabelFilter(o.labelFilter); err != nil {
 			return usageError("--label-filter %q: %v", o.labelFilter, err)
 		}
+	}
+	if o.scale < 0 {
+		return usageError("--scale must be positive, got %d", o.scale)
+	}
+	if o.scale > 0 && o.parallel > 1 {
+		return usageError("--scale measures alone: --parallel must be 1")
 	}
 	if o.breakMode != "" {
 		_, names, err := proxyimpl.ParseBreak(o.breakMode)
@@ -281,5 +292,21 @@ func (o *runOptions) String() string {
 	for _, f := range o.focus {
 		fmt.Fprintf(&b, " --focus %q", f)
 	}
+	if o.scale > 0 {
+		fmt.Fprintf(&b, " --scale %d", o.scale)
+	}
 	return b.String()
+}
+
+// specFilter is the label filter the run gives Ginkgo: --label-filter,
+// with the Scale specs left out unless --scale selects them, alone.
+func (o *runOptions) specFilter() string {
+	want := "!" + specs.LabelScale
+	if o.scale > 0 {
+		want = specs.LabelScale
+	}
+	if o.labelFilter == "" {
+		return want
+	}
+	return "(" + o.labelFilter + ") && " + want
 }

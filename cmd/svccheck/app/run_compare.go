@@ -167,6 +167,9 @@ func writeComparison(o *runOptions, runs []reports.Results, stdout, stderr io.Wr
 	for _, mode := range compareModes {
 		dirs = append(dirs, modeDir(mode))
 	}
+	if err := compareScale(o.output, dirs, stdout); err != nil {
+		return c, err
+	}
 	writeComparisonHTML(o.output, c, dirs, stderr)
 	fmt.Fprintf(stderr, "comparison in %s\n", filepath.Join(o.output, reports.FileComparison))
 	return c, nil
@@ -201,6 +204,9 @@ func (o *runOptions) filterArgs() []string {
 	}
 	for _, f := range o.focus {
 		args = append(args, "--focus", f)
+	}
+	if o.scale > 0 {
+		args = append(args, "--scale", strconv.Itoa(o.scale))
 	}
 	return args
 }

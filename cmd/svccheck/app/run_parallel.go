@@ -39,7 +39,7 @@ type listedSpec struct {
 // process, since Ginkgo walks the specs once per process.
 func listSpecs(o *runOptions, path string) error {
 	report, _, err := runner.Run(runner.Options{
-		Description: suiteDescription(o), LabelFilter: o.labelFilter, Focus: o.focus, DryRun: true,
+		Description: suiteDescription(o), LabelFilter: o.specFilter(), Focus: o.focus, DryRun: true,
 	})
 	if err != nil {
 		return fmt.Errorf("listing the specs: %w", err)

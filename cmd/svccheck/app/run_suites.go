@@ -191,6 +191,9 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err := reports.WriteTable(stdout, res); err != nil {
 		return res, fmt.Errorf("writing the summary table: %w", err)
 	}
+	if err := writeScale(o.output, report, stdout); err != nil {
+		return res, err
+	}
 	writeSuiteTimes(stderr, res)
 	if harness != nil {
 		return res, harness.err
@@ -230,11 +233,12 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 		}()
 	}
 	env.NoExternal = reason
+	env.Scale = o.scale
 	if err := specs.SetEnv(env); err != nil {
 		return types.Report{}, false, usageError("%v", err)
 	}
 	report, passed, err := runner.Run(runner.Options{
-		Description: suiteDescription(o), LabelFilter: o.labelFilter, Focus: o.focus,
+		Description: suiteDescription(o), LabelFilter: o.specFilter(), Focus: o.focus,
 		Timeout: o.timeout, Verbose: o.verbose, Progress: stderr,
 	})
 	if err != nil {
