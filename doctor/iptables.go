@@ -1,9 +1,14 @@
 package doctor
 
-import "strings"
+import (
+	"strings"
 
-// This file holds all the iptables-save parsing doctor does, kept minimal
-// and in one place so a shared model of iptables-save text can replace it.
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
+)
+
+// This file holds the little iptables-save reading doctor does on top of
+// ipsave's line reader and word splitter: the fields of a rule its checks
+// look at.
 
 // saveRule is one "-A" line of iptables-save output.
 type saveRule struct {
@@ -41,34 +46,30 @@ type saveFile struct {
 	rules  []saveRule
 }
 
-// parseSave parses iptables-save output (with or without counters).
+// parseSave reads iptables-save output (with or without counters) through
+// ipsave's line reader: the chains it declares and its rules, each with its
+// line number.
 func parseSave(lines []string) saveFile {
 	var f saveFile
-	table := ""
-	for i, l := range lines {
-		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "[") {
-			if j := strings.IndexByte(l, ']'); j >= 0 {
-				l = strings.TrimSpace(l[j+1:])
-			}
+	// Scan's callback returns no error, and reading from memory cannot fail.
+	_ = ipsave.Scan([]byte(strings.Join(lines, "\n")), func(l ipsave.Line) error {
+		switch l.Kind {
+		case ipsave.LineChain:
+			f.chains = append(f.chains, saveChain{line: l.Num, table: string(l.Table), name: string(l.Chain)})
+		case ipsave.LineRule:
+			f.rules = append(f.rules, parseRule(l.Num, string(l.Table), ipsave.StripCounters(l.Text)))
 		}
-		switch {
-		case strings.HasPrefix(l, "*"):
-			table = l[1:]
-		case strings.HasPrefix(l, ":"):
-			if name, _, _ := strings.Cut(l[1:], " "); name != "" {
-				f.chains = append(f.chains, saveChain{line: i + 1, table: table, name: name})
-			}
-		case strings.HasPrefix(l, "-A "):
-			f.rules = append(f.rules, parseRule(i+1, table, l))
-		}
-	}
+		return nil
+	})
 	return f
 }
 
 func parseRule(line int, table, text string) saveRule {
 	r := saveRule{line: line, text: text, table: table}
-	args := splitArgs(text)
+	args, err := ipsave.SplitWords(text)
+	if err != nil {
+		args = strings.Fields(text)
+	}
 	for i := 0; i+1 < len(args); i++ {
 		v := args[i+1]
 		switch args[i] {
@@ -90,35 +91,4 @@ func parseRule(line int, table, text string) saveRule {
 		i++
 	}
 	return r
-}
-
-// splitArgs splits a rule into words, keeping double-quoted words whole
-// (without their quotes; \" stays a quote).
-func splitArgs(s string) []string {
-	var out []string
-	var b strings.Builder
-	inWord, quoted := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quoted && c == '\\' && i+1 < len(s):
-			i++
-			b.WriteByte(s[i])
-		case c == '"':
-			quoted, inWord = !quoted, true
-		case c == ' ' && !quoted:
-			if inWord {
-				out = append(out, b.String())
-				b.Reset()
-				inWord = false
-			}
-		default:
-			b.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		out = append(out, b.String())
-	}
-	return out
 }

@@ -1,13 +1,13 @@
 package reports
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 )
 
 // NodeTables are one node's iptables tables as report.html shows them.
@@ -72,42 +72,42 @@ var builtinChains = map[string]bool{"PREROUTING": true, "INPUT": true, "FORWARD"
 // proxy or kube-proxy names: namespace/name[:port].
 var serviceComment = regexp.MustCompile(`--comment "?([a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[-a-z0-9]*)?)`)
 
-// ParseTables reads iptables-save output into tables. Services are grouped
-// from the rule comments; a chain belongs to the Service most of its
-// rules name.
+// ParseTables reads iptables-save output into tables, through ipsave's
+// line reader. Services are grouped from the rule comments; a chain
+// belongs to the Service most of its rules name.
 func ParseTables(data []byte, file string) []Table {
 	var tables []Table
-	var cur *Table
 	index := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "*"):
-			tables = append(tables, Table{Name: line[1:], File: file})
-			cur = &tables[len(tables)-1]
-			clear(index)
-		case cur == nil:
-		case strings.HasPrefix(line, ":"):
-			name, _, _ := strings.Cut(line[1:], " ")
-			index[name] = len(cur.Chains)
-			cur.Chains = append(cur.Chains, Chain{Name: name})
-		default:
-			counters, text := splitCounters(line)
-			if !strings.HasPrefix(text, "-A ") {
-				continue
-			}
-			chain, _, _ := strings.Cut(text[3:], " ")
-			i, ok := index[chain]
-			if !ok {
-				index[chain] = len(cur.Chains)
-				i = len(cur.Chains)
-				cur.Chains = append(cur.Chains, Chain{Name: chain})
-			}
-			cur.Chains[i].Rules = append(cur.Chains[i].Rules, Rule{Line: n, Text: text, Counters: counters, Jump: jumpTarget(text)})
+	chain := func(t *Table, name string) *Chain {
+		i, ok := index[name]
+		if !ok {
+			i = len(t.Chains)
+			index[name] = i
+			t.Chains = append(t.Chains, Chain{Name: name})
 		}
+		return &t.Chains[i]
 	}
+	// The callback returns no error, and reading from memory cannot fail.
+	_ = ipsave.Scan(data, func(l ipsave.Line) error {
+		if l.Kind == ipsave.LineTable {
+			tables = append(tables, Table{Name: string(l.Table), File: file})
+			clear(index)
+			return nil
+		}
+		if len(tables) == 0 {
+			return nil
+		}
+		cur := &tables[len(tables)-1]
+		switch l.Kind {
+		case ipsave.LineChain:
+			chain(cur, string(l.Chain))
+		case ipsave.LineRule:
+			counters, text := splitCounters(l.Text)
+			c := chain(cur, string(l.Chain))
+			c.Rules = append(c.Rules, Rule{Line: l.Num, Text: text, Counters: counters, Jump: jumpTarget(text)})
+		}
+		return nil
+	})
 	for i := range tables {
 		groupServices(&tables[i])
 		tables[i].chains = map[string]bool{}
@@ -120,12 +120,11 @@ func ParseTables(data []byte, file string) []Table {
 
 // splitCounters splits "[p:b] -A ..." into its counters and the rule.
 func splitCounters(line string) (counters, text string) {
-	if strings.HasPrefix(line, "[") {
-		if i := strings.IndexByte(line, ']'); i > 0 {
-			return line[:i+1], strings.TrimLeft(line[i+1:], " ")
-		}
+	text = ipsave.StripCounters(line)
+	if text != line {
+		counters = strings.TrimSpace(strings.TrimSuffix(line, text))
 	}
-	return "", line
+	return counters, text
 }
 
 // jumpTarget returns the chain after -j or -g, if the rule has one.
