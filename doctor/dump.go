@@ -19,8 +19,8 @@ import (
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
-// FileDockerNetworks, under cluster/, lists the Docker networks of the
-// host running a kind cluster, one "name subnet" line per subnet.
+// FileDockerNetworks is the file, under cluster/, listing the Docker
+// networks of the host running a kind cluster, one "name subnet" line per subnet.
 const FileDockerNetworks = "docker-networks.txt"
 
 // Dump is what doctor reads from a dump directory.

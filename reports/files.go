@@ -11,8 +11,8 @@ import (
 	"strings"
 )
 
-// FileClaim, in an output directory, says which svccheck process claimed
-// it (ClaimDir). It stays after the run, so a later run refuses the
+// FileClaim is the file, in an output directory, that says which svccheck
+// process claimed it (ClaimDir). It stays after the run, so a later run refuses the
 // directory too.
 const FileClaim = ".svccheck-claim"
 

@@ -171,7 +171,7 @@ func dialLoop(ns, addr, server string, n int) error {
 			r, err := readReply(conn)
 			_ = conn.Close()
 			if err != nil || r.Server != server {
-				return fmt.Errorf("connection %d to %s: answer %+v, %v; want one from %s", i, addr, r, err, server)
+				return fmt.Errorf("connection %d to %s: answer %+v, %w; want one from %s", i, addr, r, err, server)
 			}
 		}
 		return nil

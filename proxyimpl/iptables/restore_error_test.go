@@ -35,7 +35,7 @@ func TestLineContext(t *testing.T) {
 		t.Errorf("LineContext past the end = %q, want nothing", got)
 	}
 	plain := errors.New("boom")
-	if err := withContext(plain, "no line here", data); err != plain {
+	if err := withContext(plain, "no line here", data); err != plain { //nolint:errorlint // the very error, not one wrapping it
 		t.Errorf("withContext without a line = %v, want the error itself", err)
 	}
 	var rerr *RestoreError

@@ -41,12 +41,12 @@ const (
 // the square root of 4^bits), so a count crossing into the next level
 // must fall back by a good margin before the tree is re-balanced again.
 func dispatchWindow(bits int) (lo, hi int) {
-	switch {
-	case bits == 0:
+	switch bits {
+	case 0:
 		return 0, flatMax
-	case bits == minDispatchBits:
+	case minDispatchBits:
 		return flatLeave, 2 << (2 * bits)
-	case bits == maxDispatchBits:
+	case maxDispatchBits:
 		return 3 << (2*bits - 3), int(^uint(0) >> 1)
 	}
 	return 3 << (2*bits - 3), 2 << (2 * bits)

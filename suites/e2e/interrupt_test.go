@@ -48,10 +48,9 @@ var cachedNodeImage = envOr("SVCCHECK_E2E_NODE_IMAGE", "svccheck/node:v1.37.0-f6
 
 // interrupted is what an interrupted run left.
 type interrupted struct {
-	code   int
-	lines  []string
-	output string // the run's --output
-	took   time.Duration
+	code  int
+	lines []string
+	took  time.Duration
 }
 
 // interruptAt runs svccheck with args (and env added), sends SIGINT to its

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -220,7 +221,8 @@ func runCaptured(t *testing.T, ctx context.Context, args ...string) (int, string
 	if err == nil {
 		return 0, string(out)
 	}
-	if ee, ok := err.(*osexec.ExitError); ok {
+	var ee *osexec.ExitError
+	if errors.As(err, &ee) {
 		return ee.ExitCode(), string(out)
 	}
 	t.Fatalf("running svccheck: %v", err)

@@ -20,9 +20,10 @@ const DefaultKubernetesVersion = "v1.37.0"
 // makes, unless RepositoryEnv or Options.Repository names another.
 const Repository = "svccheck/node"
 
-// RepositoryEnv, when set, replaces Repository in the tags Ensure and Tag
-// use: a build under another name leaves the cached image alone (the
-// interruption tests build and interrupt one).
+// RepositoryEnv names the environment variable that, when set, replaces
+// Repository in the tags Ensure and Tag use: a build under another name
+// leaves the cached image alone (the interruption tests build and
+// interrupt one).
 const RepositoryEnv = "SVCCHECK_NODE_IMAGE_REPOSITORY"
 
 // builderVersion names the recipe. Bump it whenever the way the image is

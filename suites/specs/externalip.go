@@ -3,8 +3,8 @@ package specs
 import (
 	"fmt"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // Ginkgo's DSL reads best dot-imported.
-	. "github.com/onsi/gomega"    //nolint:revive // Gomega's DSL reads best dot-imported.
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svccheck/svccheck/suites/probe"

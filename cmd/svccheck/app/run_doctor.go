@@ -92,7 +92,8 @@ func writeDoctorFiles(outDir string, rep doctor.Report) error {
 	if err != nil {
 		return fmt.Errorf("adding doctor's findings to %s: %w", reports.FileSummary, err)
 	}
-	if _, err := io.WriteString(s, "\n"); err == nil {
+	_, err = io.WriteString(s, "\n")
+	if err == nil {
 		err = doctor.WriteMarkdown(s, rep)
 	}
 	if cerr := s.Close(); err == nil {
