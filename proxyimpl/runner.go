@@ -2,6 +2,7 @@ package proxyimpl
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -20,6 +21,10 @@ type runner struct {
 	retryMax    time.Duration
 	clock       clock.Clock
 	trigger     chan struct{}
+	// waiting is true while the loop waits for a request or its timer,
+	// its timer set for what comes next: what tests stepping a fake clock
+	// wait for.
+	waiting atomic.Bool
 }
 
 func newRunner(fn func(ctx context.Context) error, minInterval, maxInterval time.Duration, clk clock.Clock) *runner {
@@ -65,6 +70,7 @@ func (r *runner) loop(ctx context.Context) {
 		failures int
 	)
 	for {
+		r.waiting.Store(true)
 		select {
 		case <-ctx.Done():
 			return
@@ -74,6 +80,7 @@ func (r *runner) loop(ctx context.Context) {
 			// The periodic resync, a retry, or the end of a wait.
 			pending = true
 		}
+		r.waiting.Store(false)
 		if !pending {
 			continue
 		}

@@ -39,11 +39,14 @@ func (rr *runRecorder) next(t *testing.T) time.Time {
 	}
 }
 
-// settle waits until the loop has taken every request and is blocked.
+// settle waits until the loop has taken every request and waits on its
+// re-armed timer.
 func settle(t *testing.T, r *runner, clk *clocktesting.FakeClock) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(r.trigger) > 0 || !clk.HasWaiters() {
+	// A run's last step re-arms the timer: until the loop waits again, a
+	// step of the clock may fall between the timer's stop and its reset.
+	for len(r.trigger) > 0 || !clk.HasWaiters() || !r.waiting.Load() {
 		if time.Now().After(deadline) {
 			t.Fatal("runner loop did not settle")
 		}
