@@ -69,6 +69,7 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("got %d nodes, want 3", len(nodes))
 	}
 	clusterIP, nodePort := deployEchoService(ctx, t, c)
+	waitEchoProgrammed(ctx, t, c, nodes, mode)
 	checkClusterIPFromPod(ctx, t, c, clusterIP)
 	checkNodePortFromNodes(ctx, t, nodes, nodePort)
 	checkNATTables(ctx, t, nodes, mode)
@@ -146,6 +147,56 @@ func agentContainer(image string, args ...string) corev1.Container {
 		Name: "agent", Image: image, ImagePullPolicy: corev1.PullNever, Args: append([]string{"agent"}, args...),
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 			Path: "/healthz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+	}
+}
+
+// echoDNATs counts, in a node's nat table, the DNAT rules of the echo
+// Service's port.
+func echoDNATs(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, `"default/svccheck-echo:http"`) && strings.Contains(l, "-j DNAT") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitEchoProgrammed waits until the echo Service's EndpointSlices list
+// both backends ready and, for the iptables proxies, until every node's
+// nat table DNATs to both: the Deployment's two ready replicas alone do
+// not mean the proxy has been told about them yet.
+func waitEchoProgrammed(ctx context.Context, t *testing.T, c *Cluster, nodes []Node, mode ProxyMode) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		slices, err := c.Clientset.DiscoveryV1().EndpointSlices(e2eNS).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=svccheck-echo"})
+		if err != nil {
+			return false, nil
+		}
+		ready := 0
+		for _, s := range slices.Items {
+			for _, ep := range s.Endpoints {
+				if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+					ready++
+				}
+			}
+		}
+		if ready != 2 {
+			return false, nil
+		}
+		if mode != ProxySvccheck && mode != ProxyKubeProxy {
+			return true, nil
+		}
+		for _, n := range nodes {
+			lines, err := exec.OutputLines(n.Cmder.CommandContext(ctx, "iptables-save", "-t", "nat"))
+			if err != nil || echoDNATs(lines) != 2 {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("the echo Service's two backends were not in its EndpointSlices and every node's rules within 2m: %v%s", err, c.diagnoseNS(ctx, e2eNS, "app=svccheck-echo"))
 	}
 }
 
