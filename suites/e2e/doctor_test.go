@@ -179,12 +179,14 @@ func nodeIn(t *testing.T, ctx context.Context, node, stdin string, args ...strin
 
 func hostOut(t *testing.T, ctx context.Context, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
+	// Standard output alone: iptables-nft-save warns on standard error
+	// (legacy tables present), and the two streams interleave mid-line.
+	var out, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.SetStdout(&out)
-	cmd.SetStderr(&out)
+	cmd.SetStderr(&stderr)
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out.String())
+		t.Fatalf("%s: %v: %s%s", strings.Join(args, " "), err, out.String(), stderr.String())
 	}
 	return out.String()
 }

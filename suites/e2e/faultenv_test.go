@@ -185,6 +185,11 @@ func (e *faultEnv) startHolder(t *testing.T, ctx context.Context) {
 // connection exchanged after since (a fault's end).
 func (e *faultEnv) checkHeld(t *testing.T, ctx context.Context, since time.Time) {
 	t.Helper()
+	// The holder exchanges every holdInterval: give it the time to make
+	// one after since before looking for it.
+	if wait := time.Until(since.Add(2 * holdInterval)); !since.IsZero() && wait > 0 {
+		time.Sleep(wait)
+	}
 	var pod *corev1.Pod
 	var raw []byte
 	eventually(t, ctx, "reading the holder pod and its log", func(ctx context.Context) error {
