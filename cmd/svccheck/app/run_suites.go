@@ -63,7 +63,15 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 			defer cancel()
 			fmt.Fprintf(stderr, "%s: deleting cluster %s\n", stageDelete, c.Name)
-			if derr := c.Delete(tctx); derr != nil {
+			derr := c.Delete(tctx)
+			if derr != nil && tctx.Err() == nil {
+				// A Ctrl-C typed at a terminal reaches the whole process
+				// group, so the docker commands of the delete die with
+				// it: once more, now that the signal has passed.
+				fmt.Fprintf(stderr, "deleting cluster %s failed (%v); trying again\n", c.Name, derr)
+				derr = c.Delete(tctx)
+			}
+			if derr != nil {
 				err = errors.Join(err, fmt.Errorf("deleting cluster %s: %w", c.Name, derr))
 				return
 			}
