@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -130,27 +129,19 @@ func ruleComment(r *ipsave.Rule) string {
 }
 
 // ruleTarget reads a dispatch rule's destination address, protocol and
-// port from its text.
+// port from the parsed rule: -d, -p and its port match's single --dport.
 func ruleTarget(r *ipsave.Rule) (explain.Target, bool) {
 	pfx, err := netip.ParsePrefix(r.Destination.CIDR)
-	if err != nil || pfx.Bits() != 32 {
+	if err != nil || pfx.Bits() != 32 || r.Protocol == nil || r.Protocol.Negate {
 		return explain.Target{}, false
 	}
-	f := strings.Fields(ipsave.StripCounters(r.Raw))
-	var proto, port string
-	for i := 0; i+1 < len(f); i++ {
-		switch f[i] {
-		case "-p":
-			proto = f[i+1]
-		case "--dport":
-			port = f[i+1]
+	for _, m := range r.Matches {
+		if pm, ok := m.(*ipsave.PortMatch); ok && pm.DestinationPort != nil &&
+			!pm.DestinationPort.Negate && pm.DestinationPort.First == pm.DestinationPort.Last {
+			return explain.Target{Addr: pfx.Addr(), Port: pm.DestinationPort.First, Protocol: r.Protocol.Value}, true
 		}
 	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || proto == "" {
-		return explain.Target{}, false
-	}
-	return explain.Target{Addr: pfx.Addr(), Port: uint16(p), Protocol: proto}, true
+	return explain.Target{}, false
 }
 
 // traceSource is a running pod of namespace on node, from the run's dump of
