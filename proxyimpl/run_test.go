@@ -89,7 +89,7 @@ func TestPeriodicFullResync(t *testing.T) {
 	}
 	// Let the loop wait on its timer first: a step before that is lost.
 	// On a loaded machine this can take seconds.
-	for deadline := time.Now().Add(30 * time.Second); !(clk.HasWaiters() && env.p.runner.waiting.Load()) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); (!clk.HasWaiters() || !env.p.runner.waiting.Load()) && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	clk.Step(DefaultSyncPeriod)
