@@ -177,6 +177,10 @@ var onSvccheckCluster []clusterCheck
 // (stock kube-proxy) after its run.
 var onKubeProxyCluster []clusterCheck
 
+// onKubeProxyNFTablesCluster run in TestRunKubeProxy's nftables-mode
+// cluster (stock kube-proxy) after its run.
+var onKubeProxyNFTablesCluster []clusterCheck
+
 // runOn runs checks as subtests of t on cluster.
 func runOn(t *testing.T, ctx context.Context, checks []clusterCheck, cluster string) {
 	for _, c := range checks {
@@ -249,7 +253,7 @@ var kubeProxyModes = []struct {
 	checks *[]clusterCheck
 }{
 	{proxy: "kube-proxy", suffix: "-kp", checks: &onKubeProxyCluster},
-	{proxy: "kube-proxy:nftables", suffix: "-kpnft"},
+	{proxy: "kube-proxy:nftables", suffix: "-kpnft", checks: &onKubeProxyNFTablesCluster},
 }
 
 // TestRunKubeProxy runs every suite against stock kube-proxy, in iptables
@@ -320,7 +324,7 @@ func TestChecksOnly(t *testing.T) {
 		t.Fatalf("SVCCHECK_E2E_CHECKS: %v", err)
 	}
 	var picked []clusterCheck
-	for _, c := range slices.Concat(onSvccheckCluster, onKubeProxyCluster) {
+	for _, c := range slices.Concat(onSvccheckCluster, onKubeProxyCluster, onKubeProxyNFTablesCluster) {
 		if re.MatchString(c.name) {
 			picked = append(picked, c)
 		}
