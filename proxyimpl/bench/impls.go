@@ -15,6 +15,8 @@ type impl struct {
 	name string
 	// backend is the iptables flavour put first in PATH ("" for none).
 	backend string
+	// nftables marks a proxy programming nftables rules, not iptables.
+	nftables bool
 	// reference names the kube-proxy rows this one is compared with.
 	reference []string
 	run       func(ctx context.Context, c cluster, partials int) (result, error)
@@ -24,7 +26,7 @@ var impls = []impl{
 	{name: "kube-proxy-iptables-legacy", backend: "legacy", run: kube(kubeproxyconfig.ProxyModeIPTables)},
 	{name: "svccheck-legacy", backend: "legacy", reference: []string{"kube-proxy-iptables-legacy"}, run: svc(iptables.BackendLegacy)},
 	{name: "kube-proxy-iptables-nft", backend: "nft", run: kube(kubeproxyconfig.ProxyModeIPTables)},
-	{name: "kube-proxy-nftables", backend: "nft", run: kube(kubeproxyconfig.ProxyModeNFTables)},
+	{name: "kube-proxy-nftables", backend: "nft", nftables: true, run: kube(kubeproxyconfig.ProxyModeNFTables)},
 	{name: "svccheck-nft", backend: "nft", reference: []string{"kube-proxy-iptables-nft", "kube-proxy-nftables"}, run: svc(iptables.BackendNFT)},
 }
 

@@ -9,7 +9,10 @@
 //	go run . -sizes 1000,3000,10000
 //
 // Each proxy runs in a child process (this program with -child) inside
-// its namespace, so its peak RSS is its own.
+// its namespace, so its peak RSS is its own. Over the rules it leaves, this
+// process then counts the rules a first packet walks to the last-added
+// Service and measures the new-connection rate to it with real packets
+// from a pod behind the node (measure.go).
 package main
 
 import (
@@ -23,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/svccheck/svccheck/proxyimpl/integration"
 )
 
 // result is what a child measured.
@@ -45,10 +50,19 @@ func main() {
 		partials = flag.Int("partials", 5, "one-Service partial syncs to measure per proxy")
 		limit    = flag.Duration("limit", 20*time.Minute, "stop a proxy's run after this long and say so")
 		jsonOut  = flag.String("json", "", "also write the results as JSON to this file")
+		connTime = flag.Duration("conn-time", 3*time.Second, "how long to measure each proxy's connection rate")
 	)
-	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv(integration.EnvChild) != "" {
+		// The echo server of a connection-rate measurement (measure.go).
+		if err := integration.RunChild(ctx, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench echo server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	flag.Parse()
 	if *child != "" {
 		if err := runChild(ctx, *child, *n, *partials); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
@@ -70,7 +84,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench needs root: it makes network namespaces and programs them with iptables and nft")
 		os.Exit(2)
 	}
-	runs, err := runAll(ctx, ns, list, *partials, *limit)
+	runs, err := runAll(ctx, ns, list, options{partials: *partials, limit: *limit, connTime: *connTime})
 	writeTable(os.Stdout, runs)
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(runs, "", "  ")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -11,18 +12,25 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/svccheck/svccheck/proxyimpl/integration"
 )
 
 // The synthetic cluster every proxy under test is fed: the node the proxy
 // runs on, and N Services of 10 endpoints each, one of them on this node.
 const (
-	nodeName    = "bench-node"
-	clusterCIDR = "10.244.0.0/16"
-	namespace   = "bench"
+	nodeName  = "bench-node"
+	namespace = "bench"
 )
 
-// nodeIP is this node's address, on a dummy interface of the namespace.
-var nodeIP = netip.MustParseAddr("192.168.99.1")
+// The node's address and the cluster CIDR are those of the first node of
+// the namespace topology each proxy runs in (see integration.Build): the
+// node on the node network, its pods in the cluster CIDR, so that a
+// connection from one of them is a pod's.
+var (
+	nodeIP      = netip.MustParseAddr("10.210.0.11")
+	clusterCIDR = integration.ClusterCIDR.String()
+)
 
 // cluster is the objects of a synthetic cluster of n Services.
 type cluster struct {
@@ -80,6 +88,20 @@ func service(i int) *v1.Service {
 		}
 	}
 	return s
+}
+
+// endpointAddrs returns every address Service i's endpoints have in
+// generations 0 to gens of its slice.
+func endpointAddrs(i, gens int) []string {
+	var out []string
+	for gen := range gens + 1 {
+		for _, ep := range slice(i, gen).Endpoints {
+			if !slices.Contains(out, ep.Addresses[0]) {
+				out = append(out, ep.Addresses[0])
+			}
+		}
+	}
+	return out
 }
 
 // slice is Service i's EndpointSlice; gen changes the second endpoint's

@@ -11,6 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	kindexec "sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxyimpl/integration"
 )
 
 // run is one proxy's measurement at one size.
@@ -19,11 +23,26 @@ type run struct {
 	Services int           `json:"services"`
 	Result   result        `json:"result"`
 	Wall     time.Duration `json:"wall"`
+	// Walked is the rules a first packet from a pod walks to the
+	// last-added Service, ConnsPerSecond the new connections per second
+	// to it from that pod through the node: both measured over the rules
+	// the proxy left, unless NotMeasured says why not.
+	Walked         *walked `json:"walkedToLastService,omitempty"`
+	ConnsPerSecond float64 `json:"connsPerSecondToLastService,omitempty"`
+	NotMeasured    string  `json:"notMeasured,omitempty"`
+}
+
+// options are the settings of a run of every proxy.
+type options struct {
+	partials int
+	limit    time.Duration
+	// connTime is how long to measure the connection rate.
+	connTime time.Duration
 }
 
 // runAll runs every proxy at every size, each in a child process in a
 // fresh network namespace, one after the other.
-func runAll(ctx context.Context, sizes []int, list []impl, partials int, limit time.Duration) ([]run, error) {
+func runAll(ctx context.Context, sizes []int, list []impl, o options) ([]run, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -33,21 +52,26 @@ func runAll(ctx context.Context, sizes []int, list []impl, partials int, limit t
 	for _, n := range sizes {
 		for _, im := range list {
 			fmt.Fprintf(os.Stderr, "bench: %s, %d Services x 10 endpoints ...\n", im.name, n)
-			r, err := runOne(ctx, self, im, n, partials, limit)
+			r, err := runOne(ctx, self, im, n, o)
 			if ctx.Err() != nil {
 				return runs, ctx.Err()
 			}
 			if err != nil {
 				// One proxy failing costs its row, not the others.
 				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-				r.Result.Stopped = "failed: " + firstLine(err.Error())
+				if r.NotMeasured == "" {
+					// The proxy did not run or failed; a failed
+					// measurement keeps the proxy's figures.
+					r.Result.Stopped = "failed: " + firstLine(err.Error())
+					r.NotMeasured = "the proxy failed"
+				}
 				runs = append(runs, r)
 				failed = errors.Join(failed, err)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB (%s)\n",
+			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB, %s rules walked, %.0f conns/s (%s)\n",
 				im.name, n, r.Result.FirstFull.Round(time.Millisecond), r.Result.RestartFull.Round(time.Millisecond),
-				r.Result.PeakRSS/1024, r.Wall.Round(time.Second))
+				r.Result.PeakRSS/1024, r.Walked, r.ConnsPerSecond, r.Wall.Round(time.Second))
 			runs = append(runs, r)
 		}
 	}
@@ -61,36 +85,33 @@ func firstLine(s string) string {
 	return s
 }
 
-// runOne runs im on n Services in a namespace of its own, deleted after.
-func runOne(ctx context.Context, self string, im impl, n, partials int, limit time.Duration) (run, error) {
+// runOne runs im on n Services in the node of a namespace topology of its
+// own (integration.Build: the node, two pods behind it, deleted after).
+// When the proxy finished, it measures the rules a first packet walks and
+// the connection rate over the rules the proxy left (measureNode).
+func runOne(ctx context.Context, self string, im impl, n int, o options) (run, error) {
 	r := run{Proxy: im.name, Services: n}
-	ns := fmt.Sprintf("svcbench-%d", os.Getpid())
-	if err := sh(ctx, "ip", "netns", "add", ns); err != nil {
+	topo, err := integration.Build(ctx, kindexec.DefaultCmder, integration.Config{
+		Prefix: fmt.Sprintf("svcbench-%d-", os.Getpid()), Nodes: 1, PodsPerNode: 2, Exe: self,
+	})
+	if err != nil {
 		return r, err
 	}
-	defer func() { _ = sh(context.WithoutCancel(ctx), "ip", "netns", "delete", ns) }()
-	for _, args := range [][]string{
-		{"link", "set", "lo", "up"},
-		// A veth pair within the namespace carries the node address (this
-		// kernel has no dummy device).
-		{"link", "add", "bench0", "type", "veth", "peer", "name", "bench1"},
-		{"addr", "add", nodeIP.String() + "/24", "dev", "bench0"},
-		{"link", "set", "bench0", "up"},
-		{"link", "set", "bench1", "up"},
-	} {
-		if err := sh(ctx, "ip", append([]string{"-n", ns}, args...)...); err != nil {
-			return r, err
-		}
+	defer func() { _ = topo.Delete(context.WithoutCancel(ctx)) }()
+	node := topo.Nodes[0]
+	if node.IP != nodeIP || !integration.ClusterCIDR.Contains(node.Pods[0].IP) {
+		return r, fmt.Errorf("the topology's node is %s, its pod %s: the synthetic cluster wants node %s and pods in %s",
+			node.IP, node.Pods[0].IP, nodeIP, clusterCIDR)
 	}
 	path, cleanup, err := backendPath(im.backend)
 	if err != nil {
 		return r, err
 	}
 	defer cleanup()
-	cctx, cancel := context.WithTimeout(ctx, limit)
+	cctx, cancel := context.WithTimeout(ctx, o.limit)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "ip", "netns", "exec", ns, self, "-child", im.name,
-		"-n", fmt.Sprint(n), "-partials", fmt.Sprint(partials))
+	cmd := exec.CommandContext(cctx, "ip", "netns", "exec", node.NS, self, "-child", im.name,
+		"-n", fmt.Sprint(n), "-partials", fmt.Sprint(o.partials))
 	cmd.Env = append(os.Environ(), "PATH="+path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -99,7 +120,8 @@ func runOne(ctx context.Context, self string, im impl, n, partials int, limit ti
 	r.Wall = time.Since(start)
 	switch {
 	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		r.Result.Stopped = fmt.Sprintf("stopped at the %s limit", limit)
+		r.Result.Stopped = fmt.Sprintf("did not finish within %s", o.limit)
+		r.NotMeasured = "the proxy did not finish"
 		return r, nil
 	case err != nil:
 		return r, fmt.Errorf("%s at %d Services: %w\n%s", im.name, n, err, stderr.Bytes())
@@ -107,6 +129,12 @@ func runOne(ctx context.Context, self string, im impl, n, partials int, limit ti
 	if err := json.Unmarshal(stdout.Bytes(), &r.Result); err != nil {
 		return r, fmt.Errorf("%s at %d Services: reading its result: %w", im.name, n, err)
 	}
+	w, rate, err := measureNode(ctx, topo, im, n, o.partials, o.connTime)
+	if err != nil {
+		r.NotMeasured = "failed: " + firstLine(err.Error())
+		return r, fmt.Errorf("%s at %d Services: %w", im.name, n, err)
+	}
+	r.Walked, r.ConnsPerSecond = &w, rate
 	return r, nil
 }
 

@@ -10,34 +10,53 @@ import (
 )
 
 // writeTable prints one row per proxy and size: its figures, and for
-// svccheck's rows the ratio to each kube-proxy row it is compared with.
+// svccheck's rows the ratio to each kube-proxy row it is compared with
+// (below 1 is svccheck faster, smaller or walking fewer rules, except for
+// the connection rate, where above 1 is svccheck faster).
 func writeTable(w io.Writer, runs []run) {
 	t := tablewriter.NewWriter(w)
-	t.Header("services", "proxy", "first full sync", "restart full sync", "partial sync (median)", "peak RSS", "vs kube-proxy (full / restart / partial / RSS)")
+	t.Header("services", "proxy", "first full sync", "restart full sync", "partial sync (median)", "peak RSS",
+		"rules walked to last Service", "new conns/s to last Service",
+		"vs kube-proxy (full / restart / partial / RSS / walked / conns/s)")
 	for _, r := range runs {
+		walk, conns := "not measured: "+r.NotMeasured, "not measured"
+		if r.Walked != nil {
+			walk, conns = r.Walked.String(), fmt.Sprintf("%.0f", r.ConnsPerSecond)
+		}
 		if r.Result.Stopped != "" {
-			_ = t.Append(fmt.Sprint(r.Services), r.Proxy, r.Result.Stopped, "", "", "", "")
+			_ = t.Append(fmt.Sprint(r.Services), r.Proxy, r.Result.Stopped, "", "", "", walk, conns, "")
 			continue
 		}
-		var vs string
-		im, _ := implByName(r.Proxy)
-		for _, ref := range im.reference {
-			i := slices.IndexFunc(runs, func(o run) bool { return o.Proxy == ref && o.Services == r.Services })
-			if i < 0 {
-				continue
-			}
-			o := runs[i].Result
-			if o.Stopped != "" {
-				vs += fmt.Sprintf("%s: %s; ", ref, o.Stopped)
-				continue
-			}
-			vs += fmt.Sprintf("%s: %s / %s / %s / %s; ", ref, ratio(r.Result.FirstFull, o.FirstFull), ratio(r.Result.RestartFull, o.RestartFull),
-				ratio(median(r.Result.Partial), median(o.Partial)), ratio(time.Duration(r.Result.PeakRSS), time.Duration(o.PeakRSS)))
-		}
 		_ = t.Append(fmt.Sprint(r.Services), r.Proxy, ms(r.Result.FirstFull), ms(r.Result.RestartFull),
-			ms(median(r.Result.Partial)), fmt.Sprintf("%d MiB", r.Result.PeakRSS/1024), vs)
+			ms(median(r.Result.Partial)), fmt.Sprintf("%d MiB", r.Result.PeakRSS/1024), walk, conns, versus(r, runs))
 	}
 	_ = t.Render()
+}
+
+// versus returns r's ratios to the kube-proxy rows it is compared with.
+func versus(r run, runs []run) string {
+	var vs string
+	im, _ := implByName(r.Proxy)
+	for _, ref := range im.reference {
+		i := slices.IndexFunc(runs, func(o run) bool { return o.Proxy == ref && o.Services == r.Services })
+		if i < 0 {
+			continue
+		}
+		o := runs[i]
+		if o.Result.Stopped != "" {
+			vs += fmt.Sprintf("%s: %s; ", ref, o.Result.Stopped)
+			continue
+		}
+		walk, conns := "-", "-"
+		if r.Walked != nil && o.Walked != nil {
+			walk = ratio(time.Duration(r.Walked.Most), time.Duration(o.Walked.Most))
+			conns = ratio(time.Duration(r.ConnsPerSecond), time.Duration(o.ConnsPerSecond))
+		}
+		vs += fmt.Sprintf("%s: %s / %s / %s / %s / %s / %s; ", ref, ratio(r.Result.FirstFull, o.Result.FirstFull),
+			ratio(r.Result.RestartFull, o.Result.RestartFull), ratio(median(r.Result.Partial), median(o.Result.Partial)),
+			ratio(time.Duration(r.Result.PeakRSS), time.Duration(o.Result.PeakRSS)), walk, conns)
+	}
+	return vs
 }
 
 func ratio(a, b time.Duration) string {

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -149,31 +148,11 @@ func BenchmarkConnRate(b *testing.B) {
 					installed = true
 					b.ResetTimer()
 				}
-				if err := dialLoop(client.NS, addr, srv.Name, b.N); err != nil {
+				if err := DialLoop(client.NS, addr, srv.Name, b.N); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
 			})
 		}
 	}
-}
-
-// dialLoop makes n TCP connections to addr from namespace ns one after
-// the other, each read to the end of the answer of server.
-func dialLoop(ns, addr, server string, n int) error {
-	return inNS(ns, func() error {
-		for i := range n {
-			conn, err := net.DialTimeout("tcp4", addr, 2*time.Second)
-			if err != nil {
-				return fmt.Errorf("connection %d to %s: %w", i, addr, err)
-			}
-			_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-			r, err := readReply(conn)
-			_ = conn.Close()
-			if err != nil || r.Server != server {
-				return fmt.Errorf("connection %d to %s: answer %+v, %w; want one from %s", i, addr, r, err, server)
-			}
-		}
-		return nil
-	})
 }
