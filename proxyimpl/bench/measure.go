@@ -38,49 +38,85 @@ func (w walked) String() string {
 
 // measureNode measures, in topo's node after the proxy im left its rules
 // there for n Services: the rules a first packet from the node's first
-// pod to the last-added Service walks, and the new-connection rate to
+// pod to the last-added Service walks (and the most to any Service), and the new-connection rate to
 // that Service through the node from that pod, for connTime. The
 // Service's endpoint addresses (of every generation the partial syncs
 // gave it) all live on the node's second pod, which runs an echo server.
-func measureNode(ctx context.Context, topo *integration.Topology, im impl, n, partials int, connTime time.Duration) (walked, float64, error) {
+func measureNode(ctx context.Context, topo *integration.Topology, im impl, n, partials int, connTime time.Duration) (measured, error) {
 	node, client := topo.Nodes[0], topo.Nodes[0].Pods[0]
 	svc := service(n - 1)
 	pkt := iptrace.Packet{
 		Source: client.IP.String(), Destination: svc.Spec.ClusterIP,
 		Protocol: "tcp", DestinationPort: servicePort,
 	}
-	var w walked
+	var m measured
 	var err error
 	if im.nftables {
-		w, err = walkNFTables(ctx, topo, node, pkt)
+		m.last, err = walkNFTables(ctx, topo, node, pkt)
+		m.worst = m.last
 	} else {
-		w, err = walkIPTables(ctx, topo, node, im.backend, pkt)
+		m.last, m.worst, err = walkIPTables(ctx, topo, node, im.backend, pkt)
 	}
 	if err != nil {
-		return w, 0, fmt.Errorf("rules walked to %s: %w", svc.Name, err)
+		return m, fmt.Errorf("rules walked to %s: %w", svc.Name, err)
 	}
-	rate, err := connRate(ctx, topo, endpointAddrs(n-1, partials), net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(servicePort)), connTime)
-	if err != nil {
-		return w, 0, fmt.Errorf("connection rate to %s: %w", svc.Name, err)
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(servicePort))
+	if m.connRate, err = connRate(ctx, topo, endpointAddrs(n-1, partials), addr, connTime); err != nil {
+		return m, fmt.Errorf("connection rate to %s: %w", svc.Name, err)
 	}
-	return w, rate, nil
+	return m, nil
+}
+
+// measured is what measureNode measured.
+type measured struct {
+	// last is the walk to the last-added Service, worst the most rules
+	// walked to any Service.
+	last, worst walked
+	// connRate is new connections per second to the last-added Service.
+	connRate float64
 }
 
 // walkIPTables traces pkt with svccheck's packet tracer through the nat
-// and filter tables that iptables-<backend>-save reads in node.
-func walkIPTables(ctx context.Context, topo *integration.Topology, node *integration.Node, backend string, pkt iptrace.Packet) (walked, error) {
+// and filter tables that iptables-<backend>-save reads in node, and
+// returns the rules walked to pkt's Service and the most walked to any
+// Service (tracing the last Service of every dispatch chain, as the
+// worst one of a chain is its last: the real kube-proxy orders its
+// KUBE-SERVICES chain by Go map iteration, so the last-added Service can
+// sit anywhere in it).
+func walkIPTables(ctx context.Context, topo *integration.Topology, node *integration.Node, backend string, pkt iptrace.Packet) (walked, walked, error) {
 	data, err := topo.Exec(ctx, node.NS, "iptables-"+backend+"-save")
 	if err != nil {
-		return walked{}, err
+		return walked{}, walked{}, err
 	}
 	dump, err := ipsave.Parse(data)
 	if err != nil {
-		return walked{}, err
+		return walked{}, walked{}, err
 	}
 	tracer, err := iptrace.New(dump, node.IP.String(), node.PodCIDR.Addr().Next().String())
 	if err != nil {
-		return walked{}, err
+		return walked{}, walked{}, err
 	}
+	last, err := trace(tracer, pkt)
+	if err != nil {
+		return walked{}, walked{}, err
+	}
+	worst := last
+	for _, end := range dispatchEnds(dump.Table(ipsave.TableNAT)) {
+		pkt.Destination, pkt.DestinationPort = end.Addr().String(), end.Port()
+		w, err := trace(tracer, pkt)
+		if err != nil {
+			return walked{}, walked{}, err
+		}
+		if w.Most > worst.Most {
+			worst = w
+		}
+	}
+	return last, worst, nil
+}
+
+// trace returns the fewest and the most rules pkt walks before its DNAT
+// over its paths, one per endpoint.
+func trace(tracer *iptrace.Tracer, pkt iptrace.Packet) (walked, error) {
 	res, err := tracer.Trace(pkt)
 	if err != nil {
 		return walked{}, err
@@ -88,7 +124,7 @@ func walkIPTables(ctx context.Context, topo *integration.Topology, node *integra
 	w := walked{Fewest: -1}
 	for _, p := range res.Paths {
 		if !p.DNAT {
-			return walked{}, fmt.Errorf("a path is not DNATed:\n%s", res)
+			return walked{}, fmt.Errorf("a path to %s is not DNATed:\n%s", pkt.Destination, res)
 		}
 		if w.Fewest < 0 || p.RulesBeforeDNAT < w.Fewest {
 			w.Fewest = p.RulesBeforeDNAT
@@ -96,14 +132,62 @@ func walkIPTables(ctx context.Context, topo *integration.Topology, node *integra
 		w.Most = max(w.Most, p.RulesBeforeDNAT)
 	}
 	if len(res.Paths) != 10 {
-		return walked{}, fmt.Errorf("%d paths, want one per endpoint (10):\n%s", len(res.Paths), res)
+		return walked{}, fmt.Errorf("%d paths to %s, want one per endpoint (10):\n%s", len(res.Paths), pkt.Destination, res)
 	}
 	return w, nil
 }
 
+// dispatchEnds returns, for every chain of nat that dispatches Services
+// (holds two or more rules matching one destination address and port and
+// jumping to a chain), the address and port of its last such rule.
+func dispatchEnds(nat *ipsave.Table) []netip.AddrPort {
+	if nat == nil {
+		return nil
+	}
+	chains := map[ipsave.ChainName]bool{}
+	for _, c := range nat.Chains {
+		chains[c.Name] = true
+	}
+	var out []netip.AddrPort
+	for _, c := range nat.Chains {
+		var last netip.AddrPort
+		count := 0
+		for _, r := range c.Rules {
+			if ap, ok := serviceMatch(r); ok && chains[ipsave.ChainName(r.Target.Name)] {
+				last = ap
+				count++
+			}
+		}
+		if count >= 2 {
+			out = append(out, last)
+		}
+	}
+	return out
+}
+
+// serviceMatch returns the address and port rule r matches when it
+// matches one destination address (-d A/32) and one TCP destination port.
+func serviceMatch(r *ipsave.Rule) (netip.AddrPort, bool) {
+	if r.Destination == nil || r.Destination.Negate || r.Source != nil {
+		return netip.AddrPort{}, false
+	}
+	pre, err := netip.ParsePrefix(r.Destination.CIDR)
+	if err != nil || !pre.IsSingleIP() {
+		return netip.AddrPort{}, false
+	}
+	for _, m := range r.Matches {
+		if pm, ok := m.(*ipsave.PortMatch); ok && pm.Protocol == "tcp" && pm.DestinationPort != nil &&
+			!pm.DestinationPort.Negate && pm.DestinationPort.First == pm.DestinationPort.Last {
+			return netip.AddrPortFrom(pre.Addr(), pm.DestinationPort.First), true
+		}
+	}
+	return netip.AddrPort{}, false
+}
+
 // walkNFTables counts the rules pkt evaluates in node's nftables ruleset
-// (walkNFT). kube-proxy's nftables mode picks the endpoint inside its
-// DNAT rule (a numgen map), so every path walks the same rules.
+// (walkNFT). kube-proxy's nftables mode dispatches Services through
+// verdict maps and picks the endpoint inside its DNAT rule (a numgen
+// map), so every path, and the walk to every Service, is the same.
 func walkNFTables(ctx context.Context, topo *integration.Topology, node *integration.Node, pkt iptrace.Packet) (walked, error) {
 	data, err := topo.Exec(ctx, node.NS, "nft", "-j", "list", "ruleset")
 	if err != nil {

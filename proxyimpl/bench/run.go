@@ -24,10 +24,12 @@ type run struct {
 	Result   result        `json:"result"`
 	Wall     time.Duration `json:"wall"`
 	// Walked is the rules a first packet from a pod walks to the
-	// last-added Service, ConnsPerSecond the new connections per second
-	// to it from that pod through the node: both measured over the rules
+	// last-added Service, MostWalked the most it walks to any Service,
+	// ConnsPerSecond the new connections per second to the last-added
+	// Service from that pod through the node: all measured over the rules
 	// the proxy left, unless NotMeasured says why not.
 	Walked         *walked `json:"walkedToLastService,omitempty"`
+	MostWalked     *walked `json:"mostWalkedToAnyService,omitempty"`
 	ConnsPerSecond float64 `json:"connsPerSecondToLastService,omitempty"`
 	NotMeasured    string  `json:"notMeasured,omitempty"`
 }
@@ -69,9 +71,14 @@ func runAll(ctx context.Context, sizes []int, list []impl, o options) ([]run, er
 				failed = errors.Join(failed, err)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB, %s rules walked, %.0f conns/s (%s)\n",
+			if r.Result.Stopped != "" {
+				fmt.Fprintf(os.Stderr, "bench: %s, %d Services: %s\n", im.name, n, r.Result.Stopped)
+				runs = append(runs, r)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB, %s rules walked (at most %s), %.0f conns/s (%s)\n",
 				im.name, n, r.Result.FirstFull.Round(time.Millisecond), r.Result.RestartFull.Round(time.Millisecond),
-				r.Result.PeakRSS/1024, r.Walked, r.ConnsPerSecond, r.Wall.Round(time.Second))
+				r.Result.PeakRSS/1024, r.Walked, r.MostWalked, r.ConnsPerSecond, r.Wall.Round(time.Second))
 			runs = append(runs, r)
 		}
 	}
@@ -129,12 +136,12 @@ func runOne(ctx context.Context, self string, im impl, n int, o options) (run, e
 	if err := json.Unmarshal(stdout.Bytes(), &r.Result); err != nil {
 		return r, fmt.Errorf("%s at %d Services: reading its result: %w", im.name, n, err)
 	}
-	w, rate, err := measureNode(ctx, topo, im, n, o.partials, o.connTime)
+	m, err := measureNode(ctx, topo, im, n, o.partials, o.connTime)
 	if err != nil {
 		r.NotMeasured = "failed: " + firstLine(err.Error())
 		return r, fmt.Errorf("%s at %d Services: %w", im.name, n, err)
 	}
-	r.Walked, r.ConnsPerSecond = &w, rate
+	r.Walked, r.MostWalked, r.ConnsPerSecond = &m.last, &m.worst, m.connRate
 	return r, nil
 }
 

@@ -16,12 +16,13 @@ import (
 func writeTable(w io.Writer, runs []run) {
 	t := tablewriter.NewWriter(w)
 	t.Header("services", "proxy", "first full sync", "restart full sync", "partial sync (median)", "peak RSS",
-		"rules walked to last Service", "new conns/s to last Service",
+		"rules walked to last Service (most to any)", "new conns/s to last Service",
 		"vs kube-proxy (full / restart / partial / RSS / walked / conns/s)")
 	for _, r := range runs {
 		walk, conns := "not measured: "+r.NotMeasured, "not measured"
-		if r.Walked != nil {
-			walk, conns = r.Walked.String(), fmt.Sprintf("%.0f", r.ConnsPerSecond)
+		if r.Walked != nil && r.MostWalked != nil {
+			walk = fmt.Sprintf("%s (%d)", r.Walked, r.MostWalked.Most)
+			conns = fmt.Sprintf("%.0f", r.ConnsPerSecond)
 		}
 		if r.Result.Stopped != "" {
 			_ = t.Append(fmt.Sprint(r.Services), r.Proxy, r.Result.Stopped, "", "", "", walk, conns, "")
