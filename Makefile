@@ -57,11 +57,13 @@ bench:
 # svccheck's proxy beside kube-proxy v1.37's own Proxiers (iptables mode on
 # both backends, nftables mode), same synthetic cluster, each in a fresh
 # network namespace (root). Its own Go module: k8s.io/kubernetes stays out of
-# go.mod. BENCH_SIZES and BENCH_LIMIT tune it.
+# go.mod. BENCH_SIZES and BENCH_LIMIT tune it; the results also go, as JSON,
+# to BENCH_JSON (the raw figures behind docs/performance.md's table).
 BENCH_SIZES ?= 1000,3000,10000
 BENCH_LIMIT ?= 20m
+BENCH_JSON ?= $(CURDIR)/docs/bench-kube-proxy.json
 bench-kube-proxy:
-	cd proxyimpl/bench && $(GO) run . -sizes $(BENCH_SIZES) -limit $(BENCH_LIMIT) -json $(CURDIR)/bench-kube-proxy.json
+	cd proxyimpl/bench && $(GO) run . -sizes $(BENCH_SIZES) -limit $(BENCH_LIMIT) -json $(BENCH_JSON)
 
 # The same at 100 Services, one partial sync: that every proxy still runs.
 bench-kube-proxy-smoke:
