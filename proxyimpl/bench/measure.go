@@ -26,6 +26,8 @@ const (
 type walked struct {
 	Fewest int `json:"fewest"`
 	Most   int `json:"most"`
+	// Service is the index of the Service walked to (service()).
+	Service int `json:"service"`
 }
 
 // String formats w as "N" or "N-M".
@@ -53,18 +55,22 @@ func measureNode(ctx context.Context, topo *integration.Topology, im impl, n, pa
 	var err error
 	if im.nftables {
 		m.last, err = walkNFTables(ctx, topo, node, pkt)
+		m.last.Service = n - 1
 		m.worst = m.last
 	} else {
-		m.last, m.worst, err = walkIPTables(ctx, topo, node, im.backend, pkt)
+		m.last, m.worst, err = walkIPTables(ctx, topo, node, im.backend, pkt, n-1)
 	}
 	if err != nil {
 		return m, fmt.Errorf("rules walked to %s: %w", svc.Name, err)
 	}
-	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(servicePort))
-	if m.connRate, err = connRate(ctx, topo, endpointAddrs(n-1, partials), addr, connTime); err != nil {
-		return m, fmt.Errorf("connection rate to %s: %w", svc.Name, err)
+	if m.connRate, err = connRate(ctx, topo, m.last.Service, partials, connTime); err != nil {
+		return m, err
 	}
-	return m, nil
+	m.worstRate = m.connRate
+	if m.worst.Service != m.last.Service {
+		m.worstRate, err = connRate(ctx, topo, m.worst.Service, partials, connTime)
+	}
+	return m, err
 }
 
 // measured is what measureNode measured.
@@ -72,18 +78,19 @@ type measured struct {
 	// last is the walk to the last-added Service, worst the most rules
 	// walked to any Service.
 	last, worst walked
-	// connRate is new connections per second to the last-added Service.
-	connRate float64
+	// connRate and worstRate are new connections per second to the
+	// last-added Service and to the one walked most.
+	connRate, worstRate float64
 }
 
 // walkIPTables traces pkt with svccheck's packet tracer through the nat
 // and filter tables that iptables-<backend>-save reads in node, and
-// returns the rules walked to pkt's Service and the most walked to any
+// returns the rules walked to pkt's Service (index service) and the most walked to any
 // Service (tracing the last Service of every dispatch chain, as the
 // worst one of a chain is its last: the real kube-proxy orders its
 // KUBE-SERVICES chain by Go map iteration, so the last-added Service can
 // sit anywhere in it).
-func walkIPTables(ctx context.Context, topo *integration.Topology, node *integration.Node, backend string, pkt iptrace.Packet) (walked, walked, error) {
+func walkIPTables(ctx context.Context, topo *integration.Topology, node *integration.Node, backend string, pkt iptrace.Packet, service int) (walked, walked, error) {
 	data, err := topo.Exec(ctx, node.NS, "iptables-"+backend+"-save")
 	if err != nil {
 		return walked{}, walked{}, err
@@ -100,6 +107,7 @@ func walkIPTables(ctx context.Context, topo *integration.Topology, node *integra
 	if err != nil {
 		return walked{}, walked{}, err
 	}
+	last.Service = service
 	worst := last
 	for _, end := range dispatchEnds(dump.Table(ipsave.TableNAT)) {
 		pkt.Destination, pkt.DestinationPort = end.Addr().String(), end.Port()
@@ -108,6 +116,9 @@ func walkIPTables(ctx context.Context, topo *integration.Topology, node *integra
 			return walked{}, walked{}, err
 		}
 		if w.Most > worst.Most {
+			if w.Service, err = serviceIndex(end.Addr()); err != nil {
+				return walked{}, walked{}, err
+			}
 			worst = w
 		}
 	}
@@ -204,19 +215,21 @@ func walkNFTables(ctx context.Context, topo *integration.Topology, node *integra
 	return walked{Fewest: count, Most: count}, err
 }
 
-// connRate gives the node's second pod the addresses addrs, routes them
+// connRate gives the node's second pod the addresses of Service i's
+// endpoints (of every generation the partial syncs gave them), routes them
 // to it from the node, runs an echo server there, and measures new TCP
 // connections per second (connect, read the answer, close) from the
-// node's first pod to addr for about d. Only a connection's first packet
-// walks the nat table, so the rate falls with the rules it walks.
-func connRate(ctx context.Context, topo *integration.Topology, addrs []string, addr string, d time.Duration) (float64, error) {
+// node's first pod to the Service for about d. Only a connection's first
+// packet walks the nat table, so the rate falls with the rules it walks.
+func connRate(ctx context.Context, topo *integration.Topology, i, partials int, d time.Duration) (float64, error) {
 	node := topo.Nodes[0]
 	client, srv := node.Pods[0], node.Pods[1]
-	for _, a := range addrs {
-		if _, err := topo.Exec(ctx, srv.NS, "ip", "addr", "add", a+"/32", "dev", "eth0"); err != nil {
+	svc := service(i)
+	for _, a := range endpointAddrs(i, partials) {
+		if _, err := topo.Exec(ctx, srv.NS, "ip", "addr", "replace", a+"/32", "dev", "eth0"); err != nil {
 			return 0, err
 		}
-		if _, err := topo.Exec(ctx, node.NS, "ip", "route", "add", a+"/32", "via", srv.IP.String()); err != nil {
+		if _, err := topo.Exec(ctx, node.NS, "ip", "route", "replace", a+"/32", "via", srv.IP.String()); err != nil {
 			return 0, err
 		}
 	}
@@ -225,17 +238,29 @@ func connRate(ctx context.Context, topo *integration.Topology, addrs []string, a
 		return 0, err
 	}
 	defer func() { _ = e.Stop() }()
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(servicePort))
 	// Warm up: neighbour entries, the echo server's first accepts.
 	if err := integration.DialLoop(client.NS, addr, srv.Name, 20); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("connections to %s: %w", svc.Name, err)
 	}
 	const batch = 100
 	conns, start := 0, time.Now()
 	for time.Since(start) < d {
 		if err := integration.DialLoop(client.NS, addr, srv.Name, batch); err != nil {
-			return 0, err
+			return 0, fmt.Errorf("connections to %s: %w", svc.Name, err)
 		}
 		conns += batch
 	}
 	return float64(conns) / time.Since(start).Seconds(), nil
+}
+
+// serviceIndex returns the index of the Service with ClusterIP a
+// (service()).
+func serviceIndex(a netip.Addr) (int, error) {
+	b := a.As4()
+	i := int(b[2])*250 + int(b[3]) - 1
+	if b[0] != 10 || b[1] != 96 || b[3] == 0 || b[3] > 250 || service(i).Spec.ClusterIP != a.String() {
+		return 0, fmt.Errorf("%s is no ClusterIP of the synthetic cluster", a)
+	}
+	return i, nil
 }

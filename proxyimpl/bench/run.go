@@ -26,12 +26,15 @@ type run struct {
 	// Walked is the rules a first packet from a pod walks to the
 	// last-added Service, MostWalked the most it walks to any Service,
 	// ConnsPerSecond the new connections per second to the last-added
-	// Service from that pod through the node: all measured over the rules
-	// the proxy left, unless NotMeasured says why not.
+	// Service from that pod through the node, ConnsPerSecondMost those to
+	// the Service walked most: all measured over the rules the proxy
+	// left, unless NotMeasured says why not.
 	Walked         *walked `json:"walkedToLastService,omitempty"`
 	MostWalked     *walked `json:"mostWalkedToAnyService,omitempty"`
 	ConnsPerSecond float64 `json:"connsPerSecondToLastService,omitempty"`
-	NotMeasured    string  `json:"notMeasured,omitempty"`
+	// ConnsPerSecondMost is the rate to the Service walked most.
+	ConnsPerSecondMost float64 `json:"connsPerSecondToMostWalked,omitempty"`
+	NotMeasured        string  `json:"notMeasured,omitempty"`
 }
 
 // options are the settings of a run of every proxy.
@@ -76,9 +79,9 @@ func runAll(ctx context.Context, sizes []int, list []impl, o options) ([]run, er
 				runs = append(runs, r)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB, %s rules walked (at most %s), %.0f conns/s (%s)\n",
+			fmt.Fprintf(os.Stderr, "bench: %s, %d Services: first full %s, restart full %s, peak RSS %d MiB, %s rules walked (at most %s), %.0f conns/s (%.0f to the most walked) (%s)\n",
 				im.name, n, r.Result.FirstFull.Round(time.Millisecond), r.Result.RestartFull.Round(time.Millisecond),
-				r.Result.PeakRSS/1024, r.Walked, r.MostWalked, r.ConnsPerSecond, r.Wall.Round(time.Second))
+				r.Result.PeakRSS/1024, r.Walked, r.MostWalked, r.ConnsPerSecond, r.ConnsPerSecondMost, r.Wall.Round(time.Second))
 			runs = append(runs, r)
 		}
 	}
@@ -141,7 +144,7 @@ func runOne(ctx context.Context, self string, im impl, n int, o options) (run, e
 		r.NotMeasured = "failed: " + firstLine(err.Error())
 		return r, fmt.Errorf("%s at %d Services: %w", im.name, n, err)
 	}
-	r.Walked, r.MostWalked, r.ConnsPerSecond = &m.last, &m.worst, m.connRate
+	r.Walked, r.MostWalked, r.ConnsPerSecond, r.ConnsPerSecondMost = &m.last, &m.worst, m.connRate, m.worstRate
 	return r, nil
 }
 

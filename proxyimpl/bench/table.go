@@ -12,17 +12,20 @@ import (
 // writeTable prints one row per proxy and size: its figures, and for
 // svccheck's rows the ratio to each kube-proxy row it is compared with
 // (below 1 is svccheck faster, smaller or walking fewer rules, except for
-// the connection rate, where above 1 is svccheck faster).
+// the connection rate, where above 1 is svccheck faster). The walk and
+// connection-rate ratios are those to the Service each proxy walks most
+// rules to: kube-proxy's iptables mode orders Services by Go map
+// iteration, so its last-added Service sits anywhere in its chain.
 func writeTable(w io.Writer, runs []run) {
 	t := tablewriter.NewWriter(w)
 	t.Header("services", "proxy", "first full sync", "restart full sync", "partial sync (median)", "peak RSS",
-		"rules walked to last Service (most to any)", "new conns/s to last Service",
-		"vs kube-proxy (full / restart / partial / RSS / walked / conns/s)")
+		"rules walked to last Service (most to any)", "new conns/s to last Service (to most walked)",
+		"vs kube-proxy (full / restart / partial / RSS / most walked / conns/s to most walked)")
 	for _, r := range runs {
 		walk, conns := "not measured: "+r.NotMeasured, "not measured"
 		if r.Walked != nil && r.MostWalked != nil {
 			walk = fmt.Sprintf("%s (%d)", r.Walked, r.MostWalked.Most)
-			conns = fmt.Sprintf("%.0f", r.ConnsPerSecond)
+			conns = fmt.Sprintf("%.0f (%.0f)", r.ConnsPerSecond, r.ConnsPerSecondMost)
 		}
 		if r.Result.Stopped != "" {
 			_ = t.Append(fmt.Sprint(r.Services), r.Proxy, r.Result.Stopped, "", "", "", walk, conns, "")
@@ -49,9 +52,9 @@ func versus(r run, runs []run) string {
 			continue
 		}
 		walk, conns := "-", "-"
-		if r.Walked != nil && o.Walked != nil {
-			walk = ratio(time.Duration(r.Walked.Most), time.Duration(o.Walked.Most))
-			conns = ratio(time.Duration(r.ConnsPerSecond), time.Duration(o.ConnsPerSecond))
+		if r.MostWalked != nil && o.MostWalked != nil {
+			walk = ratio(time.Duration(r.MostWalked.Most), time.Duration(o.MostWalked.Most))
+			conns = ratio(time.Duration(r.ConnsPerSecondMost), time.Duration(o.ConnsPerSecondMost))
 		}
 		vs += fmt.Sprintf("%s: %s / %s / %s / %s / %s / %s; ", ref, ratio(r.Result.FirstFull, o.Result.FirstFull),
 			ratio(r.Result.RestartFull, o.Result.RestartFull), ratio(median(r.Result.Partial), median(o.Result.Partial)),
