@@ -139,7 +139,9 @@ func runOne(ctx context.Context, self string, im impl, n int, o options) (run, e
 	if err := json.Unmarshal(stdout.Bytes(), &r.Result); err != nil {
 		return r, fmt.Errorf("%s at %d Services: reading its result: %w", im.name, n, err)
 	}
+	mstart := time.Now()
 	m, err := measureNode(ctx, topo, im, n, o.partials, o.connTime)
+	fmt.Fprintf(os.Stderr, "bench: %s, %d Services: walk and connection rate measured in %s\n", im.name, n, time.Since(mstart).Round(time.Millisecond))
 	if err != nil {
 		r.NotMeasured = "failed: " + firstLine(err.Error())
 		return r, fmt.Errorf("%s at %d Services: %w", im.name, n, err)
