@@ -18,7 +18,23 @@ import (
 // rules), about 11 rules per Service.
 func writeBigDump(tb testing.TB, n int) DumpDir {
 	tb.Helper()
-	dir := tb.TempDir()
+	return writeBigDumpTo(tb, tb.TempDir(), n)
+}
+
+// TestWriteBigDump writes the 10k-Service dump of BenchmarkExplain10k into
+// $SVCCHECK_EXPLAIN_BIG_DUMP, to time the command itself on it:
+// svccheck explain --dump DIR --from node node1 --to 10.96.39.249:80.
+func TestWriteBigDump(t *testing.T) {
+	dir := os.Getenv("SVCCHECK_EXPLAIN_BIG_DUMP")
+	if dir == "" {
+		t.Skip("set SVCCHECK_EXPLAIN_BIG_DUMP to a directory to write the 10k-Service dump into")
+	}
+	writeBigDumpTo(t, dir, 10000)
+}
+
+// writeBigDumpTo is writeBigDump into dir.
+func writeBigDumpTo(tb testing.TB, dir string, n int) DumpDir {
+	tb.Helper()
 	node := filepath.Join(dir, "nodes", "node1")
 	if err := os.MkdirAll(node, 0o755); err != nil {
 		tb.Fatal(err)
