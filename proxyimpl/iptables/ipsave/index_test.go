@@ -16,7 +16,7 @@ func TestIndexAgreesWithParse(t *testing.T) {
 	more, _ := filepath.Glob("testdata/*.restore")
 	inputs := map[string][]byte{
 		"counters and comments": []byte("# x\n*nat\n:PREROUTING ACCEPT [3:4]\n:SVCCHK-A - [0:0]\n\n[1:2] -A PREROUTING -j SVCCHK-A\n-A SVCCHK-A -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT"),
-		"insert and delete": []byte("*nat\n:X - [0:0]\n-A X -j RETURN\n-I X 1 -p tcp --dport 1:2 -j RETURN\n-D X 2\nCOMMIT\n"),
+		"insert and delete":     []byte("*nat\n:X - [0:0]\n-A X -j RETURN\n-I X 1 -p tcp --dport 1:2 -j RETURN\n-D X 2\nCOMMIT\n"),
 	}
 	for _, f := range append(files, more...) {
 		data, err := os.ReadFile(f)
