@@ -82,7 +82,8 @@ func writeBigDumpTo(tb testing.TB, dir string, n int) DumpDir {
 
 // BenchmarkExplain10k is what `svccheck explain --dump` does on a node
 // with 10,000 Services x 10 endpoints (about 110k nat rules): read and
-// parse the tables, trace a packet to the last Service, print the tree.
+// index the tables, trace a packet to the last Service (parsing the
+// chains it reaches), print the tree.
 func BenchmarkExplain10k(b *testing.B) {
 	dir := writeBigDump(b, 10000)
 	src := Source{Kind: FromPod, Name: "ns/client", Addr: netip.MustParseAddr("10.244.9.9"), Node: "node1"}
