@@ -18,7 +18,23 @@ import (
 // rules), about 11 rules per Service.
 func writeBigDump(tb testing.TB, n int) DumpDir {
 	tb.Helper()
-	dir := tb.TempDir()
+	return writeBigDumpTo(tb, tb.TempDir(), n)
+}
+
+// TestWriteBigDump writes the 10k-Service dump of BenchmarkExplain10k into
+// $SVCCHECK_EXPLAIN_BIG_DUMP, to time the command itself on it:
+// svccheck explain --dump DIR --from node node1 --to 10.96.39.249:80.
+func TestWriteBigDump(t *testing.T) {
+	dir := os.Getenv("SVCCHECK_EXPLAIN_BIG_DUMP")
+	if dir == "" {
+		t.Skip("set SVCCHECK_EXPLAIN_BIG_DUMP to a directory to write the 10k-Service dump into")
+	}
+	writeBigDumpTo(t, dir, 10000)
+}
+
+// writeBigDumpTo is writeBigDump into dir.
+func writeBigDumpTo(tb testing.TB, dir string, n int) DumpDir {
+	tb.Helper()
 	node := filepath.Join(dir, "nodes", "node1")
 	if err := os.MkdirAll(node, 0o755); err != nil {
 		tb.Fatal(err)
@@ -66,7 +82,8 @@ func writeBigDump(tb testing.TB, n int) DumpDir {
 
 // BenchmarkExplain10k is what `svccheck explain --dump` does on a node
 // with 10,000 Services x 10 endpoints (about 110k nat rules): read and
-// parse the tables, trace a packet to the last Service, print the tree.
+// index the tables, trace a packet to the last Service (parsing the
+// chains it reaches), print the tree.
 func BenchmarkExplain10k(b *testing.B) {
 	dir := writeBigDump(b, 10000)
 	src := Source{Kind: FromPod, Name: "ns/client", Addr: netip.MustParseAddr("10.244.9.9"), Node: "node1"}

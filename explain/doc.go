@@ -6,7 +6,8 @@
 // ipsave and walks it with package iptrace, for svccheck's SVCCHK- chains
 // and kube-proxy's iptables-mode KUBE- chains alike.
 //
-// Explain works on parsed tables; DumpDir reads them, the node's addresses
-// and the cluster's Pods from a dump directory (reports layout); WriteTree
-// prints the result for people and encoding/json for tools.
+// Explain works on indexed tables and parses only the chains a trace
+// reaches (Node.Tables parses them whole); DumpDir reads them, the node's
+// addresses and the cluster's Pods from a dump directory (reports layout);
+// WriteTree prints the result for people and encoding/json for tools.
 package explain

@@ -51,21 +51,22 @@ func (d DumpDir) Node(name string) (*Node, error) {
 // ReadNode reads node name's nat and filter tables and addresses from the
 // node dump directory dir (nodes/<node>, or one of its failure dumps).
 func ReadNode(name, dir string) (*Node, error) {
-	n := &Node{Name: name, Tables: &ipsave.Dump{}, Files: map[ipsave.TableName]string{}}
-	for table, file := range map[ipsave.TableName]string{ipsave.TableNAT: diag.FileIPTablesNAT, ipsave.TableFilter: diag.FileIPTablesFilter} {
+	n := &Node{Name: name, Files: map[ipsave.TableName]string{},
+		data: map[ipsave.TableName][]byte{}, index: map[ipsave.TableName]*ipsave.IndexTable{}}
+	for _, table := range []ipsave.TableName{ipsave.TableNAT, ipsave.TableFilter} {
+		file := tableFiles[table]
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			return nil, fmt.Errorf("reading node %s's %s table: %w", name, table, err)
 		}
-		t, err := ipsave.Parse(data)
+		x, err := ipsave.NewIndex(data)
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s of node %s: %w", file, name, err)
 		}
-		if t.Table(table) == nil {
+		if x.Table(table) == nil {
 			return nil, fmt.Errorf("%s of node %s holds no %s table (did iptables-save fail there? see the file)", file, name, table)
 		}
-		n.Tables.Tables = append(n.Tables.Tables, t.Table(table))
-		n.Files[table] = file
+		n.data[table], n.index[table], n.Files[table] = data, x.Table(table), file
 	}
 	addrs, err := os.ReadFile(filepath.Join(dir, diag.FileIPAddr))
 	if err != nil {
@@ -74,6 +75,9 @@ func ReadNode(name, dir string) (*Node, error) {
 	n.Addrs = ParseIPAddr(addrs)
 	return n, nil
 }
+
+// tableFiles names the node dump file of each table explain reads.
+var tableFiles = map[ipsave.TableName]string{ipsave.TableNAT: diag.FileIPTablesNAT, ipsave.TableFilter: diag.FileIPTablesFilter}
 
 // ParseIPAddr returns the IPv4 addresses of "ip addr" output: those of
 // eth0 (a kind node's address on the node network) first, loopback last.

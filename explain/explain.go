@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
@@ -16,13 +17,34 @@ var ProxyPrefixes = []string{"SVCCHK-", "KUBE-"}
 // Node is what explain needs of one node: its tables and its addresses.
 type Node struct {
 	Name string
-	// Tables are the node's nat and filter tables, parsed from the files
-	// named in Files, each rule with its line there.
-	Tables *ipsave.Dump
 	// Files names the file each table was read from.
 	Files map[ipsave.TableName]string
 	// Addrs are the node's own addresses.
 	Addrs []string
+	// data holds each table's file, index its chains: explain parses
+	// only the chains a trace reaches.
+	data  map[ipsave.TableName][]byte
+	index map[ipsave.TableName]*ipsave.IndexTable
+}
+
+// Tables parses the node's whole nat and filter tables, each rule with its
+// line in its file.
+func (n *Node) Tables() (*ipsave.Dump, error) {
+	out := &ipsave.Dump{}
+	for _, name := range []ipsave.TableName{ipsave.TableNAT, ipsave.TableFilter} {
+		data, ok := n.data[name]
+		if !ok {
+			continue
+		}
+		d, err := ipsave.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s of node %s: %w", n.Files[name], n.Name, err)
+		}
+		if t := d.Table(name); t != nil {
+			out.Tables = append(out.Tables, t)
+		}
+	}
+	return out, nil
 }
 
 // Outcome sums up what happens to a new connection.
@@ -93,8 +115,8 @@ type Step struct {
 // keeping only the proxies' chains (see ProxyPrefixes) and the rules that
 // lead into them.
 func Explain(node *Node, src Source, dst Target) (*Explanation, error) {
-	d := ProxyRules(node.Tables)
-	tr, err := iptrace.New(d, node.Addrs...)
+	nat, filter := node.proxyTable(ipsave.TableNAT), node.proxyTable(ipsave.TableFilter)
+	tr, err := iptrace.NewChains(nat.chains(), filter.chains(), node.Addrs...)
 	if err != nil {
 		return nil, fmt.Errorf("explaining on node %s: %w", node.Name, err)
 	}
@@ -104,25 +126,29 @@ func Explain(node *Node, src Source, dst Target) (*Explanation, error) {
 		pkt.InInterface = "veth0"
 	}
 	res, err := tr.Trace(pkt)
+	if perr := cmp.Or(nat.parseErr(), filter.parseErr()); perr != nil {
+		return nil, fmt.Errorf("explaining on node %s: %w", node.Name, perr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("explaining %s -> %s on node %s: %w", src, dst, node.Name, err)
 	}
 	ex := &Explanation{Node: node.Name, Source: src, Target: dst.String()}
+	tables := map[ipsave.TableName]*proxyTable{ipsave.TableNAT: nat, ipsave.TableFilter: filter}
 	for _, p := range res.Paths {
-		ex.Paths = append(ex.Paths, convertPath(node, d, p, &ex.Services))
+		ex.Paths = append(ex.Paths, convertPath(node, tables, p, &ex.Services))
 	}
 	ex.Outcome = outcome(ex)
 	return ex, nil
 }
 
-func convertPath(node *Node, d *ipsave.Dump, p iptrace.Path, services *[]string) Path {
+func convertPath(node *Node, tables map[ipsave.TableName]*proxyTable, p iptrace.Path, services *[]string) Path {
 	out := Path{Probability: p.Probability, Destination: p.Destination, DNAT: p.DNAT, Masquerade: p.Masquerade,
 		Verdict: string(p.Verdict), AffinitySet: p.RecentSet, RulesWalked: p.RulesWalked}
 	for _, s := range p.Trace {
 		st := Step{Table: string(s.Table), Chain: string(s.Chain), Rule: s.Rule, Text: s.Text, Matched: !s.NoMatch}
-		if r := ruleOf(d, s); r != nil {
+		if r, num := tables[s.Table].rule(s); r != nil {
 			st.File, st.Line = node.Files[s.Table], r.Line
-			st.Rule = indexIn(node.Tables, s, r)
+			st.Rule = num
 			if r.Raw != "" {
 				st.Text = ipsave.StripCounters(r.Raw)
 			}
@@ -135,34 +161,6 @@ func convertPath(node *Node, d *ipsave.Dump, p iptrace.Path, services *[]string)
 		out.Steps = append(out.Steps, st)
 	}
 	return out
-}
-
-// ruleOf returns the rule a step names, nil for a policy.
-func ruleOf(d *ipsave.Dump, s iptrace.Step) *ipsave.Rule {
-	t := d.Table(s.Table)
-	if t == nil || s.Rule < 1 {
-		return nil
-	}
-	c := t.Chain(s.Chain)
-	if c == nil || s.Rule > len(c.Rules) {
-		return nil
-	}
-	return c.Rules[s.Rule-1]
-}
-
-// indexIn returns the 1-based number of r in its chain of the node's
-// whole tables (the tracer numbers rules in the proxies' rules only).
-func indexIn(d *ipsave.Dump, s iptrace.Step, r *ipsave.Rule) int {
-	if t := d.Table(s.Table); t != nil {
-		if c := t.Chain(s.Chain); c != nil {
-			for i, x := range c.Rules {
-				if x == r {
-					return i + 1
-				}
-			}
-		}
-	}
-	return s.Rule
 }
 
 // servicePort finds "namespace/name:port" at the start of a comment.
@@ -262,36 +260,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// ProxyRules returns the nat and filter tables of d with only the
-// proxies' chains and the rules of other chains that jump or go to one:
-// the rest (Docker's, the CNI's) is not what explain is about, and may use
-// matches the tracer does not model. Rules are shared with d.
-func ProxyRules(d *ipsave.Dump) *ipsave.Dump {
-	out := &ipsave.Dump{}
-	for _, name := range []ipsave.TableName{ipsave.TableNAT, ipsave.TableFilter} {
-		t := d.Table(name)
-		if t == nil {
-			continue
-		}
-		nt := &ipsave.Table{Name: name}
-		for _, c := range t.Chains {
-			nc := &ipsave.Chain{Name: c.Name, Policy: c.Policy}
-			own := isProxy(string(c.Name))
-			if !own && c.Policy == "-" {
-				continue
-			}
-			for _, r := range c.Rules {
-				if own || isProxy(r.Target.Name) {
-					nc.Rules = append(nc.Rules, r)
-				}
-			}
-			nt.Chains = append(nt.Chains, nc)
-		}
-		out.Tables = append(out.Tables, nt)
-	}
-	return out
 }
 
 func isProxy(chain string) bool {

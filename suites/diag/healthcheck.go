@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,32 +24,34 @@ while [ $# -gt 1 ]; do
   shift 2
 done`
 
-// healthCheckFile probes the health check node port of every
-// externalTrafficPolicy Local Service from node, on the node's internal
-// address. It returns nil without a Kubernetes client.
-func (c *Collector) healthCheckFile(ctx context.Context, node Node) *record {
+// healthCheckCommand returns the command probing, from node on the node's
+// internal address, the health check node port of every
+// externalTrafficPolicy Local Service, and the file's record to fill with
+// its outcome (its header, or why there is no command). Both are nil
+// without a Kubernetes client; the command is nil when there is nothing
+// to run.
+func (c *Collector) healthCheckCommand(ctx context.Context, node Node) ([]string, *record) {
 	if c.Clientset == nil {
-		return nil
+		return nil, nil
 	}
-	rec := record{name: FileHealthChecks}
+	rec := &record{name: FileHealthChecks}
 	actx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	n, err := c.Clientset.CoreV1().Nodes().Get(actx, node.Name, metav1.GetOptions{})
 	if err != nil {
 		rec.err = fmt.Errorf("reading node %s: %w", node.Name, err)
-		return &rec
+		return nil, rec
 	}
 	ip := nodeInternalIP(n)
 	if ip == "" {
 		rec.err = fmt.Errorf("node %s has no InternalIP", node.Name)
-		return &rec
+		return nil, rec
 	}
 	svcs, err := c.Clientset.CoreV1().Services("").List(actx, metav1.ListOptions{})
 	if err != nil {
 		rec.err = fmt.Errorf("listing Services: %w", err)
-		return &rec
+		return nil, rec
 	}
-	args := []string{"sh", "-c", healthCheckScript, "healthchecks", ip}
 	var names []string
 	for _, s := range svcs.Items {
 		if s.Spec.HealthCheckNodePort != 0 {
@@ -59,16 +62,31 @@ func (c *Collector) healthCheckFile(ctx context.Context, node Node) *record {
 	if len(names) == 0 {
 		rec.header = []string{"no Service has a health check node port"}
 		rec.stdout = []byte{}
-		return &rec
+		return nil, rec
 	}
+	args := []string{"sh", "-c", healthCheckScript, "healthchecks", ip}
 	for _, n := range names {
-		var ns string
-		var port string
-		_, _ = fmt.Sscan(n, &ns, &port)
+		ns, port, _ := strings.Cut(n, " ")
 		args = append(args, ns, port)
 	}
+	rec.header = []string{"node address " + ip}
+	return args, rec
+}
+
+// healthCheckFile probes the health check node ports from node (see
+// healthCheckCommand). It returns nil without a Kubernetes client.
+func (c *Collector) healthCheckFile(ctx context.Context, node Node) *record {
+	args, rec := c.healthCheckCommand(ctx, node)
+	return c.healthCheckRecord(ctx, node, args, rec)
+}
+
+// healthCheckRecord runs healthCheckCommand's command, if any, into rec.
+func (c *Collector) healthCheckRecord(ctx context.Context, node Node, args []string, rec *record) *record {
+	if args == nil {
+		return rec
+	}
 	r := run(ctx, node.Cmder, c.timeout(), FileHealthChecks, args...)
-	r.header = []string{"node address " + ip}
+	r.header = rec.header
 	return &r
 }
 

@@ -37,6 +37,17 @@ func (d backendDump) rules() int { return countRules(d.nat.stdout) + countRules(
 // "[packets:bytes]" counters.
 func countRules(save []byte) int { return ipsave.Summarize(save).Rules }
 
+// iptablesCommands are the save commands iptablesFiles runs first.
+func iptablesCommands() [][]string {
+	var out [][]string
+	for _, b := range backends {
+		out = append(out, saveArgs(b.save, "nat"), saveArgs(b.save, "filter"))
+	}
+	return out
+}
+
+func saveArgs(save, table string) []string { return []string{save, "-c", "-t", table} }
+
 // iptablesFiles dumps nat and filter with every backend and keeps, as
 // iptables-nat.txt and iptables-filter.txt, the backend holding more rules
 // (nft on a tie). The other backend's dumps are kept beside when it holds
@@ -47,8 +58,8 @@ func iptablesFiles(ctx context.Context, node Node, timeout time.Duration) []reco
 	for i, b := range backends {
 		dumps[i] = backendDump{
 			backend: b,
-			nat:     run(ctx, node.Cmder, timeout, FileIPTablesNAT, b.save, "-c", "-t", "nat"),
-			filter:  run(ctx, node.Cmder, timeout, FileIPTablesFilter, b.save, "-c", "-t", "filter"),
+			nat:     run(ctx, node.Cmder, timeout, FileIPTablesNAT, saveArgs(b.save, "nat")...),
+			filter:  run(ctx, node.Cmder, timeout, FileIPTablesFilter, saveArgs(b.save, "filter")...),
 		}
 	}
 	var explain []string

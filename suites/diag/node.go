@@ -70,48 +70,81 @@ const (
 	KubeProxyHealthzPort = 10256
 )
 
-// nodeFiles runs every command of a node dump and returns the files.
+// nodeFiles runs every command of a node dump and returns the files. The
+// commands known up front run in one batch on the node (see prefetch).
 func (c *Collector) nodeFiles(ctx context.Context, node Node) []record {
 	t := c.timeout()
+	mode := c.proxyMode(ctx)
+	hcArgs, hc := c.healthCheckCommand(ctx, node)
+	commands := iptablesCommands()
+	for _, nc := range nodeCommands {
+		commands = append(commands, nc.argv)
+	}
+	if hcArgs != nil {
+		commands = append(commands, hcArgs)
+	}
+	if ports := proxyPorts(mode); len(ports) > 0 {
+		commands = append(commands, curlArgs(t, metricsURL(ports[0])), curlArgs(t, healthzURL(ports[0])))
+	}
+	node.Cmder = prefetch(ctx, node.Cmder, t, commands)
 	files := iptablesFiles(ctx, node, t)
-	files = append(files,
-		run(ctx, node.Cmder, t, FileNFTables, "nft", "list", "ruleset"),
-		run(ctx, node.Cmder, t, FileConntrack, "conntrack", "-L"),
-		run(ctx, node.Cmder, t, FileIPAddr, "ip", "addr"),
-		run(ctx, node.Cmder, t, FileIPRoute, "ip", "route", "show", "table", "all"),
-		run(ctx, node.Cmder, t, FileIPRule, "ip", "rule"),
-		run(ctx, node.Cmder, t, FileSysctl, append([]string{"sysctl"}, Sysctls...)...),
-		run(ctx, node.Cmder, t, FileSysctlRPFilter, "sysctl", "-a", "-r", `\.rp_filter$`),
-		run(ctx, node.Cmder, t, FileCNIConfig, "sh", "-c", cniConfigScript),
-	)
-	if hc := c.healthCheckFile(ctx, node); hc != nil {
+	for _, nc := range nodeCommands {
+		files = append(files, run(ctx, node.Cmder, t, nc.file, nc.argv...))
+	}
+	if hc := c.healthCheckRecord(ctx, node, hcArgs, hc); hc != nil {
 		files = append(files, *hc)
 	}
-	mode := c.proxyMode(ctx)
 	files = append(files, proxyEndpointFiles(ctx, node, t, mode)...)
 	files = append(files, c.proxyLogFiles(ctx, node.Name, mode)...)
 	return files
 }
 
+// nodeCommand is a plain command of a node dump and the file it fills.
+type nodeCommand struct {
+	file string
+	argv []string
+}
+
+// nodeCommands are the node dump's plain commands, in file order.
+var nodeCommands = []nodeCommand{
+	{FileNFTables, []string{"nft", "list", "ruleset"}},
+	{FileConntrack, []string{"conntrack", "-L"}},
+	{FileIPAddr, []string{"ip", "addr"}},
+	{FileIPRoute, []string{"ip", "route", "show", "table", "all"}},
+	{FileIPRule, []string{"ip", "rule"}},
+	{FileSysctl, append([]string{"sysctl"}, Sysctls...)},
+	{FileSysctlRPFilter, []string{"sysctl", "-a", "-r", `\.rp_filter$`}},
+	{FileCNIConfig, []string{"sh", "-c", cniConfigScript}},
+}
+
+// proxyPort is where a proxy serves its metrics and health check.
+type proxyPort struct{ metrics, healthz int }
+
+// proxyPorts lists the ports to try for mode: svccheck's, kube-proxy's,
+// or both in that order when the mode is unknown.
+func proxyPorts(mode string) []proxyPort {
+	switch {
+	case mode == ProxySvccheck:
+		return []proxyPort{{SvccheckMetricsPort, SvccheckHealthzPort}}
+	case strings.HasPrefix(mode, ProxyKubeProxy):
+		return []proxyPort{{KubeProxyMetricsPort, KubeProxyHealthzPort}}
+	}
+	return []proxyPort{{SvccheckMetricsPort, SvccheckHealthzPort}, {KubeProxyMetricsPort, KubeProxyHealthzPort}}
+}
+
+func metricsURL(p proxyPort) string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", p.metrics) }
+func healthzURL(p proxyPort) string { return fmt.Sprintf("http://127.0.0.1:%d/healthz", p.healthz) }
+
 // proxyEndpointFiles curls the proxy's metrics and health check on the node.
 // With the proxy mode unknown it tries svccheck's ports, then kube-proxy's.
 func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, mode string) []record {
-	type ports struct{ metrics, healthz int }
-	var candidates []ports
-	switch {
-	case mode == ProxySvccheck:
-		candidates = []ports{{SvccheckMetricsPort, SvccheckHealthzPort}}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
-		candidates = []ports{{KubeProxyMetricsPort, KubeProxyHealthzPort}}
-	default:
-		candidates = []ports{{SvccheckMetricsPort, SvccheckHealthzPort}, {KubeProxyMetricsPort, KubeProxyHealthzPort}}
-	}
+	candidates := proxyPorts(mode)
 	var metrics, healthz record
 	var tried []string
 	for i, p := range candidates {
-		metrics = curl(ctx, node, timeout, FileMetrics, fmt.Sprintf("http://127.0.0.1:%d/metrics", p.metrics))
+		metrics = curl(ctx, node, timeout, FileMetrics, metricsURL(p))
 		if !metrics.failed() || i == len(candidates)-1 {
-			healthz = curl(ctx, node, timeout, FileHealthz, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.healthz))
+			healthz = curl(ctx, node, timeout, FileHealthz, healthzURL(p))
 			break
 		}
 		tried = append(tried, fmt.Sprintf("port %d failed (%v)", p.metrics, metrics.err))
@@ -128,6 +161,11 @@ func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, m
 
 // curl fetches url on the node; the trailer records the HTTP status.
 func curl(ctx context.Context, node Node, timeout time.Duration, name, url string) record {
+	return run(ctx, node.Cmder, timeout, name, curlArgs(timeout, url)...)
+}
+
+// curlArgs is the command fetching url within timeout.
+func curlArgs(timeout time.Duration, url string) []string {
 	secs := fmt.Sprintf("%d", max(1, int(timeout/time.Second)-1))
-	return run(ctx, node.Cmder, timeout, name, "curl", "-sS", "--max-time", secs, "-w", "\n# svccheck: HTTP %{http_code}\n", url)
+	return []string{"curl", "-sS", "--max-time", secs, "-w", "\n# svccheck: HTTP %{http_code}\n", url}
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -24,10 +25,14 @@ func init() {
 // must find, and repairs it.
 type nodeBreakage struct {
 	name string
-	// want is the finding it must cause: "ID node" ("ID -" for the cluster).
-	want   string
-	break_ func(t *testing.T, ctx context.Context, cluster string)
-	repair func(t *testing.T, ctx context.Context, cluster string)
+	// want is the finding it must cause: "ID node" ("ID -" for the cluster),
+	// with %s for the cluster's name.
+	want string
+	// evidence returns what the finding's evidence must show, after
+	// break_: each string is part of one of its evidence lines.
+	evidence func(cluster string) []string
+	break_   func(t *testing.T, ctx context.Context, cluster string)
+	repair   func(t *testing.T, ctx context.Context, cluster string)
 }
 
 // overlapNetwork is the Docker network made inside the cluster's pod range.
@@ -37,6 +42,9 @@ func nodeBreakages() []nodeBreakage {
 	var flushed, saved string
 	return []nodeBreakage{
 		{name: "flushed Service chain", want: "SVC012 %s-worker",
+			evidence: func(c string) []string {
+				return []string{"Service port kube-system/kube-dns:dns (", "nodes/" + c + "-worker/iptables-nat.txt: chain " + flushed + " holds no DNAT rule"}
+			},
 			break_: func(t *testing.T, ctx context.Context, c string) {
 				flushed = svcChain(t, ctx, c+"-worker", "kube-system/kube-dns:dns cluster IP")
 				saved = nodeOut(t, ctx, c+"-worker", "iptables-nft-save", "-t", "nat")
@@ -53,6 +61,9 @@ func nodeBreakages() []nodeBreakage {
 				nodeIn(t, ctx, c+"-worker", in, "iptables-nft-restore", "--noflush")
 			}},
 		{name: "rule in the other backend", want: "SVC010 %s-worker2",
+			evidence: func(c string) []string {
+				return []string{"nodes/" + c + "-worker2/iptables-backend.txt:", ": legacy: 1 rules in nat and filter"}
+			},
 			break_: func(t *testing.T, ctx context.Context, c string) {
 				nodeOut(t, ctx, c+"-worker2", "iptables-legacy", "-t", "filter", "-A", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP")
 			},
@@ -60,6 +71,9 @@ func nodeBreakages() []nodeBreakage {
 				nodeOut(t, ctx, c+"-worker2", "iptables-legacy", "-t", "filter", "-D", "INPUT", "-s", "192.0.2.1/32", "-j", "DROP")
 			}},
 		{name: "ip_forward off", want: "SVC031 %s-worker2",
+			evidence: func(c string) []string {
+				return []string{"nodes/" + c + "-worker2/sysctl.txt:", ": net.ipv4.ip_forward = 0"}
+			},
 			break_: func(t *testing.T, ctx context.Context, c string) {
 				nodeOut(t, ctx, c+"-worker2", "sysctl", "-w", "net.ipv4.ip_forward=0")
 			},
@@ -67,6 +81,9 @@ func nodeBreakages() []nodeBreakage {
 				nodeOut(t, ctx, c+"-worker2", "sysctl", "-w", "net.ipv4.ip_forward=1")
 			}},
 		{name: "stale KUBE chains after a swap", want: "SVC011 %s-control-plane",
+			evidence: func(c string) []string {
+				return []string{"nodes/" + c + "-control-plane/iptables-nat.txt:", ": :KUBE-SVC-DOCTORE2E0000000"}
+			},
 			break_: func(t *testing.T, ctx context.Context, c string) {
 				nodeOut(t, ctx, c+"-control-plane", "iptables-nft", "-t", "nat", "-N", "KUBE-SVC-DOCTORE2E0000000")
 			},
@@ -74,6 +91,9 @@ func nodeBreakages() []nodeBreakage {
 				nodeOut(t, ctx, c+"-control-plane", "iptables-nft", "-t", "nat", "-X", "KUBE-SVC-DOCTORE2E0000000")
 			}},
 		{name: "overlapping Docker network", want: "SVC001 -",
+			evidence: func(string) []string {
+				return []string{"--cluster-cidr=10.244.0.0/16", "cluster/docker-networks.txt: " + overlapNetwork + " 10.244.250.0/24"}
+			},
 			break_: func(t *testing.T, ctx context.Context, _ string) {
 				hostOut(t, ctx, "docker", "network", "create", "--subnet", "10.244.250.0/24", overlapNetwork)
 			},
@@ -84,38 +104,48 @@ func nodeBreakages() []nodeBreakage {
 }
 
 // checkDoctor runs doctor on the healthy cluster (no warning or error),
-// then with every breakage of nodeBreakages in place at once, each on its
-// own node or check (exactly their findings), then repaired (none again).
-// Doctor takes a full dump each time, so the breakages share one run.
+// then applies each breakage of nodeBreakages alone: doctor must report
+// exactly its finding, with its evidence; once it is repaired, doctor
+// must find nothing again before the next one is applied.
 func checkDoctor(t *testing.T, ctx context.Context, cluster string) {
 	ctx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	expectDoctor(t, ctx, cluster, "healthy", nil)
-	var broken []nodeBreakage // not repaired yet
+	if !expectDoctor(t, ctx, cluster, "healthy", "", nil) {
+		t.Fatal("doctor finds something on the healthy cluster: the breakages would not be told apart")
+	}
+	for _, b := range nodeBreakages() {
+		clean := false
+		t.Run(b.name, func(t *testing.T) {
+			clean = checkNodeBreakage(t, ctx, cluster, b)
+		})
+		if !clean {
+			t.Fatalf("doctor still finds something after repairing %q: not applying the next breakages", b.name)
+		}
+	}
+}
+
+// checkNodeBreakage applies b alone, wants exactly its finding, repairs it
+// and reports whether doctor is clean again.
+func checkNodeBreakage(t *testing.T, ctx context.Context, cluster string, b nodeBreakage) bool {
+	repaired := false
 	t.Cleanup(func() {
-		for _, b := range broken {
+		if !repaired {
 			b.repair(t, context.Background(), cluster)
 		}
 	})
-	var want []string
-	for _, b := range nodeBreakages() {
-		t.Logf("breaking: %s", b.name)
-		b.break_(t, ctx, cluster)
-		broken = append(broken, b)
-		want = append(want, strings.ReplaceAll(b.want, "%s", cluster))
-	}
-	expectDoctor(t, ctx, cluster, "broken", want)
-	for len(broken) > 0 {
-		b := broken[0]
-		broken = broken[1:]
-		b.repair(t, ctx, cluster)
-	}
-	expectDoctor(t, ctx, cluster, "repaired", nil)
+	b.break_(t, ctx, cluster)
+	want := strings.ReplaceAll(b.want, "%s", cluster)
+	expectDoctor(t, ctx, cluster, "broken", want, b.evidence(cluster))
+	b.repair(t, ctx, cluster)
+	repaired = true
+	return expectDoctor(t, ctx, cluster, "repaired", "", nil)
 }
 
 // expectDoctor runs svccheck doctor --json on cluster and wants exactly
-// the warnings and errors in want ("ID node").
-func expectDoctor(t *testing.T, ctx context.Context, cluster, stage string, want []string) {
+// one warning or error, want ("ID node"), whose evidence lines hold each
+// of evidence, or none when want is empty. It reports whether doctor
+// found what was wanted.
+func expectDoctor(t *testing.T, ctx context.Context, cluster, stage, want string, evidence []string) bool {
 	t.Helper()
 	start := time.Now()
 	var stdout, stderr bytes.Buffer
@@ -123,31 +153,42 @@ func expectDoctor(t *testing.T, ctx context.Context, cluster, stage string, want
 	cmd.SetStdout(&stdout)
 	cmd.SetStderr(&stderr)
 	err := cmd.Run()
-	t.Logf("doctor (%s) took %s", stage, time.Since(start).Round(time.Second))
+	t.Logf("doctor (%s) took %s", stage, time.Since(start).Round(100*time.Millisecond))
 	var rep doctor.Report
 	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
 		t.Fatalf("doctor (%s): %v; decoding its output: %v\nstderr:\n%s", stage, err, jerr, stderr.String())
 	}
 	var got []string
-	for _, f := range rep.Findings {
+	var found *doctor.Finding
+	for i, f := range rep.Findings {
 		if f.Severity == doctor.SeverityInfo {
 			continue
 		}
-		n := f.Node
-		if n == "" {
-			n = "-"
-		}
+		n := cmp.Or(f.Node, "-")
 		got = append(got, f.ID+" "+n)
+		found = &rep.Findings[i]
 	}
-	slices.Sort(got)
-	want = slices.Clone(want)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("doctor (%s) findings %v, want %v\n%s", stage, got, want, stdout.String())
+	ok := true
+	var wantList []string
+	if want != "" {
+		wantList = []string{want}
 	}
-	if (err != nil) != (len(want) > 0) {
-		t.Errorf("doctor (%s) exit: %v, want failure %v", stage, err, len(want) > 0)
+	if !slices.Equal(got, wantList) {
+		t.Errorf("doctor (%s) findings %v, want %v\n%s", stage, got, wantList, stdout.String())
+		ok = false
+	} else if found != nil {
+		for _, e := range evidence {
+			if !slices.ContainsFunc(found.Evidence, func(l string) bool { return strings.Contains(l, e) }) {
+				t.Errorf("doctor (%s) finding %s: no evidence line holds %q; evidence:\n%s", stage, want, e, strings.Join(found.Evidence, "\n"))
+				ok = false
+			}
+		}
 	}
+	if (err != nil) != (want != "") {
+		t.Errorf("doctor (%s) exit: %v, want failure %v", stage, err, want != "")
+		ok = false
+	}
+	return ok
 }
 
 // svcChain returns the chain the nat SVCCHK-SERVICES rule with comment jumps to.

@@ -150,9 +150,11 @@ func doctorDump(ctx context.Context, o *doctorOptions, stderr io.Writer) (dir st
 	if o.kubeconfig != "" {
 		err = dumpWithHostPods(ctx, do, stderr)
 	} else {
+		netErr := make(chan error, 1)
+		go func() { netErr <- writeDockerNetworks(ctx, dir) }()
 		err = dumpKind(ctx, do, stderr)
-		if err == nil {
-			err = writeDockerNetworks(ctx, dir)
+		if nerr := <-netErr; err == nil {
+			err = nerr
 		}
 	}
 	return dir, cleanup, err

@@ -45,14 +45,17 @@ func writeDockerNetworks(ctx context.Context, dir string) error {
 		return fmt.Errorf("listing docker networks: %w", err)
 	}
 	var b strings.Builder
-	for _, id := range strings.Fields(ids.String()) {
+	if ids := strings.Fields(ids.String()); len(ids) > 0 {
 		var out bytes.Buffer
-		if err := exec.CommandContext(ctx, "docker", "network", "inspect", "-f", dockerNetworksFormat, id).SetStdout(&out).Run(); err != nil {
-			return fmt.Errorf("inspecting docker network %s: %w", id, err)
+		args := append([]string{"network", "inspect", "-f", dockerNetworksFormat}, ids...)
+		if err := exec.CommandContext(ctx, "docker", args...).SetStdout(&out).Run(); err != nil {
+			return fmt.Errorf("inspecting docker networks: %w", err)
 		}
-		f := strings.Fields(out.String())
-		for _, subnet := range f[min(1, len(f)):] {
-			fmt.Fprintf(&b, "%s %s\n", f[0], subnet)
+		for _, line := range strings.Split(out.String(), "\n") {
+			f := strings.Fields(line)
+			for _, subnet := range f[min(1, len(f)):] {
+				fmt.Fprintf(&b, "%s %s\n", f[0], subnet)
+			}
 		}
 	}
 	path := filepath.Join(dir, reports.DirCluster, doctor.FileDockerNetworks)

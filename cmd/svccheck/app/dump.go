@@ -155,14 +155,21 @@ func writeDump(ctx context.Context, o *dumpOptions, collector *diag.Collector, n
 	if err := os.MkdirAll(o.output, 0o755); err != nil {
 		return usageError("creating the output directory: %v", err)
 	}
-	results, nodeErr := collector.CollectNodes(ctx, nodes, o.output)
+	// The cluster objects come from the API server while the nodes are
+	// dumped through their own commands: both at once.
 	var clusterErr error
-	if apiErr == nil && o.allNamespaces {
-		o.namespaces, apiErr = listNamespaces(ctx, collector.Clientset, o.timeout)
-	}
-	if apiErr == nil {
-		clusterErr = collector.CollectCluster(ctx, o.namespaces, o.output)
-	}
+	clusterDone := make(chan struct{})
+	go func() {
+		defer close(clusterDone)
+		if apiErr == nil && o.allNamespaces {
+			o.namespaces, apiErr = listNamespaces(ctx, collector.Clientset, o.timeout)
+		}
+		if apiErr == nil {
+			clusterErr = collector.CollectCluster(ctx, o.namespaces, o.output)
+		}
+	}()
+	results, nodeErr := collector.CollectNodes(ctx, nodes, o.output)
+	<-clusterDone
 	failed := 0
 	for _, r := range results {
 		failed += len(r.Failed)

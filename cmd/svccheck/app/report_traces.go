@@ -64,8 +64,13 @@ func traceDump(buf *bytes.Buffer, dir, d string, limit int) int {
 		fmt.Fprintf(buf, "%s: not explained: %v\n\n", d, err)
 		return 1
 	}
+	tables, err := node.Tables()
+	if err != nil {
+		fmt.Fprintf(buf, "%s: not explained: %v\n\n", d, err)
+		return 1
+	}
 	n := 0
-	for _, t := range specTargets(node.Tables) {
+	for _, t := range specTargets(tables) {
 		if n == limit {
 			break
 		}

@@ -180,20 +180,51 @@ type recentKey struct {
 // tracer cannot evaluate is an error, never silently true. The raw and
 // mangle tables are not walked.
 type Tracer struct {
-	nat    *ipsave.Table
-	filter *ipsave.Table
+	nat    *table
+	filter *table
 	local  []netip.Addr
 	recent map[recentKey]bool
 	// MaxPaths bounds the number of paths of one trace (default 10000).
 	MaxPaths int
 }
 
+// Chains finds a table's chains by name, nil for a missing one. An
+// *ipsave.Table is one; a reader that parses a chain's rules when first
+// asked for it is another.
+type Chains interface {
+	Chain(name ipsave.ChainName) *ipsave.Chain
+}
+
+// table is a table the tracer walks.
+type table struct {
+	name   ipsave.TableName
+	chains Chains
+}
+
 // New returns a tracer over the dump's nat and filter tables (either
 // may be missing) for a node owning localAddrs. Loopback addresses are
 // always local.
 func New(d *ipsave.Dump, localAddrs ...string) (*Tracer, error) {
-	t := &Tracer{nat: d.Table(ipsave.TableNAT), filter: d.Table(ipsave.TableFilter),
-		recent: map[recentKey]bool{}, MaxPaths: 10000}
+	var nat, filter Chains
+	if t := d.Table(ipsave.TableNAT); t != nil {
+		nat = t
+	}
+	if t := d.Table(ipsave.TableFilter); t != nil {
+		filter = t
+	}
+	return NewChains(nat, filter, localAddrs...)
+}
+
+// NewChains is New over chains found by name: the tracer asks nat and
+// filter (either may be nil) for the chains the packet reaches only.
+func NewChains(nat, filter Chains, localAddrs ...string) (*Tracer, error) {
+	t := &Tracer{recent: map[recentKey]bool{}, MaxPaths: 10000}
+	if nat != nil {
+		t.nat = &table{name: ipsave.TableNAT, chains: nat}
+	}
+	if filter != nil {
+		t.filter = &table{name: ipsave.TableFilter, chains: filter}
+	}
 	for _, s := range localAddrs {
 		a, err := netip.ParseAddr(s)
 		if err != nil {

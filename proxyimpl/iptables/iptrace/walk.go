@@ -95,7 +95,7 @@ func (t *Tracer) Trace(p Packet) (*Result, error) {
 
 // hook is one built-in chain of one table; a nil table is skipped.
 type hook struct {
-	table *ipsave.Table
+	table *table
 	chain ipsave.ChainName
 }
 
@@ -150,7 +150,7 @@ func (t *Tracer) runHook(h hook, s *pstate) ([]*pstate, error) {
 	if h.table == nil || !applies(s, h) {
 		return []*pstate{s}, nil
 	}
-	base := h.table.Chain(h.chain)
+	base := h.table.chains.Chain(h.chain)
 	if base == nil {
 		return []*pstate{s}, nil
 	}
@@ -180,7 +180,7 @@ func (t *Tracer) runHook(h hook, s *pstate) ([]*pstate, error) {
 
 // step evaluates the next rule of w (or ends its chain) and returns the
 // walkers that result; a walker with an empty stack has finished the hook.
-func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
+func (t *Tracer) step(tbl *table, w *walker) ([]*walker, error) {
 	top := &w.stack[len(w.stack)-1]
 	if top.next >= len(top.chain.Rules) {
 		t.chainEnd(tbl, w)
@@ -192,7 +192,7 @@ func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
 	w.st.path.RulesWalked++
 	outs, err := t.evalRule(w.st, r)
 	if err != nil {
-		return nil, fmt.Errorf("tracing %s %s rule %d (%s): %w", tbl.Name, top.chain.Name, idx+1, r, err)
+		return nil, fmt.Errorf("tracing %s %s rule %d (%s): %w", tbl.name, top.chain.Name, idx+1, r, err)
 	}
 	walkers := make([]*walker, len(outs))
 	for i, o := range outs {
@@ -201,13 +201,13 @@ func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
 	for i, o := range outs {
 		if !o.matched {
 			if o.notable {
-				o.st.path.Trace = append(o.st.path.Trace, Step{Table: tbl.Name, Chain: top.chain.Name,
+				o.st.path.Trace = append(o.st.path.Trace, Step{Table: tbl.name, Chain: top.chain.Name,
 					Rule: idx + 1, Text: r.String(), Line: r.Line, NoMatch: true})
 			}
 			continue
 		}
 		if err := t.target(tbl, walkers[i], r, idx); err != nil {
-			return nil, fmt.Errorf("tracing %s %s rule %d (%s): %w", tbl.Name, top.chain.Name, idx+1, r, err)
+			return nil, fmt.Errorf("tracing %s %s rule %d (%s): %w", tbl.name, top.chain.Name, idx+1, r, err)
 		}
 	}
 	return walkers, nil
@@ -215,31 +215,31 @@ func (t *Tracer) step(tbl *ipsave.Table, w *walker) ([]*walker, error) {
 
 // chainEnd returns from the current chain; at the end of the built-in
 // chain its policy decides.
-func (t *Tracer) chainEnd(tbl *ipsave.Table, w *walker) {
+func (t *Tracer) chainEnd(tbl *table, w *walker) {
 	base := w.stack[0].chain
 	w.stack = w.stack[:len(w.stack)-1]
 	if len(w.stack) > 0 {
 		return
 	}
-	s := Step{Table: tbl.Name, Chain: base.Name, Text: "policy " + base.Policy}
+	s := Step{Table: tbl.name, Chain: base.Name, Text: "policy " + base.Policy}
 	w.st.path.Trace = append(w.st.path.Trace, s)
 	finish(tbl, w, Verdict(base.Policy), s)
 }
 
 // finish ends the hook for w with verdict v decided by step s.
-func finish(tbl *ipsave.Table, w *walker, v Verdict, s Step) {
+func finish(tbl *table, w *walker, v Verdict, s Step) {
 	w.stack = nil
 	w.st.path.Verdict = v
-	if tbl.Name == ipsave.TableFilter || v != VerdictAccept {
+	if tbl.name == ipsave.TableFilter || v != VerdictAccept {
 		w.st.path.VerdictStep = s
 	}
 }
 
 // target applies the target of rule r (number idx) that matched.
-func (t *Tracer) target(tbl *ipsave.Table, w *walker, r *ipsave.Rule, idx int) error {
+func (t *Tracer) target(tbl *table, w *walker, r *ipsave.Rule, idx int) error {
 	st := w.st
 	top := &w.stack[len(w.stack)-1]
-	s := Step{Table: tbl.Name, Chain: top.chain.Name, Rule: idx + 1, Text: r.String(), Line: r.Line}
+	s := Step{Table: tbl.name, Chain: top.chain.Name, Rule: idx + 1, Text: r.String(), Line: r.Line}
 	st.path.Trace = append(st.path.Trace, s)
 	tg := r.Target
 	switch tg.Name {
@@ -259,7 +259,7 @@ func (t *Tracer) target(tbl *ipsave.Table, w *walker, r *ipsave.Rule, idx int) e
 		if ipsave.IsExtensionTarget(tg.Name) {
 			return fmt.Errorf("target %s is not supported by the tracer", tg.Name)
 		}
-		next := tbl.Chain(ipsave.ChainName(tg.Name))
+		next := tbl.chains.Chain(ipsave.ChainName(tg.Name))
 		if next == nil {
 			return fmt.Errorf("jump to missing chain %s", tg.Name)
 		}
@@ -274,7 +274,7 @@ func (t *Tracer) target(tbl *ipsave.Table, w *walker, r *ipsave.Rule, idx int) e
 	return nil
 }
 
-func (t *Tracer) dnat(tbl *ipsave.Table, w *walker, r *ipsave.Rule, s Step) error {
+func (t *Tracer) dnat(tbl *table, w *walker, r *ipsave.Rule, s Step) error {
 	st := w.st
 	dest := r.Target.ToDestination
 	if ap, err := netip.ParseAddrPort(dest); err == nil {
