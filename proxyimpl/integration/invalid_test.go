@@ -12,6 +12,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/svccheck/svccheck/internal/rawtcp"
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 )
 
@@ -48,21 +49,21 @@ func TestIntegrationInvalidDropped(t *testing.T) {
 	t.Cleanup(func() { _ = server.Close() })
 	go func() { _, _ = io.Copy(server, server) }()
 	cport := uint16(conn.LocalAddr().(*net.TCPAddr).Port)
-	synAck, ok := capture.find(t, 5*time.Second, func(s segment) bool {
-		return s.src == svcIP && s.sport == 80 && s.dport == cport && s.flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK
+	synAck, ok := find(t, capture, 5*time.Second, func(s rawtcp.Segment) bool {
+		return s.Src == svcIP && s.SrcPort == 80 && s.DstPort == cport && s.Flags&(rawtcp.SYN|rawtcp.ACK) == rawtcp.SYN|rawtcp.ACK
 	})
 	if !ok {
 		t.Fatalf("the client's capture saw no SYN-ACK from %s:80", svcIP)
 	}
 	marker := []byte("svccheck out-of-window segment")
-	bad := segment{
-		src: backend.IP, dst: client.IP, sport: invalidPort, dport: cport,
-		seq: synAck.seq + 1 + 1<<30, ack: synAck.ack, flags: tcpPSH | tcpACK,
-		window: 502, payload: marker,
+	bad := rawtcp.Segment{
+		Src: backend.IP, Dst: client.IP, SrcPort: invalidPort, DstPort: cport,
+		Seq: synAck.Seq + 1 + 1<<30, Ack: synAck.Ack, Flags: rawtcp.PSH | rawtcp.ACK,
+		Window: 502, Payload: marker,
 	}
 	inject(t, backend.NS, bad)
-	if got, arrived := capture.find(t, 2*time.Second, func(s segment) bool {
-		return bytes.Equal(s.payload, marker)
+	if got, arrived := find(t, capture, 2*time.Second, func(s rawtcp.Segment) bool {
+		return bytes.Equal(s.Payload, marker)
 	}); arrived {
 		t.Errorf("the out-of-window segment reached the client as %v (sent %v)", got, bad)
 	}
