@@ -87,7 +87,13 @@
 //     "-d LBIP/32 -p P --dport N -j DROP"; it only sees what the FW chain
 //     did not DNAT.
 //   - SVCCHK-NODEPORTS (from INPUT) accepts health check node ports.
-//   - SVCCHK-FORWARD (from FORWARD) accepts marked traffic and
+//   - SVCCHK-FORWARD (from FORWARD) first drops packets conntrack finds
+//     INVALID, as kube-proxy does unless nf_conntrack_tcp_be_liberal is
+//     set: a TCP segment outside the window of a DNATed connection skips
+//     nat, would leave the node with the endpoint's address, and the
+//     client's RST to that address would reset the connection (kubernetes
+//     issues 74839, 117924). svccheck's proxy has no be-liberal setting
+//     and always installs the drop. Then it accepts marked traffic and
 //     RELATED,ESTABLISHED connections.
 //
 // The jumps from the built-in chains are not part of the restore text:

@@ -94,8 +94,8 @@ func TestPeriodicFullResync(t *testing.T) {
 	}
 	clk.Step(DefaultSyncPeriod)
 	waitGen(t, env, 2)
-	if rules := env.ipt.Rules(iptables.TableFilter, "SVCCHK-FORWARD"); len(rules) != 2 {
-		t.Errorf("SVCCHK-FORWARD after the periodic resync = %v, want its 2 rules back", rules)
+	if rules := env.ipt.Rules(iptables.TableFilter, "SVCCHK-FORWARD"); len(rules) != 3 {
+		t.Errorf("SVCCHK-FORWARD after the periodic resync = %v, want its 3 rules back", rules)
 	}
 	// Only the damaged chain was rewritten; the intact ones were kept.
 	repair := string(env.ipt.LastRestore())

@@ -131,7 +131,7 @@ func TestWriteFullDeletesStaleChains(t *testing.T) {
 		t.Errorf("restore text (-want +got):\n%s", diff)
 	}
 	wantStats := Stats{
-		iptables.TableFilter: {Chains: 6, Rules: 2, Deleted: 1},
+		iptables.TableFilter: {Chains: 6, Rules: 3, Deleted: 1},
 		iptables.TableNAT:    {Chains: 7, Rules: 9, Deleted: 1},
 	}
 	if diff := cmp.Diff(wantStats, stats); diff != "" {

@@ -93,6 +93,7 @@ const (
 		:SVCCHK-OLD-FILTER - [0:0]
 		:SVCCHK-PROXY-FIREWALL - [0:0]
 		:SVCCHK-SERVICES - [0:0]
+		-A SVCCHK-FORWARD -m comment --comment "svccheck drop conntrack INVALID packets" -m conntrack --ctstate INVALID -j DROP
 		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding rules" -m mark --mark 0x8000/0x8000 -j ACCEPT
 		-A SVCCHK-FORWARD -m comment --comment "svccheck forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 		-X SVCCHK-OLD-FILTER

@@ -165,6 +165,12 @@ func (r *renderer) globalChains() []Chain {
 		{Table: iptables.TableFilter, Name: ChainNodePorts},
 		{Table: iptables.TableFilter, Name: ChainProxyFirewall},
 		{Table: iptables.TableFilter, Name: ChainForward, Rules: []string{
+			// As kube-proxy without nf_conntrack_tcp_be_liberal: a packet
+			// of a DNATed connection that conntrack finds INVALID (a TCP
+			// segment outside the window) skips nat and would leave the
+			// node with the endpoint's address, and the client's RST to
+			// that address would reset the connection.
+			"-m comment --comment " + quote("svccheck drop conntrack INVALID packets") + " -m conntrack --ctstate INVALID -j DROP",
 			"-m comment --comment " + quote("svccheck forwarding rules") + " -m mark --mark " + masqMatch + " -j ACCEPT",
 			"-m comment --comment " + quote("svccheck forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
 		}},

@@ -20,6 +20,9 @@ type HoldOptions struct {
 	Interval time.Duration
 	// Timeout bounds the dial and each exchange.
 	Timeout time.Duration
+	// For, when positive, ends Hold without an error once no exchange
+	// has failed for that long; zero holds until ctx is done.
+	For time.Duration
 }
 
 // Exchange is one request and answer over the held connection, printed as
@@ -57,6 +60,12 @@ func Hold(ctx context.Context, opts HoldOptions, w io.Writer) error {
 		return fmt.Errorf("dialling %s: %w", opts.Target, err)
 	}
 	defer conn.Close()
+	var done <-chan time.Time
+	if opts.For > 0 {
+		timer := time.NewTimer(opts.For)
+		defer timer.Stop()
+		done = timer.C
+	}
 	enc := json.NewEncoder(w)
 	br := bufio.NewReader(conn)
 	tick := time.NewTicker(opts.Interval)
@@ -78,6 +87,8 @@ func Hold(ctx context.Context, opts HoldOptions, w io.Writer) error {
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-done:
 			return nil
 		case <-tick.C:
 		}

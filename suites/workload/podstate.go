@@ -55,6 +55,24 @@ func WithHTTPPort(p *corev1.Pod, port int32) *corev1.Pod {
 	return p
 }
 
+// WithOutOfWindowPort makes an agent pod also serve HTTP on TCP port and
+// send each client of that port, once connected, a segment far outside
+// the connection's window from a raw socket (svccheck agent serve
+// --out-of-window-port; the container gets CAP_NET_RAW). The pod's log
+// says what it sent and which RSTs came back.
+func WithOutOfWindowPort(p *corev1.Pod, port int32) *corev1.Pod {
+	for i := range p.Spec.Containers {
+		c := &p.Spec.Containers[i]
+		c.Command = append(c.Command, "--out-of-window-port", fmt.Sprint(port))
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: "oow", ContainerPort: port, Protocol: corev1.ProtocolTCP})
+		if c.SecurityContext == nil {
+			c.SecurityContext = &corev1.SecurityContext{}
+		}
+		c.SecurityContext.Capabilities = &corev1.Capabilities{Add: []corev1.Capability{"NET_RAW"}}
+	}
+	return p
+}
+
 // CreatePodObjects creates pods (built with AgentPod and the With...
 // helpers), sets the ServingGate of gated ones True, and waits until all
 // are Ready, within timeout.

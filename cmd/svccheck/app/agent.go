@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/svccheck/svccheck/suites/agent"
 )
@@ -28,16 +29,16 @@ func newAgentCommand(stdout, _ io.Writer) *cobra.Command {
 
 func newAgentServeCommand() *cobra.Command {
 	var (
-		httpPort, udpPort int
-		hostname          string
+		httpPort, udpPort, oowPort int
+		hostname                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve HTTP (/hostname, /clientip, /echo, /healthz) and UDP echo",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if httpPort < 1 || httpPort > 65535 || udpPort < 0 || udpPort > 65535 {
-				return usageError("--http-port must be 1..65535 and --udp-port 0..65535")
+			if httpPort < 1 || httpPort > 65535 || udpPort < 0 || udpPort > 65535 || oowPort < 0 || oowPort > 65535 {
+				return usageError("--http-port must be 1..65535, --udp-port and --out-of-window-port 0..65535")
 			}
 			host := hostname
 			if host == "" {
@@ -51,12 +52,20 @@ func newAgentServeCommand() *cobra.Command {
 			if udpPort != 0 {
 				cfg.UDPAddr = agent.JoinPort(udpPort)
 			}
-			return agent.Serve(cmd.Context(), cfg)
+			if oowPort == 0 {
+				return agent.Serve(cmd.Context(), cfg)
+			}
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error { return agent.Serve(ctx, cfg) })
+			g.Go(func() error { return agent.ServeOutOfWindow(ctx, host, oowPort, cmd.OutOrStdout()) })
+			return g.Wait()
 		},
 	}
 	cmd.Flags().IntVar(&httpPort, "http-port", 8080, "TCP port of the HTTP server")
 	cmd.Flags().IntVar(&udpPort, "udp-port", 8081, "UDP port of the UDP echo server (0: none)")
 	cmd.Flags().StringVar(&hostname, "hostname", "", "name to answer with (default: the system's hostname)")
+	cmd.Flags().IntVar(&oowPort, "out-of-window-port", 0, "also serve HTTP on this TCP port and send each of its clients, once connected, "+
+		"a segment far outside the connection's window from a raw socket (needs CAP_NET_RAW; 0: none)")
 	return cmd
 }
 
@@ -133,6 +142,7 @@ redialled, so the lines show how long it lived.`,
 	f.StringVar(&opts.Target, "target", "", "host:port of an agent's HTTP server")
 	f.DurationVar(&opts.Interval, "interval", time.Second, "pause between exchanges")
 	f.DurationVar(&opts.Timeout, "timeout", 2*time.Second, "timeout of the dial and of each exchange")
+	f.DurationVar(&opts.For, "for", 0, "stop after this long without a failure, exit status 0 (0: until stopped)")
 	return cmd
 }
 
