@@ -135,6 +135,18 @@ func TestRunSvccheckDump(t *testing.T) {
 				edit(t, dir, worker+"iptables-nat.txt", dnsUDP+"\n", "")
 				edit(t, dir, worker+"iptables-nat.txt", strings.Replace(dnsUDP, " -j DNAT --to-destination 10.244.0.3:53", " -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.2:53", 1)+"\n", "")
 			}},
+		{name: "flushed Service chain, its namespace listed live", want: []string{"SVC012 kind-worker"},
+			files: func(t *testing.T, dir string) {
+				edit(t, dir, worker+"iptables-nat.txt", dnsUDP+"\n", "")
+				edit(t, dir, worker+"iptables-nat.txt", strings.Replace(dnsUDP, " -j DNAT --to-destination 10.244.0.3:53", " -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.2:53", 1)+"\n", "")
+				appendTo(t, dir, "cluster/"+FileLiveNamespaces, "default\nkube-system\n")
+			}},
+		{name: "no rules for a namespace gone before the nodes were dumped",
+			files: func(t *testing.T, dir string) {
+				edit(t, dir, worker+"iptables-nat.txt", dnsUDP+"\n", "")
+				edit(t, dir, worker+"iptables-nat.txt", strings.Replace(dnsUDP, " -j DNAT --to-destination 10.244.0.3:53", " -m statistic --mode random --probability 0.50000000000 -j DNAT --to-destination 10.244.0.2:53", 1)+"\n", "")
+				appendTo(t, dir, "cluster/"+FileLiveNamespaces, "default\n")
+			}},
 		{name: "endpoint missing", want: []string{"SVC015 kind-worker"},
 			files: func(t *testing.T, dir string) { edit(t, dir, worker+"iptables-nat.txt", dnsUDP+"\n", "") }},
 		{name: "endpoint gone", want: []string{"SVC014 kind-worker", "SVC015 kind-worker"},

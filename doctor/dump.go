@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,14 @@ import (
 // FileDockerNetworks is the file, under cluster/, listing the Docker
 // networks of the host running a kind cluster, one "name subnet" line per subnet.
 const FileDockerNetworks = "docker-networks.txt"
+
+// FileLiveNamespaces is the file, under cluster/, naming one per line the
+// namespaces that existed when the nodes were dumped. A run also keeps the
+// objects of each spec's namespace as they were when the spec ended, long
+// before the nodes' final dump; when the file is there, doctor judges the
+// nodes' rules against the listed namespaces only, as the others are gone
+// from the rules by then.
+const FileLiveNamespaces = "live-namespaces.txt"
 
 // Dump is what doctor reads from a dump directory.
 type Dump struct {
@@ -122,22 +131,26 @@ func (d *Dump) loadCluster() error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading the cluster dump: %w", err)
 	}
+	live, onlyLive := readLines(filepath.Join(cdir, FileLiveNamespaces))
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		ns := e.Name()
+		if onlyLive && !slices.Contains(live, ns) {
+			continue
+		}
 		var svcs corev1.ServiceList
-		var slices discoveryv1.EndpointSliceList
+		var epSlices discoveryv1.EndpointSliceList
 		var pods corev1.PodList
-		for file, into := range map[string]any{diag.FileServices: &svcs, diag.FileEndpointSlices: &slices, diag.FilePods: &pods} {
+		for file, into := range map[string]any{diag.FileServices: &svcs, diag.FileEndpointSlices: &epSlices, diag.FilePods: &pods} {
 			if err := readYAML(filepath.Join(cdir, ns, file), into); err != nil {
 				return err
 			}
 		}
 		d.Namespaces[ns] = true
 		d.Services = append(d.Services, svcs.Items...)
-		d.EndpointSlices = append(d.EndpointSlices, slices.Items...)
+		d.EndpointSlices = append(d.EndpointSlices, epSlices.Items...)
 		d.Pods = append(d.Pods, pods.Items...)
 	}
 	if lines, ok := readLines(filepath.Join(cdir, FileDockerNetworks)); ok {
