@@ -10,8 +10,6 @@ import (
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
-func init() { subcommands = append(subcommands, newClusterCommand) }
-
 // newClusterCommand is `svccheck cluster`, which creates and deletes kind
 // clusters running svccheck's proxy or kube-proxy.
 func newClusterCommand(stdout, stderr io.Writer) *cobra.Command {

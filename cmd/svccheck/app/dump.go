@@ -19,8 +19,6 @@ import (
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
-func init() { subcommands = append(subcommands, newDumpCommand) }
-
 // dumpOptions are the flags of `svccheck dump`.
 type dumpOptions struct {
 	name        string

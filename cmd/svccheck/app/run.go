@@ -19,8 +19,6 @@ import (
 	"github.com/svccheck/svccheck/suites/specs"
 )
 
-func init() { subcommands = append(subcommands, newRunCommand) }
-
 // breakEnv is the environment variable the svccheck proxy reads to break
 // itself on purpose (to prove the suites catch a broken proxy).
 const breakEnv = proxyimpl.BreakEnv
