@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/svccheck/svccheck/run"
 )
 
 // Exit codes of svccheck.
@@ -45,7 +47,7 @@ func ExitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	return ExitUsage
+	return int(run.StatusOf(err))
 }
 
 // Run runs svccheck with args (without the program name), writing to stdout

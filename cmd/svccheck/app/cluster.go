@@ -50,9 +50,9 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 			}
 			opts.Progress = stderr
 			// A forced quit during Create leaves the cluster half made.
-			left.addCluster(opts.Name)
+			left.AddCluster(opts.Name)
 			c, err := cluster.Create(cmd.Context(), opts)
-			left.removeCluster(opts.Name) // made to stay, or deleted by Create
+			left.RemoveCluster(opts.Name) // made to stay, or deleted by Create
 			if err != nil {
 				return clusterError(err, opts.Name)
 			}

@@ -15,6 +15,7 @@ import (
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/run"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
 )
@@ -180,7 +181,7 @@ func writeDump(ctx context.Context, o *dumpOptions, collector *diag.Collector, n
 	if o.kubeconfig != "" {
 		title = "svccheck dump of " + o.kubeconfig
 	}
-	writeHTMLReport(o.output, reports.HTMLReport{Title: title}, stderr)
+	run.WriteHTMLReport(o.output, reports.HTMLReport{Title: title}, stderr)
 	note := ""
 	if failed > 0 {
 		note = fmt.Sprintf(" (%d files record a failed command; see their '# svccheck:' lines)", failed)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,13 +14,9 @@ import (
 
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/run"
 	"github.com/svccheck/svccheck/suites/cluster"
-	"github.com/svccheck/svccheck/suites/specs"
 )
-
-// breakEnv is the environment variable the svccheck proxy reads to break
-// itself on purpose (to prove the suites catch a broken proxy).
-const breakEnv = proxyimpl.BreakEnv
 
 // runOptions are the flags of `svccheck run`.
 type runOptions struct {
@@ -96,7 +91,7 @@ comparison.md to --output.`,
 				return err
 			}
 			if o.listSpecs != "" {
-				return listSpecs(o, o.listSpecs)
+				return o.listSpecList()
 			}
 			if o.compare {
 				return runCompare(cmd.Context(), o, stdout, stderr)
@@ -235,19 +230,9 @@ func checkOutputFree(dir string) error {
 }
 
 // claimOutput claims the output directory dir for this process
-// (reports.ClaimDir): created if missing, refused if it holds anything or
-// another run claimed it first, even at the same instant. release gives
-// the directory back if the run wrote nothing into it.
+// (run.ClaimOutput).
 func claimOutput(dir string) (release func(), err error) {
-	owner := fmt.Sprintf("svccheck (pid %d, started %s): %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339), strings.Join(os.Args, " "))
-	release, err = reports.ClaimDir(dir, owner)
-	switch {
-	case errors.Is(err, reports.ErrClaimed):
-		return nil, usageError("--output: %v: give a new or empty directory, so results of two runs are not mixed", err)
-	case err != nil:
-		return nil, usageError("--output %s: %v", dir, err)
-	}
-	return release, nil
+	return run.ClaimOutput(dir)
 }
 
 // completeKubeconfig checks the flags of a run against any cluster
@@ -268,43 +253,4 @@ func (o *runOptions) completeKubeconfig() error {
 		return usageError("--proxy does not apply with --kubeconfig: the run detects the cluster's Service proxy")
 	}
 	return nil
-}
-
-// String is the command line that reproduces o, for reports and child runs.
-func (o *runOptions) String() string {
-	var b strings.Builder
-	if o.kubeconfig != "" {
-		fmt.Fprintf(&b, "svccheck run --kubeconfig %s", o.kubeconfig)
-		if o.kubeContext != "" {
-			fmt.Fprintf(&b, " --context %s", o.kubeContext)
-		}
-	} else {
-		fmt.Fprintf(&b, "svccheck run --proxy %s --name %s", o.proxyMode, o.name)
-	}
-	if o.reuse {
-		b.WriteString(" --reuse")
-	}
-	if o.labelFilter != "" {
-		fmt.Fprintf(&b, " --label-filter %q", o.labelFilter)
-	}
-	for _, f := range o.focus {
-		fmt.Fprintf(&b, " --focus %q", f)
-	}
-	if o.scale > 0 {
-		fmt.Fprintf(&b, " --scale %d", o.scale)
-	}
-	return b.String()
-}
-
-// specFilter is the label filter the run gives Ginkgo: --label-filter,
-// with the Scale specs left out unless --scale selects them, alone.
-func (o *runOptions) specFilter() string {
-	want := "!" + specs.LabelScale
-	if o.scale > 0 {
-		want = specs.LabelScale
-	}
-	if o.labelFilter == "" {
-		return want
-	}
-	return "(" + o.labelFilter + ") && " + want
 }
