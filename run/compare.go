@@ -15,8 +15,8 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
-	"github.com/svccheck/svccheck/suites/cluster"
 )
 
 // childWaitDelay is how long a child run may take, once interrupted, to
@@ -50,7 +50,7 @@ type Comparison struct {
 
 // CompareModes are the proxies Compare puts side by side: svccheck's, and
 // kube-proxy in iptables and in nftables mode.
-var CompareModes = []cluster.ProxyMode{cluster.ProxySvccheck, cluster.ProxyKubeProxy, cluster.ProxyKubeProxyNFTables}
+var CompareModes = []proxy.Mode{proxy.Svccheck, proxy.KubeProxy, proxy.KubeProxyNFTables}
 
 // Compare runs the suites once per proxy of CompareModes, each in a child
 // run of o.Executable (Ginkgo runs specs once per process) on its own
@@ -109,7 +109,7 @@ func compareRuns(ctx context.Context, o *Options, start childStarter) (res Compa
 		if ctx.Err() != nil {
 			break // interrupted: start no further cluster
 		}
-		dir := filepath.Join(o.Output, modeDir(mode))
+		dir := filepath.Join(o.Output, mode.Dir())
 		args := o.childArgs(mode, dir)
 		fmt.Fprintf(stderr, "== %s: svccheck %s\n", mode, strings.Join(args, " "))
 		code := exitOK
@@ -123,7 +123,7 @@ func compareRuns(ctx context.Context, o *Options, start childStarter) (res Compa
 		if err != nil {
 			code = childExitCode(err)
 		}
-		res, rerr := readResults(filepath.Join(dir, reports.FileJSON), string(mode))
+		res, rerr := readResults(filepath.Join(dir, reports.FileJSON), mode)
 		if ctx.Err() != nil {
 			if code < 0 {
 				fmt.Fprintf(stderr, "warning: the %s run did not finish within %s of its interrupt (%v); its cluster may be left: svccheck cluster delete --name %s\n",
@@ -187,7 +187,7 @@ func writeComparison(o *Options, runs []reports.Results) (Comparison, error) {
 	}
 	var dirs []string
 	for _, mode := range CompareModes {
-		dirs = append(dirs, modeDir(mode))
+		dirs = append(dirs, mode.Dir())
 	}
 	scale, err := compareScale(o.Output, dirs)
 	if err != nil {
@@ -199,7 +199,7 @@ func writeComparison(o *Options, runs []reports.Results) (Comparison, error) {
 }
 
 // childArgs is the command line of the child run against mode.
-func (o *Options) childArgs(mode cluster.ProxyMode, dir string) []string {
+func (o *Options) childArgs(mode proxy.Mode, dir string) []string {
 	args := []string{"run", "--proxy", string(mode), "--name", o.childName(mode), "--output", dir,
 		"--timeout", o.Timeout.String(), "--workers", strconv.Itoa(o.Workers)}
 	args = append(args, o.filterArgs()...)
@@ -240,13 +240,8 @@ func (o *Options) noSpecsError() error {
 }
 
 // childName is the name of the cluster of the child run against mode.
-func (o *Options) childName(mode cluster.ProxyMode) string {
-	return o.Name + "-" + modeDir(mode)
-}
-
-// modeDir names a proxy mode's output directory and cluster suffix.
-func modeDir(m cluster.ProxyMode) string {
-	return strings.ReplaceAll(string(m), ":", "-")
+func (o *Options) childName(mode proxy.Mode) string {
+	return o.Name + "-" + mode.Dir()
 }
 
 // childExitCode returns the exit status of a child run from the error of
@@ -266,10 +261,10 @@ func childExitCode(err error) int {
 }
 
 // readResults reads a run's report.json back into the results model.
-func readResults(path, mode string) (reports.Results, error) {
+func readResults(path string, mode proxy.Mode) (reports.Results, error) {
 	r, err := reports.ReadGinkgoJSON(path)
 	if err != nil {
 		return reports.Results{}, fmt.Errorf("reading the %s results: %w", mode, err)
 	}
-	return reports.FromGinkgo(r, reports.Metadata{ProxyMode: mode}), nil
+	return reports.FromGinkgo(r, reports.Metadata{Proxy: proxy.Proxy{Mode: mode}}), nil
 }

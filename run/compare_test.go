@@ -200,7 +200,7 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 		errc <- err
 	}()
 
-	first := filepath.Join(o.Output, modeDir(CompareModes[0]))
+	first := filepath.Join(o.Output, CompareModes[0].Dir())
 	waitForFile(t, filepath.Join(first, fakeStarted), errc)
 	cancel() // Ctrl-C
 	var err error
@@ -221,7 +221,7 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 	if _, err := fmt.Sscan(string(groups), &own, &parent); err != nil || own == parent {
 		t.Errorf("child process group %d, parent's %d (%v): want a group of its own, so a terminal Ctrl-C reaches it only once", own, parent, err)
 	}
-	if _, err := os.Stat(filepath.Join(o.Output, modeDir(CompareModes[1]))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(o.Output, CompareModes[1].Dir())); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the %s run started after the interrupt (stat: %v)", CompareModes[1], err)
 	}
 	if _, err := os.Stat(filepath.Join(o.Output, reports.FileComparison)); !errors.Is(err, os.ErrNotExist) {
@@ -239,7 +239,7 @@ func TestCompareChildUsageErrorExits2(t *testing.T) {
 	if got := int(StatusOf(err)); got != exitUsage || !strings.Contains(err.Error(), "the svccheck run failed (exit 2)") {
 		t.Errorf("compareRuns = %v (exit %d), want exit %d naming the svccheck run", err, got, exitUsage)
 	}
-	if _, err := os.Stat(filepath.Join(o.Output, modeDir(CompareModes[1]))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(o.Output, CompareModes[1].Dir())); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the %s run started after the first one failed (stat: %v)", CompareModes[1], err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/preflight"
@@ -54,7 +55,7 @@ func connectCluster(ctx context.Context, o *Options, stderr io.Writer) (*cluster
 	}
 	fmt.Fprintf(stderr, "host pods running in %s (namespace %s); Service proxy: %s\n",
 		reports.FormatDuration(time.Since(start)), c.HostPods().Namespace(), d)
-	if o.Break != "" && c.Proxy != cluster.ProxySvccheck {
+	if o.Break != "" && c.Proxy != proxy.Svccheck {
 		closeHostPods(ctx, c, o.Leftovers, stderr)
 		return nil, usageError("--break applies to svccheck's proxy only, and cluster %s runs %s", c.Name, d)
 	}

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
-	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/specs"
 )
 
@@ -17,7 +18,7 @@ import (
 type Options struct {
 	// Proxy is the Service proxy of a kind cluster the run creates or
 	// reuses.
-	Proxy cluster.ProxyMode
+	Proxy proxy.Mode
 	// Name is the kind cluster's name.
 	Name string
 	// Reuse runs against the existing cluster Name instead of creating it.
@@ -180,6 +181,14 @@ func (o *Options) executable() (string, error) {
 		return "", usageError("finding the svccheck binary: %v", err)
 	}
 	return self, nil
+}
+
+// broken lists what Break breaks of svccheck's proxy on purpose.
+func (o *Options) broken() []string {
+	if o.Break == "" {
+		return nil
+	}
+	return strings.Split(o.Break, ",")
 }
 
 // specFilter is the label filter the run gives Ginkgo: LabelFilter, with

@@ -14,13 +14,13 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
-	"github.com/svccheck/svccheck/suites/cluster"
 )
 
 func TestCompareChildArgs(t *testing.T) {
 	o := &Options{Name: "svcchk-st-cmp", Timeout: 10 * time.Minute, Workers: 2, LabelFilter: "ClusterIP", Focus: []string{"hairpin"}}
-	got := o.childArgs(cluster.ProxyKubeProxyNFTables, "out/kube-proxy-nftables")
+	got := o.childArgs(proxy.KubeProxyNFTables, "out/kube-proxy-nftables")
 	want := []string{"run", "--proxy", "kube-proxy:nftables", "--name", "svcchk-st-cmp-kube-proxy-nftables",
 		"--output", "out/kube-proxy-nftables", "--timeout", "10m0s", "--workers", "2",
 		"--label-filter", "ClusterIP", "--focus", "hairpin"}
@@ -111,5 +111,14 @@ func TestCompareScaleChildArgs(t *testing.T) {
 	o := &Options{Name: "c", Timeout: time.Minute, Workers: 2, Scale: 10}
 	if got := strings.Join(o.childArgs("kube-proxy", "d"), " "); !strings.Contains(got, "--scale 10") {
 		t.Errorf("child run of --compare --scale 10: %s", got)
+	}
+}
+
+func TestBrokenIsTheBreakList(t *testing.T) {
+	if got := (&Options{}).broken(); got != nil {
+		t.Errorf("broken() of an intact proxy = %q, want none", got)
+	}
+	if diff := cmp.Diff([]string{"affinity", "reject"}, (&Options{Break: "affinity,reject"}).broken()); diff != "" {
+		t.Errorf("broken() (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
@@ -166,9 +167,9 @@ func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created b
 			return Result{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
 		}
 	}
-	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage,
-		ProxySource: c.ProxySource, RunID: o.RunID}
-	if c.Proxy == cluster.ProxySvccheck {
+	under := proxy.Proxy{Mode: c.Proxy, Source: c.ProxySource, Broken: o.broken()}
+	collector := &diag.Collector{Clientset: c.Clientset, Proxy: under, NodeImage: c.NodeImage, RunID: o.RunID}
+	if c.Proxy == proxy.Svccheck {
 		// versions.yaml reads the image from the proxy's DaemonSet; this
 		// is what the run deployed, should that read fail.
 		collector.ProxyImage = c.Image
@@ -195,7 +196,7 @@ func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created b
 	if o.ParallelChild {
 		// The parent run dumps the nodes and the cluster and writes the
 		// merged reports from this one.
-		res := reports.FromGinkgo(report, reports.Metadata{ProxyMode: string(c.Proxy), ClusterName: c.Name, Start: specStart, End: specEnd})
+		res := reports.FromGinkgo(report, reports.Metadata{Proxy: proxy.Proxy{Mode: c.Proxy}, ClusterName: c.Name, Start: specStart, End: specEnd})
 		// The specs of the other shares are skipped here; this share's
 		// summary and status line are about its own.
 		res.Specs = slices.DeleteFunc(res.Specs, func(s reports.Spec) bool { return s.Result == reports.ResultSkipped })
@@ -206,11 +207,8 @@ func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created b
 	}
 
 	meta := reports.Metadata{
-		ProxyMode: string(c.Proxy), ProxySource: c.ProxySource, RunID: o.RunID, ClusterName: c.Name, NodeImage: c.NodeImage,
+		Proxy: under, RunID: o.RunID, ClusterName: c.Name, NodeImage: c.NodeImage,
 		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.Output, stderr), Start: specStart, End: specEnd,
-	}
-	if o.Break != "" {
-		meta.ProxyMode += " (broken: " + o.Break + ")"
 	}
 	res := reports.FromGinkgo(report, meta)
 	// report.json is Ginkgo's report: the run id goes in as a suite label.

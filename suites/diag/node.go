@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Files of a node dump, under nodes/<node>/ (or a failure directory). Part
@@ -95,13 +97,13 @@ func (c *Collector) nodeFiles(ctx context.Context, node Node) []record {
 
 // proxyEndpointFiles curls the proxy's metrics and health check on the node.
 // With the proxy mode unknown it tries svccheck's ports, then kube-proxy's.
-func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, mode string) []record {
+func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, mode proxy.Mode) []record {
 	type ports struct{ metrics, healthz int }
 	var candidates []ports
 	switch {
-	case mode == ProxySvccheck:
+	case mode == proxy.Svccheck:
 		candidates = []ports{{SvccheckMetricsPort, SvccheckHealthzPort}}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
+	case mode.IsKubeProxy():
 		candidates = []ports{{KubeProxyMetricsPort, KubeProxyHealthzPort}}
 	default:
 		candidates = []ports{{SvccheckMetricsPort, SvccheckHealthzPort}, {KubeProxyMetricsPort, KubeProxyHealthzPort}}

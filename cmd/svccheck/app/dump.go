@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/run"
 	"github.com/svccheck/svccheck/suites/cluster"
@@ -139,7 +140,7 @@ func dumpKind(ctx context.Context, o *dumpOptions, stderr io.Writer) error {
 	c, apiErr := cluster.Get(getCtx, o.name)
 	cancel()
 	if apiErr == nil {
-		collector.Clientset, collector.ProxyMode, collector.NodeImage = c.Clientset, string(c.Proxy), c.NodeImage
+		collector.Clientset, collector.Proxy, collector.NodeImage = c.Clientset, proxy.Proxy{Mode: c.Proxy}, c.NodeImage
 		fmt.Fprintf(stderr, "dumping kind cluster %s (proxy %s): %d nodes into %s\n", o.name, c.Proxy, len(nodes), o.output)
 	} else {
 		fmt.Fprintf(stderr, "warning: cluster %s: %v\ndumping the %d nodes without proxy logs and cluster objects into %s\n",

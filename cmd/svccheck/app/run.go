@@ -12,6 +12,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/run"
@@ -55,7 +56,7 @@ type runOptions struct {
 	proxySet bool
 
 	// proxyMode is proxy, parsed.
-	proxyMode cluster.ProxyMode
+	proxyMode proxy.Mode
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -100,7 +101,7 @@ comparison.md to --output.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy under test: svccheck, kube-proxy or kube-proxy:<iptables|nftables|ipvs>")
+	fl.StringVar(&o.proxy, "proxy", string(proxy.Svccheck), "Service proxy under test: svccheck, kube-proxy or kube-proxy:<iptables|nftables|ipvs>")
 	fl.StringVar(&o.name, "name", "", "kind cluster name (default: svccheck-run, or svccheck with --reuse)")
 	fl.BoolVar(&o.reuse, "reuse", false, "run against the existing cluster --name instead of creating one")
 	fl.BoolVar(&o.keepCluster, "keep-cluster", false, "keep the cluster this run creates")
@@ -134,7 +135,7 @@ const defaultRunName = "svccheck-run"
 // complete validates the flags and fills in defaults; now names the default
 // output directory.
 func (o *runOptions) complete(now time.Time) error {
-	mode, err := cluster.ParseProxyMode(o.proxy)
+	mode, err := proxy.ParseMode(o.proxy)
 	if err != nil {
 		return usageError("--proxy: %v", err)
 	}
@@ -167,7 +168,7 @@ func (o *runOptions) complete(now time.Time) error {
 		if err != nil {
 			return usageError("--break: %v", err)
 		}
-		if mode != cluster.ProxySvccheck && o.kubeconfig == "" {
+		if mode != proxy.Svccheck && o.kubeconfig == "" {
 			return usageError("--break applies to svccheck's proxy only, not --proxy %s", mode)
 		}
 		o.breakMode = strings.Join(names, ",")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
@@ -23,13 +24,13 @@ func TestRunOptionsComplete(t *testing.T) {
 	}{
 		{name: "defaults", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2},
 			check: func(t *testing.T, o *runOptions) {
-				if o.name != defaultRunName || o.output != "svccheck-results/20261122-023005" || o.proxyMode != cluster.ProxySvccheck {
+				if o.name != defaultRunName || o.output != "svccheck-results/20261122-023005" || o.proxyMode != proxy.Svccheck {
 					t.Errorf("got name %q output %q mode %q", o.name, o.output, o.proxyMode)
 				}
 			}},
 		{name: "reuse defaults to the cluster command's name", opts: runOptions{proxy: "kube-proxy:iptables", reuse: true, parallel: 1, timeout: time.Minute, workers: 2},
 			check: func(t *testing.T, o *runOptions) {
-				if o.name != cluster.DefaultName || o.proxyMode != cluster.ProxyKubeProxy {
+				if o.name != cluster.DefaultName || o.proxyMode != proxy.KubeProxy {
 					t.Errorf("got name %q mode %q", o.name, o.proxyMode)
 				}
 			}},
