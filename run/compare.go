@@ -266,5 +266,10 @@ func readResults(path string, mode proxy.Mode) (reports.Results, error) {
 	if err != nil {
 		return reports.Results{}, fmt.Errorf("reading the %s results: %w", mode, err)
 	}
-	return reports.FromGinkgo(r, reports.Metadata{Proxy: proxy.Proxy{Mode: mode}}), nil
+	p, ok := reports.ProxyFromLabels(r.SuiteLabels)
+	if !ok {
+		// Written before report.json recorded the proxy.
+		p = proxy.Proxy{Mode: mode}
+	}
+	return reports.FromGinkgo(r, reports.Metadata{Proxy: p}), nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 )
 
@@ -259,5 +260,27 @@ func waitForFile(t *testing.T, path string, errc <-chan error) {
 			t.Fatalf("%s did not appear", path)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// TestReadResultsProxy: a run's report.json names its proxy; one written
+// before it did is read as the proxy the comparison ran it against.
+func TestReadResultsProxy(t *testing.T) {
+	dir := t.TempDir()
+	report := types.Report{SuiteDescription: "svccheck", SuiteLabels: reports.ProxyLabels(proxy.Proxy{Mode: proxy.KubeProxyNFTables})}
+	if err := reports.WriteFiles(dir, report, reports.FromGinkgo(report, reports.Metadata{})); err != nil {
+		t.Fatal(err)
+	}
+	res, err := readResults(filepath.Join(dir, reports.FileJSON), proxy.KubeProxy)
+	if err != nil || res.Meta.Proxy.Mode != proxy.KubeProxyNFTables {
+		t.Errorf("readResults = %+v, %v; want the proxy report.json names, kube-proxy:nftables", res.Meta.Proxy, err)
+	}
+	old := t.TempDir()
+	if err := writeFakeReport(old, types.SpecStatePassed, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err = readResults(filepath.Join(old, reports.FileJSON), proxy.KubeProxy)
+	if err != nil || res.Meta.Proxy.Mode != proxy.KubeProxy {
+		t.Errorf("readResults of an old report.json = %+v, %v; want kube-proxy", res.Meta.Proxy, err)
 	}
 }

@@ -211,8 +211,10 @@ func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created b
 		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.Output, stderr), Start: specStart, End: specEnd,
 	}
 	res := reports.FromGinkgo(report, meta)
-	// report.json is Ginkgo's report: the run id goes in as a suite label.
+	// report.json is Ginkgo's report: the run id and the proxy under test
+	// go in as suite labels.
 	report.SuiteLabels = append(report.SuiteLabels, diag.LabelRunID+"="+o.RunID)
+	report.SuiteLabels = append(report.SuiteLabels, reports.ProxyLabels(under)...)
 	if err := reports.WriteFiles(o.Output, report, res); err != nil {
 		return Result{Results: res}, fmt.Errorf("writing the reports: %w", err)
 	}
