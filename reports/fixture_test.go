@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 var t0 = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
@@ -68,7 +70,7 @@ func fixtureReport() types.Report {
 }
 
 var fixtureMeta = Metadata{
-	ProxyMode:         "svccheck",
+	Proxy:             proxy.Proxy{Mode: proxy.Svccheck},
 	ClusterName:       "svcchk-test",
 	NodeImage:         "svccheck.local/node:v1.34.0",
 	KubernetesVersion: "v1.34.0",

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -41,7 +43,7 @@ func TestWriteSummary(t *testing.T) {
 		res  Results
 	}{
 		{"summary.md", FromGinkgo(fixtureReport(), fixtureMeta)},
-		{"summary-passed.md", Results{Meta: Metadata{ProxyMode: "kube-proxy", Start: t0, End: t0.Add(time.Minute)},
+		{"summary-passed.md", Results{Meta: Metadata{Proxy: proxy.Proxy{Mode: proxy.KubeProxy}, Start: t0, End: t0.Add(time.Minute)},
 			Specs: []Spec{{Suite: "ClusterIP", Text: "works", Result: ResultPassed, Duration: 900 * time.Millisecond}}}},
 		{"summary-empty.md", Results{}},
 		{"summary-interrupted.md", FromGinkgo(interruptedReport(), fixtureMeta)},
@@ -78,7 +80,7 @@ func TestWriteTable(t *testing.T) {
 
 func comparisonRuns() (Results, Results) {
 	a := FromGinkgo(fixtureReport(), fixtureMeta)
-	b := FromGinkgo(fixtureReport(), Metadata{ProxyMode: "kube-proxy"})
+	b := FromGinkgo(fixtureReport(), Metadata{Proxy: proxy.Proxy{Mode: proxy.KubeProxy}})
 	// kube-proxy passes the affinity spec, lacks the headless one and has
 	// one spec svccheck's run lacks.
 	b.Specs[1].Result, b.Specs[1].Failure = ResultPassed, nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // htmlFixture is the fixture run's report.html input, reading the node
@@ -156,7 +158,7 @@ COMMIT
 func TestHTMLComparison(t *testing.T) {
 	a := FromGinkgo(fixtureReport(), fixtureMeta)
 	bMeta := fixtureMeta
-	bMeta.ProxyMode = "kube-proxy"
+	bMeta.Proxy = proxy.Proxy{Mode: proxy.KubeProxy}
 	b := FromGinkgo(fixtureReport(), bMeta)
 	b.Specs[0].Result = ResultFailed
 	c := Compare(a, b)

@@ -32,7 +32,7 @@ func writeMeta(w io.Writer, r Results) {
 	fmt.Fprintf(w, "| Run | |\n|---|---|\n")
 	m := r.Meta
 	rows := [][2]string{
-		{"Proxy mode", m.ProxyMode},
+		{"Proxy mode", m.Proxy.String()},
 		{"Cluster", m.ClusterName},
 		{"Node image", m.NodeImage},
 		{"Kubernetes version", m.KubernetesVersion},
@@ -42,7 +42,7 @@ func writeMeta(w io.Writer, r Results) {
 		{"Specs", TotalsLine(t)},
 	}
 	// Rows only some runs have come after the others, when set.
-	for _, row := range [][2]string{{"Proxy found by", m.ProxySource}, {"Run id", m.RunID}} {
+	for _, row := range [][2]string{{"Proxy found by", m.Proxy.Source}, {"Run id", m.RunID}} {
 		if row[1] != "" {
 			rows = append(rows, row)
 		}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Result is the outcome of one spec.
@@ -36,12 +38,11 @@ func (r Result) Failed() bool {
 
 // Metadata describes a run.
 type Metadata struct {
-	// ProxyMode is the Service proxy under test: svccheck, kube-proxy, ...
-	ProxyMode string `json:"proxyMode"`
-	// ProxySource says how the proxy was found: the run created the
-	// cluster with it, or what detection read (a DaemonSet, kube-proxy's
-	// ConfigMap or its /proxyMode endpoint).
-	ProxySource string `json:"proxySource,omitempty"`
+	// Proxy is the Service proxy under test (svccheck, kube-proxy, ...),
+	// how it was found (the run created the cluster with it, or what
+	// detection read: a DaemonSet, kube-proxy's ConfigMap or its
+	// /proxyMode endpoint) and what of it the run broke on purpose.
+	Proxy proxy.Proxy `json:"proxy"`
 	// RunID is the id every object the run created is labelled with
 	// (svccheck.io/run-id).
 	RunID string `json:"runID,omitempty"`

@@ -4,19 +4,22 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 func TestFromGinkgo(t *testing.T) {
 	got := FromGinkgo(fixtureReport(), fixtureMeta)
 	want := Results{
 		Meta: Metadata{
-			ProxyMode: "svccheck", ClusterName: "svcchk-test", NodeImage: "svccheck.local/node:v1.34.0",
+			Proxy: proxy.Proxy{Mode: proxy.Svccheck}, ClusterName: "svcchk-test", NodeImage: "svccheck.local/node:v1.34.0",
 			KubernetesVersion: "v1.34.0", Start: t0, End: t0.Add(3*time.Minute + 12*time.Second),
 		},
 		Specs: []Spec{
@@ -201,5 +204,25 @@ func TestSlugFollowsGinkgoText(t *testing.T) {
 	res.AddDumps(map[string][]string{"top-level-spec": {"nodes/n/failures/top-level-spec"}})
 	if diff := cmp.Diff([]string{"nodes/n/failures/top-level-spec"}, res.Specs[0].Dumps); diff != "" {
 		t.Errorf("AddDumps mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestSummaryShowsTheProxyUnderTest: summary.md names the proxy with what
+// the run broke of it on purpose, and how it was found.
+func TestSummaryShowsTheProxyUnderTest(t *testing.T) {
+	res := Results{Meta: Metadata{Proxy: proxy.Proxy{Mode: proxy.Svccheck, Source: "created by svccheck with --proxy svccheck",
+		Broken: []string{"affinity", "reject"}}}}
+	var b strings.Builder
+	if err := WriteSummary(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| Proxy mode | svccheck (broken: affinity,reject) |",
+		"| Proxy found by | created by svccheck with --proxy svccheck |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, b.String())
+		}
+	}
+	if c := Compare(res, Results{Meta: Metadata{Proxy: proxy.Proxy{Mode: proxy.KubeProxy}}}); !slices.Equal(c.Modes, []string{"svccheck (broken: affinity,reject)", "kube-proxy"}) {
+		t.Errorf("comparison columns %q", c.Modes)
 	}
 }

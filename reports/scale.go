@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // ScaleEntry names the report entry in which the Scale spec records its
@@ -23,7 +25,7 @@ type ScaleReport struct {
 	// Services is the number of Services of the burst (--scale N).
 	Services int `json:"services"`
 	// ProxyMode is the proxy the figures are of.
-	ProxyMode string `json:"proxyMode,omitempty"`
+	ProxyMode proxy.Mode `json:"proxyMode,omitempty"`
 	// Budget is how long a node had to answer a Service before it counted
 	// as never answered.
 	Budget Duration `json:"budget"`
@@ -118,7 +120,7 @@ func ScaleFromEntry(js string) (ScaleReport, error) {
 // node, then the proxy's metrics.
 func WriteScaleMarkdown(w io.Writer, r ScaleReport) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Network programming latency (--scale %d, %s)\n\n", r.Services, orUnknown(r.ProxyMode))
+	fmt.Fprintf(&b, "## Network programming latency (--scale %d, %s)\n\n", r.Services, orUnknown(string(r.ProxyMode)))
 	fmt.Fprintf(&b, "From each Service's EndpointSlice being ready (as a watch saw it) to the first answered connection from a client pod on each node; probes every %s per pending Service, budget %s.\n\n", r.Interval, r.Budget)
 	b.WriteString("| Phase | Node | Count | Never answered | p50 | p90 | p99 | Max |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.Phases {
@@ -147,7 +149,7 @@ func WriteScaleComparison(w io.Writer, runs []ScaleReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Network programming latency (--scale %d)\n\n| Phase | Figure |", runs[0].Services)
 	for _, r := range runs {
-		fmt.Fprintf(&b, " %s |", orUnknown(r.ProxyMode))
+		fmt.Fprintf(&b, " %s |", orUnknown(string(r.ProxyMode)))
 	}
 	b.WriteString("\n|---|---|" + strings.Repeat("---:|", len(runs)) + "\n")
 	for i, p := range runs[0].Phases {

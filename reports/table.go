@@ -82,7 +82,7 @@ func Compare(runs ...Results) Comparison {
 	var c Comparison
 	index := map[string]int{}
 	for i, run := range runs {
-		mode := run.Meta.ProxyMode
+		mode := run.Meta.Proxy.String()
 		if mode == "" {
 			mode = fmt.Sprintf("run %d", i+1)
 		}

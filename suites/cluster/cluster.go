@@ -14,6 +14,8 @@ import (
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // ErrExists is returned by Create when a kind cluster of that name exists.
@@ -31,7 +33,7 @@ type Cluster struct {
 	// Name is the kind cluster name.
 	Name string
 	// Proxy is the Service proxy the cluster runs.
-	Proxy ProxyMode
+	Proxy proxy.Mode
 	// NodeImage is the kind node image of the cluster's nodes.
 	NodeImage string
 	// Image is the svccheck image loaded on every node (ImageName of the
@@ -290,7 +292,7 @@ func (c *Cluster) useKubeconfig(kc []byte) error {
 func (c *Cluster) discover(ctx context.Context) error {
 	_, err := c.Clientset.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, ProxyName, metav1.GetOptions{})
 	if err == nil {
-		c.Proxy, c.ProxySource = ProxySvccheck, "DaemonSet "+ProxyNamespace+"/"+ProxyName
+		c.Proxy, c.ProxySource = proxy.Svccheck, "DaemonSet "+ProxyNamespace+"/"+ProxyName
 	} else {
 		c.ProxySource = "ConfigMap " + ProxyNamespace + "/" + KubeProxyName + " (see the proxy mode)"
 		mode, kerr := kubeProxyMode(ctx, c.Clientset)

@@ -16,36 +16,38 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 func TestParseProxyMode(t *testing.T) {
 	for _, tc := range []struct {
 		in      string
-		want    ProxyMode
+		want    proxy.Mode
 		kpMode  string
 		wantErr bool
 	}{
-		{"svccheck", ProxySvccheck, "none", false},
-		{"kube-proxy", ProxyKubeProxy, "iptables", false},
-		{"kube-proxy:iptables", ProxyKubeProxy, "iptables", false},
-		{"Kube-Proxy:NFTables", ProxyKubeProxyNFTables, "nftables", false},
-		{"kube-proxy:ipvs", ProxyKubeProxyIPVS, "ipvs", false},
+		{"svccheck", proxy.Svccheck, "none", false},
+		{"kube-proxy", proxy.KubeProxy, "iptables", false},
+		{"kube-proxy:iptables", proxy.KubeProxy, "iptables", false},
+		{"Kube-Proxy:NFTables", proxy.KubeProxyNFTables, "nftables", false},
+		{"kube-proxy:ipvs", proxy.KubeProxyIPVS, "ipvs", false},
 		{"cilium", "", "", true},
 		{"", "", "", true},
 	} {
-		got, err := ParseProxyMode(tc.in)
+		got, err := proxy.ParseMode(tc.in)
 		if (err != nil) != tc.wantErr {
-			t.Errorf("ParseProxyMode(%q) error = %v, want error %t", tc.in, err, tc.wantErr)
+			t.Errorf("proxy.ParseMode(%q) error = %v, want error %t", tc.in, err, tc.wantErr)
 			continue
 		}
 		if got != tc.want || (err == nil && got.KubeProxyMode() != tc.kpMode) {
-			t.Errorf("ParseProxyMode(%q) = %q (kube-proxy mode %q), want %q (%q)", tc.in, got, got.KubeProxyMode(), tc.want, tc.kpMode)
+			t.Errorf("proxy.ParseMode(%q) = %q (kube-proxy mode %q), want %q (%q)", tc.in, got, got.KubeProxyMode(), tc.want, tc.kpMode)
 		}
 	}
 }
 
 func TestKindConfig(t *testing.T) {
-	got := kindConfig(configParams{workers: 2, proxy: ProxySvccheck, image: "node:1", disableCNI: true, cgroupV1: true})
+	got := kindConfig(configParams{workers: 2, proxy: proxy.Svccheck, image: "node:1", disableCNI: true, cgroupV1: true})
 	want := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Nodes: []v1alpha4.Node{
@@ -62,7 +64,7 @@ func TestKindConfig(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("kindConfig (-want +got):\n%s", diff)
 	}
-	got = kindConfig(configParams{workers: 0, proxy: ProxyKubeProxyNFTables, image: "node:1"})
+	got = kindConfig(configParams{workers: 0, proxy: proxy.KubeProxyNFTables, image: "node:1"})
 	if len(got.Nodes) != 1 || got.Networking.KubeProxyMode != "nftables" || got.Networking.DisableDefaultCNI || len(got.KubeadmConfigPatches) != 0 {
 		t.Errorf("kindConfig for kube-proxy:nftables, no workers, cgroup v2 = %+v", got)
 	}
@@ -255,7 +257,7 @@ func TestReadiness(t *testing.T) {
 
 func TestParseKubeProxyMode(t *testing.T) {
 	cm := &corev1.ConfigMap{Data: map[string]string{"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nmode: nftables\n"}}
-	if m, err := parseKubeProxyMode(cm); err != nil || m != ProxyKubeProxyNFTables {
+	if m, err := parseKubeProxyMode(cm); err != nil || m != proxy.KubeProxyNFTables {
 		t.Errorf("parseKubeProxyMode = %q, %v", m, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"syscall"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // kubeletCgroupV1Patch lets kubelet 1.35+ run on a cgroup v1 host.
@@ -15,7 +17,7 @@ failCgroupV1: false
 // configParams are the inputs of kindConfig.
 type configParams struct {
 	workers    int
-	proxy      ProxyMode
+	proxy      proxy.Mode
 	image      string
 	disableCNI bool
 	cgroupV1   bool

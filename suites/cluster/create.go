@@ -8,6 +8,8 @@ import (
 	"time"
 
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Create creates a kind cluster as opts says, with the chosen Service proxy
@@ -20,7 +22,7 @@ func Create(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Proxy == ProxyKubeProxyIPVS {
+	if o.Proxy == proxy.KubeProxyIPVS {
 		if err := hostCheckIPVS(); err != nil {
 			return nil, fmt.Errorf("creating cluster %s: %w", o.Name, err)
 		}
@@ -98,7 +100,7 @@ func (c *Cluster) setUp(ctx context.Context, prog *progress, bin binary, disable
 	if err := c.loadSvccheck(ctx, prog, bin); err != nil {
 		return err
 	}
-	if c.Proxy == ProxySvccheck {
+	if c.Proxy == proxy.Svccheck {
 		if err := c.deployProxy(ctx, prog); err != nil {
 			return err
 		}

@@ -13,13 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/exec"
-)
 
-// ProxyUnknown is the Service proxy of a cluster that runs neither
-// svccheck's proxy nor kube-proxy (kube-proxy replaced, say by Cilium, or
-// not found). It is never a --proxy value: svccheck cannot make such a
-// cluster, only run against one.
-const ProxyUnknown ProxyMode = "unknown/replaced"
+	"github.com/svccheck/svccheck/proxy"
+)
 
 // Kube-proxy's objects and its metrics endpoint, where kubeadm and most
 // installers put them.
@@ -32,8 +28,8 @@ const (
 
 // Detection is the Service proxy found on a cluster and what told it.
 type Detection struct {
-	// Proxy is the proxy: svccheck, kube-proxy[:mode], or ProxyUnknown.
-	Proxy ProxyMode
+	// Proxy is the proxy: svccheck, kube-proxy[:mode], or proxy.Unknown.
+	Proxy proxy.Mode
 	// Source says what told it, for versions.yaml and summary.md, e.g.
 	// "kube-proxy's /proxyMode metrics endpoint on node w1".
 	Source string
@@ -51,13 +47,13 @@ func (d Detection) String() string {
 //   - kube-proxy's own /proxyMode endpoint on the node (what runs);
 //   - the DaemonSet kube-system/kube-proxy: its --proxy-mode flag, else
 //     the mode of its ConfigMap kube-system/kube-proxy (empty: iptables);
-//   - else ProxyUnknown, naming the DaemonSets kube-system holds.
+//   - else proxy.Unknown, naming the DaemonSets kube-system holds.
 //
 // An API error other than NotFound is returned: it says nothing of the proxy.
 func DetectProxy(ctx context.Context, cs kubernetes.Interface, node exec.Cmder, nodeName string) (Detection, error) {
 	dss := cs.AppsV1().DaemonSets(ProxyNamespace)
 	if _, err := dss.Get(ctx, ProxyName, metav1.GetOptions{}); err == nil {
-		return Detection{Proxy: ProxySvccheck, Source: "DaemonSet " + ProxyNamespace + "/" + ProxyName}, nil
+		return Detection{Proxy: proxy.Svccheck, Source: "DaemonSet " + ProxyNamespace + "/" + ProxyName}, nil
 	} else if !apierrors.IsNotFound(err) {
 		return Detection{}, fmt.Errorf("detecting the Service proxy: %w", err)
 	}
@@ -83,7 +79,7 @@ func DetectProxy(ctx context.Context, cs kubernetes.Interface, node exec.Cmder, 
 	case !apierrors.IsNotFound(err):
 		return Detection{}, fmt.Errorf("detecting the Service proxy: %w", err)
 	}
-	return Detection{Proxy: ProxyUnknown, Source: unknownProxySource(ctx, cs, metricsErr)}, nil
+	return Detection{Proxy: proxy.Unknown, Source: unknownProxySource(ctx, cs, metricsErr)}, nil
 }
 
 // kubeProxyDetection maps a kube-proxy mode name to a Detection.
@@ -95,13 +91,13 @@ func kubeProxyDetection(mode, source string) (Detection, error) {
 	}
 	switch mode {
 	case "", "iptables":
-		return Detection{Proxy: ProxyKubeProxy, Source: source}, nil
+		return Detection{Proxy: proxy.KubeProxy, Source: source}, nil
 	case "nftables":
-		return Detection{Proxy: ProxyKubeProxyNFTables, Source: source}, nil
+		return Detection{Proxy: proxy.KubeProxyNFTables, Source: source}, nil
 	case "ipvs":
-		return Detection{Proxy: ProxyKubeProxyIPVS, Source: source}, nil
+		return Detection{Proxy: proxy.KubeProxyIPVS, Source: source}, nil
 	}
-	return Detection{Proxy: ProxyUnknown, Source: source + ", which svccheck does not know"}, nil
+	return Detection{Proxy: proxy.Unknown, Source: source + ", which svccheck does not know"}, nil
 }
 
 // metricsProxyMode asks kube-proxy's metrics endpoint on the node's

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 func daemonSet(name string, args ...string) *appsv1.DaemonSet {
@@ -36,29 +38,29 @@ func TestDetectProxy(t *testing.T) {
 		name    string
 		objects []runtime.Object
 		node    exec.Cmder
-		want    ProxyMode
+		want    proxy.Mode
 		source  string // a part of Detection.Source
 	}{
 		{"svccheck's DaemonSet", []runtime.Object{daemonSet(ProxyName), daemonSet(KubeProxyName)}, nil,
-			ProxySvccheck, "DaemonSet kube-system/svccheck-proxy"},
+			proxy.Svccheck, "DaemonSet kube-system/svccheck-proxy"},
 		{"kube-proxy's metrics endpoint wins over its configuration",
 			[]runtime.Object{daemonSet(KubeProxyName), kubeProxyConfigMap("iptables")}, &outputCmder{out: "nftables"},
-			ProxyKubeProxyNFTables, "/proxyMode metrics endpoint on node w2: mode nftables"},
+			proxy.KubeProxyNFTables, "/proxyMode metrics endpoint on node w2: mode nftables"},
 		{"the --proxy-mode flag wins over the ConfigMap",
 			[]runtime.Object{daemonSet(KubeProxyName, "--config=/var/lib/kube-proxy/config.conf", "--proxy-mode=ipvs"), kubeProxyConfigMap("iptables")}, unanswered,
-			ProxyKubeProxyIPVS, "the --proxy-mode flag of DaemonSet kube-system/kube-proxy: mode ipvs"},
+			proxy.KubeProxyIPVS, "the --proxy-mode flag of DaemonSet kube-system/kube-proxy: mode ipvs"},
 		{"the flag as two arguments",
 			[]runtime.Object{daemonSet(KubeProxyName, "--proxy-mode", "nftables")}, nil,
-			ProxyKubeProxyNFTables, "mode nftables"},
+			proxy.KubeProxyNFTables, "mode nftables"},
 		{"the ConfigMap, empty mode",
 			[]runtime.Object{daemonSet(KubeProxyName), kubeProxyConfigMap(`""`)}, unanswered,
-			ProxyKubeProxy, "ConfigMap kube-system/kube-proxy: mode iptables"},
+			proxy.KubeProxy, "ConfigMap kube-system/kube-proxy: mode iptables"},
 		{"kube-proxy answering without a DaemonSet (a static pod)", nil, &outputCmder{out: "iptables\n"},
-			ProxyKubeProxy, "/proxyMode metrics endpoint on node w2: mode iptables"},
+			proxy.KubeProxy, "/proxyMode metrics endpoint on node w2: mode iptables"},
 		{"replaced: other DaemonSets only", []runtime.Object{daemonSet("cilium"), daemonSet("coredns-node-cache")}, unanswered,
-			ProxyUnknown, "DaemonSets there: cilium, coredns-node-cache"},
+			proxy.Unknown, "DaemonSets there: cilium, coredns-node-cache"},
 		{"an unknown kube-proxy mode", nil, &outputCmder{out: "kernelspace"},
-			ProxyUnknown, "mode kernelspace, which svccheck does not know"},
+			proxy.Unknown, "mode kernelspace, which svccheck does not know"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fake.NewClientset(tc.objects...)

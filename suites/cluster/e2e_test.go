@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svccheck/svccheck/internal/leftover"
-	"github.com/svccheck/svccheck/suites/agent"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +19,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/internal/leftover"
+	"github.com/svccheck/svccheck/proxy"
+	"github.com/svccheck/svccheck/suites/agent"
 )
 
 // TestE2E creates a 3-node cluster (SVCCHECK_E2E_PROXY, default svccheck)
@@ -37,7 +39,7 @@ func TestE2E(t *testing.T) {
 	// cleanup leaves a cluster the next run reaps instead of failing on.
 	base := envOr("SVCCHECK_E2E_NAME", "svcchk-cl-e2e")
 	name := leftover.Name(base, "")
-	mode, err := ParseProxyMode(envOr("SVCCHECK_E2E_PROXY", string(ProxySvccheck)))
+	mode, err := proxy.ParseMode(envOr("SVCCHECK_E2E_PROXY", string(proxy.Svccheck)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +168,7 @@ func echoDNATs(lines []string) int {
 // both backends ready and, for the iptables proxies, until every node's
 // nat table DNATs to both: the Deployment's two ready replicas alone do
 // not mean the proxy has been told about them yet.
-func waitEchoProgrammed(ctx context.Context, t *testing.T, c *Cluster, nodes []Node, mode ProxyMode) {
+func waitEchoProgrammed(ctx context.Context, t *testing.T, c *Cluster, nodes []Node, mode proxy.Mode) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		slices, err := c.Clientset.DiscoveryV1().EndpointSlices(e2eNS).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=svccheck-echo"})
@@ -184,7 +186,7 @@ func waitEchoProgrammed(ctx context.Context, t *testing.T, c *Cluster, nodes []N
 		if ready != 2 {
 			return false, nil
 		}
-		if mode != ProxySvccheck && mode != ProxyKubeProxy {
+		if mode != proxy.Svccheck && mode != proxy.KubeProxy {
 			return true, nil
 		}
 		for _, n := range nodes {
@@ -266,8 +268,8 @@ func checkReport(t *testing.T, what string, raw []byte, minBackends int) {
 }
 
 // checkNATTables wants svccheck's chains and no kube-proxy Service chains on
-// every node for ProxySvccheck, and the reverse for kube-proxy in iptables mode.
-func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyMode) {
+// every node for proxy.Svccheck, and the reverse for kube-proxy in iptables mode.
+func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode proxy.Mode) {
 	for _, n := range nodes {
 		lines, err := exec.OutputLines(n.Cmder.CommandContext(ctx, "iptables-save", "-t", "nat"))
 		if err != nil {
@@ -278,11 +280,11 @@ func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyM
 		hasOurs := strings.Contains(dump, ":SVCCHK")
 		hasKube := strings.Contains(dump, ":KUBE-SVC-") || strings.Contains(dump, ":KUBE-SEP-")
 		switch mode {
-		case ProxySvccheck:
+		case proxy.Svccheck:
 			if !hasOurs || hasKube {
 				t.Errorf("node %s nat table: SVCCHK chains %t (want true), KUBE-SVC/KUBE-SEP chains %t (want false)", n.Name, hasOurs, hasKube)
 			}
-		case ProxyKubeProxy:
+		case proxy.KubeProxy:
 			if hasOurs || !hasKube {
 				t.Errorf("node %s nat table: SVCCHK chains %t (want false), KUBE-SVC/KUBE-SEP chains %t (want true)", n.Name, hasOurs, hasKube)
 			}
@@ -299,13 +301,13 @@ func checkNATTables(ctx context.Context, t *testing.T, nodes []Node, mode ProxyM
 // its Services where that mode does: its own nftables table with the
 // service-ips map, or the kube-ipvs0 dummy interface holding the cluster
 // IPs.
-func checkKubeProxyState(ctx context.Context, t *testing.T, n Node, mode ProxyMode) {
+func checkKubeProxyState(ctx context.Context, t *testing.T, n Node, mode proxy.Mode) {
 	var args []string
 	var want string
 	switch mode {
-	case ProxyKubeProxyNFTables:
+	case proxy.KubeProxyNFTables:
 		args, want = []string{"nft", "list", "table", "ip", "kube-proxy"}, "service-ips"
-	case ProxyKubeProxyIPVS:
+	case proxy.KubeProxyIPVS:
 		args, want = []string{"ip", "-4", "addr", "show", "kube-ipvs0"}, "inet 10.96."
 	default:
 		t.Errorf("no check of kube-proxy's own state for %s", mode)

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/svccheck/svccheck/suites/nodeimage"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/suites/nodeimage"
 )
 
 // pullTimeout bounds the attempt to pull kind's default node image; without

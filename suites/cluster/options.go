@@ -3,61 +3,9 @@ package cluster
 import (
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/svccheck/svccheck/proxy"
 )
-
-// ProxyMode names the Service proxy a cluster runs.
-type ProxyMode string
-
-// The proxy modes svccheck knows.
-const (
-	// ProxySvccheck runs svccheck's own iptables proxy as a DaemonSet, with
-	// kind's kube-proxy disabled.
-	ProxySvccheck ProxyMode = "svccheck"
-	// ProxyKubeProxy runs stock kube-proxy in iptables mode.
-	ProxyKubeProxy ProxyMode = "kube-proxy"
-	// ProxyKubeProxyNFTables runs stock kube-proxy in nftables mode.
-	ProxyKubeProxyNFTables ProxyMode = "kube-proxy:nftables"
-	// ProxyKubeProxyIPVS runs stock kube-proxy in ipvs mode.
-	ProxyKubeProxyIPVS ProxyMode = "kube-proxy:ipvs"
-)
-
-// ProxyModes lists every valid ProxyMode, the default first.
-var ProxyModes = []ProxyMode{ProxySvccheck, ProxyKubeProxy, ProxyKubeProxyNFTables, ProxyKubeProxyIPVS}
-
-// ParseProxyMode parses a --proxy value. "kube-proxy:iptables" is accepted as
-// a synonym of "kube-proxy".
-func ParseProxyMode(s string) (ProxyMode, error) {
-	v := strings.ToLower(strings.TrimSpace(s))
-	if v == "kube-proxy:iptables" {
-		return ProxyKubeProxy, nil
-	}
-	for _, m := range ProxyModes {
-		if string(m) == v {
-			return m, nil
-		}
-	}
-	names := make([]string, len(ProxyModes))
-	for i, m := range ProxyModes {
-		names[i] = string(m)
-	}
-	return "", fmt.Errorf("unknown proxy mode %q (want one of %s)", s, strings.Join(names, ", "))
-}
-
-// KubeProxyMode returns the kube-proxy mode kind configures for m: "none"
-// for ProxySvccheck.
-func (m ProxyMode) KubeProxyMode() string {
-	switch m {
-	case ProxySvccheck:
-		return "none"
-	case ProxyKubeProxyNFTables:
-		return "nftables"
-	case ProxyKubeProxyIPVS:
-		return "ipvs"
-	default:
-		return "iptables"
-	}
-}
 
 // DefaultName is the cluster name used when Options.Name is empty.
 const DefaultName = "svccheck"
@@ -78,8 +26,8 @@ type Options struct {
 	// Workers is the number of worker nodes beside the one control plane;
 	// DefaultWorkers when 0.
 	Workers int
-	// Proxy is the Service proxy to run; ProxySvccheck when empty.
-	Proxy ProxyMode
+	// Proxy is the Service proxy to run; proxy.Svccheck when empty.
+	Proxy proxy.Mode
 	// NodeImage is the kind node image. When empty, kind's default image is
 	// used if Docker has it or can pull it, else svccheck's air-gapped image
 	// (built on first use).
@@ -113,9 +61,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("workers must not be negative, got %d", o.Workers)
 	}
 	if o.Proxy == "" {
-		o.Proxy = ProxySvccheck
+		o.Proxy = proxy.Svccheck
 	}
-	if _, err := ParseProxyMode(string(o.Proxy)); err != nil {
+	if _, err := proxy.ParseMode(string(o.Proxy)); err != nil {
 		return o, err
 	}
 	if o.Progress == nil {

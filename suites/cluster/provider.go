@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kind/pkg/log"
 	"sigs.k8s.io/yaml"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/suites/internal/heartbeat"
 )
 
@@ -64,7 +65,7 @@ func localCmder() exec.Cmder { return &exec.LocalCmder{} }
 
 // kubeProxyMode returns the proxy mode of the cluster's kube-proxy, read from
 // the kube-proxy ConfigMap kubeadm writes.
-func kubeProxyMode(ctx context.Context, cs kubernetes.Interface) (ProxyMode, error) {
+func kubeProxyMode(ctx context.Context, cs kubernetes.Interface) (proxy.Mode, error) {
 	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
 	if err != nil {
 		return "", fmt.Errorf("reading the kube-proxy ConfigMap: %w", err)
@@ -72,7 +73,7 @@ func kubeProxyMode(ctx context.Context, cs kubernetes.Interface) (ProxyMode, err
 	return parseKubeProxyMode(cm)
 }
 
-func parseKubeProxyMode(cm *corev1.ConfigMap) (ProxyMode, error) {
+func parseKubeProxyMode(cm *corev1.ConfigMap) (proxy.Mode, error) {
 	var conf struct {
 		Mode string `json:"mode"`
 	}
@@ -81,11 +82,11 @@ func parseKubeProxyMode(cm *corev1.ConfigMap) (ProxyMode, error) {
 	}
 	switch conf.Mode {
 	case "", "iptables":
-		return ProxyKubeProxy, nil
+		return proxy.KubeProxy, nil
 	case "nftables":
-		return ProxyKubeProxyNFTables, nil
+		return proxy.KubeProxyNFTables, nil
 	case "ipvs":
-		return ProxyKubeProxyIPVS, nil
+		return proxy.KubeProxyIPVS, nil
 	}
 	return "", fmt.Errorf("unknown kube-proxy mode %q", conf.Mode)
 }

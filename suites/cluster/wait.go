@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // StepTimeout bounds each readiness wait of Create.
@@ -30,7 +32,7 @@ type readyStep struct {
 func (c *Cluster) waitReady(ctx context.Context, prog *progress) error {
 	steps := []readyStep{{what: "nodes Ready", diagnose: c.diagnoseNodes, ready: c.nodesReady}}
 	switch c.Proxy {
-	case ProxySvccheck:
+	case proxy.Svccheck:
 		steps = append(steps, readyStep{what: "svccheck proxy Ready on every node", diagnose: c.podDiagnosis("k8s-app=" + ProxyName),
 			ready: c.daemonSetReady(ProxyName)})
 	default:

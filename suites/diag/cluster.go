@@ -15,6 +15,7 @@ import (
 	kindversion "sigs.k8s.io/kind/pkg/cmd/kind/version"
 	"sigs.k8s.io/yaml"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 )
 
@@ -36,8 +37,11 @@ type Versions struct {
 	ServerVersion string `json:"serverVersion"`
 	// ProxyMode is the cluster's Service proxy.
 	ProxyMode string `json:"proxyMode"`
-	// ProxyDetection says how ProxyMode was found (Collector.ProxySource).
+	// ProxyDetection says how ProxyMode was found (Collector.Proxy.Source).
 	ProxyDetection string `json:"proxyDetection,omitempty"`
+	// ProxyBroken lists what the run broke of svccheck's proxy on purpose
+	// (Collector.Proxy.Broken); absent for an intact proxy.
+	ProxyBroken []string `json:"proxyBroken,omitempty"`
 	// RunID is the id of the run whose objects carry LabelRunID.
 	RunID string `json:"runID,omitempty"`
 	// NodeImage is the kind node image.
@@ -99,9 +103,10 @@ func (c *Collector) CollectNamespace(ctx context.Context, namespace, outDir stri
 func (c *Collector) ClusterVersions(ctx context.Context) Versions {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	v := Versions{KindVersion: kindversion.Version(), ProxyMode: c.proxyMode(ctx), ProxyDetection: c.ProxySource,
-		RunID: c.RunID, NodeImage: c.NodeImage}
-	if img, err := proxyImage(ctx, c.Clientset, v.ProxyMode); err == nil {
+	v := Versions{KindVersion: kindversion.Version(), ProxyMode: string(c.proxyMode(ctx)), ProxyDetection: c.Proxy.Source,
+		ProxyBroken: c.Proxy.Broken,
+		RunID:       c.RunID, NodeImage: c.NodeImage}
+	if img, err := proxyImage(ctx, c.Clientset, proxy.Mode(v.ProxyMode)); err == nil {
 		v.ProxyImage = img
 	} else {
 		v.ProxyImage = c.ProxyImage

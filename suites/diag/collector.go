@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 )
 
@@ -34,13 +35,13 @@ type Collector struct {
 	// Clientset reads the proxy's pod logs and the cluster objects. Nil
 	// skips the proxy log (recorded as skipped) and cluster dumps.
 	Clientset kubernetes.Interface
-	// ProxyMode is the cluster's Service proxy: "svccheck", "kube-proxy" or
-	// "kube-proxy:<mode>". Empty means find out from the cluster (the
-	// svccheck-proxy DaemonSet, else kube-proxy).
-	ProxyMode string
-	// ProxySource says how ProxyMode was found, and RunID is the run's
-	// id, both for versions.yaml; empty leaves them out.
-	ProxySource, RunID string
+	// Proxy is the cluster's Service proxy, with how it was found and
+	// what of it is broken on purpose, for versions.yaml. An empty Mode
+	// means find out from the cluster (the svccheck-proxy DaemonSet, else
+	// kube-proxy).
+	Proxy proxy.Proxy
+	// RunID is the run's id, for versions.yaml; empty leaves it out.
+	RunID string
 	// NodeImage is the kind node image, for versions.yaml.
 	NodeImage string
 	// ProxyImage is the Service proxy's image, for versions.yaml when the
@@ -58,7 +59,7 @@ type Collector struct {
 
 	progressMu sync.Mutex
 	modeOnce   sync.Once
-	mode       string
+	mode       proxy.Mode
 	slugMu     sync.Mutex
 	slugs      map[string]bool // failure dump slugs claimed
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 )
 
@@ -165,7 +166,7 @@ func TestCollectCluster(t *testing.T) {
 	}
 	v.KindVersion = ""
 	wantV := Versions{
-		ServerVersion: "v1.34.0", ProxyMode: ProxySvccheck, NodeImage: "svccheck.local/node:v1.34.0", ProxyImage: testProxyImage,
+		ServerVersion: "v1.34.0", ProxyMode: string(proxy.Svccheck), NodeImage: "svccheck.local/node:v1.34.0", ProxyImage: testProxyImage,
 		Nodes: []NodeVersions{{Name: "kind-worker", KubeletVersion: "v1.34.0", KernelVersion: "6.1.0",
 			OSImage: "Debian GNU/Linux 12", ContainerRuntime: "containerd://2.1"}},
 	}
@@ -208,23 +209,23 @@ func TestClusterVersionsProxyImage(t *testing.T) {
 	tests := []struct {
 		name       string
 		objs       []runtime.Object
-		mode       string
+		mode       proxy.Mode
 		fallback   string
 		wantImage  string
 		wantErrors int
 	}{
-		{name: "svccheck DaemonSet", objs: proxyObjects("n", 0), mode: ProxySvccheck, fallback: "ignored", wantImage: testProxyImage},
+		{name: "svccheck DaemonSet", objs: proxyObjects("n", 0), mode: proxy.Svccheck, fallback: "ignored", wantImage: testProxyImage},
 		{name: "kube-proxy container among others", objs: []runtime.Object{kubeProxy}, mode: "kube-proxy:nftables",
 			wantImage: "registry.k8s.io/kube-proxy:v1.34.0"},
 		{name: "mode found from the cluster", objs: []runtime.Object{kubeProxy}, wantImage: "registry.k8s.io/kube-proxy:v1.34.0"},
-		{name: "DaemonSet missing, the run's image", mode: ProxySvccheck, fallback: "svccheck.local/svccheck:run", wantImage: "svccheck.local/svccheck:run"},
-		{name: "DaemonSet missing, nothing known", mode: ProxySvccheck, wantErrors: 1},
-		{name: "other mode's DaemonSet is not the proxy", objs: []runtime.Object{kubeProxy}, mode: ProxySvccheck, wantErrors: 1},
+		{name: "DaemonSet missing, the run's image", mode: proxy.Svccheck, fallback: "svccheck.local/svccheck:run", wantImage: "svccheck.local/svccheck:run"},
+		{name: "DaemonSet missing, nothing known", mode: proxy.Svccheck, wantErrors: 1},
+		{name: "other mode's DaemonSet is not the proxy", objs: []runtime.Object{kubeProxy}, mode: proxy.Svccheck, wantErrors: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cs := fake.NewClientset(tt.objs...)
-			c := &Collector{Clientset: cs, ProxyMode: tt.mode, ProxyImage: tt.fallback}
+			c := &Collector{Clientset: cs, Proxy: proxy.Proxy{Mode: tt.mode}, ProxyImage: tt.fallback}
 			v := c.ClusterVersions(context.Background())
 			if v.ProxyImage != tt.wantImage {
 				t.Errorf("ProxyImage = %q, want %q", v.ProxyImage, tt.wantImage)
@@ -279,7 +280,7 @@ func TestProxyModeKubeProxy(t *testing.T) {
 	answers := nodeAnswers()
 	answers["curl -sS --max-time 29 -w \n# svccheck: HTTP %{http_code}\n http://127.0.0.1:10249/metrics"] = answer{stdout: "kubeproxy_sync_proxy_rules_total 1\n"}
 	out := t.TempDir()
-	c := &Collector{Clientset: cs, ProxyMode: "kube-proxy:nftables"}
+	c := &Collector{Clientset: cs, Proxy: proxy.Proxy{Mode: proxy.KubeProxyNFTables}}
 	if _, err := c.CollectNode(context.Background(), Node{Name: "n", Cmder: newFakeCmder(answers)}, out); err != nil {
 		t.Fatalf("CollectNode: %v", err)
 	}
@@ -292,5 +293,25 @@ func TestProxyModeKubeProxy(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dir, FileHealthz)); !strings.Contains(got, "http://127.0.0.1:10256/healthz") {
 		t.Errorf("healthz = %q, want a try of kube-proxy's port 10256", got)
+	}
+}
+
+// TestVersionsRecordTheProxy: versions.yaml records the proxy under test as
+// the run knows it (no DaemonSet read), how it was found and what of it is
+// broken on purpose, apart from its mode.
+func TestVersionsRecordTheProxy(t *testing.T) {
+	cs := fake.NewClientset()
+	c := &Collector{Clientset: cs, Proxy: proxy.Proxy{Mode: proxy.Svccheck, Source: "created by svccheck with --proxy svccheck",
+		Broken: []string{"affinity", "reject"}}, ProxyImage: "svccheck.local/svccheck:run"}
+	v := c.ClusterVersions(context.Background())
+	if v.ProxyMode != "svccheck" || v.ProxyDetection != "created by svccheck with --proxy svccheck" {
+		t.Errorf("proxyMode %q, proxyDetection %q: want svccheck, created by svccheck with --proxy svccheck", v.ProxyMode, v.ProxyDetection)
+	}
+	if diff := cmp.Diff([]string{"affinity", "reject"}, v.ProxyBroken); diff != "" {
+		t.Errorf("proxyBroken (-want +got):\n%s", diff)
+	}
+	c = &Collector{Clientset: cs, Proxy: proxy.Proxy{Mode: proxy.KubeProxy}}
+	if v := c.ClusterVersions(context.Background()); v.ProxyBroken != nil {
+		t.Errorf("proxyBroken of an intact proxy = %q, want none", v.ProxyBroken)
 	}
 }

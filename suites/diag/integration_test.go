@@ -10,6 +10,7 @@ import (
 
 	"github.com/svccheck/svccheck/internal/leftover"
 	"github.com/svccheck/svccheck/internal/testenv"
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // netnsCmder runs commands inside a network namespace of the local machine.
@@ -55,7 +56,7 @@ func TestIntegrationCollectNodeNetns(t *testing.T) {
 	legacy := local.Command("ip", "netns", "exec", ns, "iptables-legacy", "-t", "nat", "-A", "OUTPUT", "-j", "ACCEPT").Run() == nil
 
 	out := t.TempDir()
-	c := &Collector{ProxyMode: ProxySvccheck}
+	c := &Collector{Proxy: proxy.Proxy{Mode: proxy.Svccheck}}
 	res, err := c.CollectNode(context.Background(), Node{Name: "scratch", Cmder: node}, out)
 	if err != nil {
 		t.Fatalf("CollectNode: %v", err)

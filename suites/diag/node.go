@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Files of a node dump, under nodes/<node>/ (or a failure directory). Part
@@ -122,11 +124,11 @@ type proxyPort struct{ metrics, healthz int }
 
 // proxyPorts lists the ports to try for mode: svccheck's, kube-proxy's,
 // or both in that order when the mode is unknown.
-func proxyPorts(mode string) []proxyPort {
+func proxyPorts(mode proxy.Mode) []proxyPort {
 	switch {
-	case mode == ProxySvccheck:
+	case mode == proxy.Svccheck:
 		return []proxyPort{{SvccheckMetricsPort, SvccheckHealthzPort}}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
+	case mode.IsKubeProxy():
 		return []proxyPort{{KubeProxyMetricsPort, KubeProxyHealthzPort}}
 	}
 	return []proxyPort{{SvccheckMetricsPort, SvccheckHealthzPort}, {KubeProxyMetricsPort, KubeProxyHealthzPort}}
@@ -137,7 +139,7 @@ func healthzURL(p proxyPort) string { return fmt.Sprintf("http://127.0.0.1:%d/he
 
 // proxyEndpointFiles curls the proxy's metrics and health check on the node.
 // With the proxy mode unknown it tries svccheck's ports, then kube-proxy's.
-func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, mode string) []record {
+func proxyEndpointFiles(ctx context.Context, node Node, timeout time.Duration, mode proxy.Mode) []record {
 	candidates := proxyPorts(mode)
 	var metrics, healthz record
 	var tried []string

@@ -11,13 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-)
 
-// Proxy modes as Collector.ProxyMode spells them (kube-proxy may carry a
-// ":<mode>" suffix).
-const (
-	ProxySvccheck  = "svccheck"
-	ProxyKubeProxy = "kube-proxy"
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Where the proxies run: DaemonSets in kube-system. Their pods are found by
@@ -37,9 +32,9 @@ const maxProxyLogBytes int64 = 8 << 20
 // proxyMode returns the configured proxy mode or finds it from the cluster:
 // the svccheck-proxy DaemonSet means svccheck, else the kube-proxy DaemonSet
 // means kube-proxy. It returns "" when neither can be told.
-func (c *Collector) proxyMode(ctx context.Context) string {
+func (c *Collector) proxyMode(ctx context.Context) proxy.Mode {
 	c.modeOnce.Do(func() {
-		c.mode = c.ProxyMode
+		c.mode = c.Proxy.Mode
 		if c.mode != "" || c.Clientset == nil {
 			return
 		}
@@ -48,13 +43,13 @@ func (c *Collector) proxyMode(ctx context.Context) string {
 	return c.mode
 }
 
-func detectProxyMode(ctx context.Context, cs kubernetes.Interface) string {
+func detectProxyMode(ctx context.Context, cs kubernetes.Interface) proxy.Mode {
 	ds := cs.AppsV1().DaemonSets(ProxyNamespace)
 	if _, err := ds.Get(ctx, SvccheckProxyDaemonSet, metav1.GetOptions{}); err == nil {
-		return ProxySvccheck
+		return proxy.Svccheck
 	}
 	if _, err := ds.Get(ctx, KubeProxyDaemonSet, metav1.GetOptions{}); err == nil {
-		return ProxyKubeProxy
+		return proxy.KubeProxy
 	}
 	return ""
 }
@@ -64,7 +59,7 @@ func detectProxyMode(ctx context.Context, cs kubernetes.Interface) string {
 // modes, whichever exists when mode is empty. The proxy's container is the
 // one named after the DaemonSet (kube-proxy) or "proxy" (svccheck), else
 // the first.
-func proxyImage(ctx context.Context, cs kubernetes.Interface, mode string) (string, error) {
+func proxyImage(ctx context.Context, cs kubernetes.Interface, mode proxy.Mode) (string, error) {
 	if cs == nil {
 		return "", fmt.Errorf("reading the proxy image: no Kubernetes client")
 	}
@@ -101,7 +96,7 @@ func containerImage(containers []corev1.Container, names ...string) string {
 
 // proxyLogFiles fetches the log of the proxy pod running on node (and of its
 // previous container, if it restarted) through the API server.
-func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []record {
+func (c *Collector) proxyLogFiles(ctx context.Context, node string, mode proxy.Mode) []record {
 	rec := record{name: FileProxyLog}
 	if c.Clientset == nil {
 		rec.err = fmt.Errorf("skipped: no Kubernetes client")
@@ -133,11 +128,11 @@ func (c *Collector) proxyLogFiles(ctx context.Context, node, mode string) []reco
 // proxyDaemonSets names the DaemonSets in ProxyNamespace that run the
 // proxy of mode: svccheck-proxy for svccheck, kube-proxy for kube-proxy
 // modes, both (svccheck's first) for an unknown mode.
-func proxyDaemonSets(mode string) []string {
+func proxyDaemonSets(mode proxy.Mode) []string {
 	switch {
-	case mode == ProxySvccheck:
+	case mode == proxy.Svccheck:
 		return []string{SvccheckProxyDaemonSet}
-	case strings.HasPrefix(mode, ProxyKubeProxy):
+	case mode.IsKubeProxy():
 		return []string{KubeProxyDaemonSet}
 	}
 	return []string{SvccheckProxyDaemonSet, KubeProxyDaemonSet}
@@ -153,7 +148,7 @@ var proxyLabelSelectors = map[string][]string{
 // proxyPod finds the proxy pod scheduled on node: a pod of the proxy's
 // DaemonSet (selected by the DaemonSet's own selector), else a pod carrying
 // one of the proxy's well-known labels.
-func proxyPod(ctx context.Context, cs kubernetes.Interface, node, mode string) (*corev1.Pod, error) {
+func proxyPod(ctx context.Context, cs kubernetes.Interface, node string, mode proxy.Mode) (*corev1.Pod, error) {
 	var selectors []string
 	for _, name := range proxyDaemonSets(mode) {
 		ds, err := cs.AppsV1().DaemonSets(ProxyNamespace).Get(ctx, name, metav1.GetOptions{})

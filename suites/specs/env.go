@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/svccheck/svccheck/proxy"
 )
 
 // Node is a cluster node the specs can run commands on.
@@ -46,10 +48,10 @@ type Env struct {
 	// Image is the svccheck image agent pods run: loaded on every node
 	// (svccheck.local/..., never pulled), or pulled by the cluster.
 	Image string
-	// Proxy is the cluster's proxy mode: "svccheck", "kube-proxy",
-	// "kube-proxy:<mode>", or "unknown/replaced" (neither: specs that read
-	// or trace a proxy's rules skip).
-	Proxy string
+	// Proxy is the cluster's Service proxy and how it was found: an
+	// unknown one (proxy.Unknown) makes the specs that read or trace a
+	// proxy's rules skip.
+	Proxy proxy.Proxy
 	// ServiceCIDR is the cluster's Service range (its kubeadm
 	// serviceSubnet, the primary family's when dual-stack); default
 	// 10.96.0.0/12, Kubernetes' own default, when left zero.
@@ -73,8 +75,6 @@ type Env struct {
 	// workload.ManagedLabel: the run's managed-by and run id labels, so
 	// what a killed run leaves can be found and removed.
 	Labels map[string]string
-	// ProxySource says how Proxy was found, for skip messages.
-	ProxySource string
 	// Scale is the number of Services the Scale spec creates (--scale N);
 	// 0 skips it.
 	Scale int
@@ -139,8 +139,5 @@ func (e *Env) workers() []Node {
 // proxyDesc names the cluster's proxy and how it was found, for skip
 // messages: "unknown/replaced (no DaemonSet ...)".
 func (e *Env) proxyDesc() string {
-	if e.ProxySource == "" {
-		return e.Proxy
-	}
-	return e.Proxy + " (" + e.ProxySource + ")"
+	return e.Proxy.Described()
 }

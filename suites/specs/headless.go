@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/suites/agent"
 	"github.com/svccheck/svccheck/suites/probe"
 	"github.com/svccheck/svccheck/suites/workload"
@@ -24,22 +24,22 @@ func headlessService(name, app string) *corev1.Service {
 
 // natRules returns the NAT rules of node as the cluster's proxy writes them.
 func natRules(ctx context.Context, node Node) (string, error) {
-	switch f.env.Proxy {
-	case "svccheck", "kube-proxy", "kube-proxy:iptables":
+	switch mode := f.env.Proxy.Mode; {
+	case mode.IPTables():
 		return nodeOutput(ctx, node, "iptables-save", "-t", "nat")
-	case "kube-proxy:nftables":
+	case mode.NFTables():
 		return nodeOutput(ctx, node, "nft", "list", "table", "ip", "kube-proxy")
 	}
-	return "", fmt.Errorf("reading the rules of proxy %q is not supported", f.env.Proxy)
+	return "", fmt.Errorf("reading the rules of proxy %q is not supported", f.env.Proxy.Mode)
 }
 
 // chainPrefix returns the prefix of the cluster's proxy's iptables chains,
 // or "" when the proxy does not program iptables.
 func chainPrefix() string {
-	switch f.env.Proxy {
-	case "svccheck":
+	switch f.env.Proxy.Mode {
+	case proxy.Svccheck:
 		return "SVCCHK-"
-	case "kube-proxy", "kube-proxy:iptables":
+	case proxy.KubeProxy:
 		return "KUBE-"
 	}
 	return ""
@@ -53,7 +53,7 @@ var _ = Describe("Headless", Label(LabelHeadless), func() {
 	})
 
 	It("gets no proxy rules on any node", Label(LabelRules), func(ctx SpecContext) {
-		if strings.HasSuffix(f.env.Proxy, ":ipvs") {
+		if f.env.Proxy.Mode == proxy.KubeProxyIPVS {
 			Skip("ipvs mode keeps Services in IPVS, not in rules this spec reads")
 		}
 		skipUnlessRulesReadable()

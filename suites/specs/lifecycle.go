@@ -3,7 +3,6 @@ package specs
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -57,7 +56,7 @@ var _ = Describe("Service lifecycle", Label(LabelClusterIP), func() {
 	})
 
 	It("keeps answering while the proxy restarts, and programs a Service created meanwhile", Label(LabelDisruptive), func(ctx SpecContext) {
-		if f.env.Proxy != diag.ProxySvccheck && !strings.HasPrefix(f.env.Proxy, diag.ProxyKubeProxy) {
+		if !f.env.Proxy.Mode.Known() {
 			Skip("restarting the proxy needs its DaemonSet (svccheck-proxy or kube-proxy), and the cluster runs " + f.env.proxyDesc())
 		}
 		backends, client := f.withClient(ctx, "steady", 2)
@@ -91,7 +90,7 @@ var _ = Describe("Service lifecycle", Label(LabelClusterIP), func() {
 
 // proxyDaemonSet names the DaemonSet that runs the cluster's proxy.
 func proxyDaemonSet() string {
-	if strings.HasPrefix(f.env.Proxy, diag.ProxyKubeProxy) {
+	if f.env.Proxy.Mode.IsKubeProxy() {
 		return diag.KubeProxyDaemonSet
 	}
 	return diag.SvccheckProxyDaemonSet

@@ -19,8 +19,7 @@ import (
 // cluster's proxy keeps them where natRules cannot read them.
 func skipUnlessRulesReadable() {
 	GinkgoHelper()
-	switch f.env.Proxy {
-	case "svccheck", "kube-proxy", "kube-proxy:iptables", "kube-proxy:nftables":
+	if mode := f.env.Proxy.Mode; mode.IPTables() || mode.NFTables() {
 		return
 	}
 	Skip("reading the Service rules of proxy " + f.env.proxyDesc() + " is not supported")
@@ -35,7 +34,7 @@ func skipUnlessRulesReadable() {
 // Service's name as a prefix of another's.
 func ruleOwner(service string) *regexp.Regexp {
 	name := regexp.QuoteMeta(f.ns + "/" + service)
-	if f.env.Proxy == "kube-proxy:nftables" {
+	if f.env.Proxy.Mode.NFTables() {
 		return regexp.MustCompile(`(goto|jump) (service|external)-[A-Z0-9]+-` + name + `/|comment "` + name + `:`)
 	}
 	return regexp.MustCompile(name + `[:/" ]`)

@@ -59,8 +59,8 @@ var _ = Describe("Network programming latency", Label(LabelScale), func() {
 		f.create(ctx, f.scalePods(nodes)...)
 		DeferCleanup(deleteScaleServices, cs, f.ns, n, NodeTimeout(3*time.Minute))
 		watch := watchSlices(ctx, cs, f.ns)
-		before := scrapeMetrics(ctx, nodes, f.env.Proxy)
-		rep := reports.ScaleReport{Services: n, ProxyMode: f.env.Proxy, Budget: reports.Duration(budget), Interval: reports.Duration(scaleInterval)}
+		before := scrapeMetrics(ctx, nodes, f.env.Proxy.Mode)
+		rep := reports.ScaleReport{Services: n, ProxyMode: f.env.Proxy.Mode, Budget: reports.Duration(budget), Interval: reports.Duration(scaleInterval)}
 
 		By(fmt.Sprintf("creating %d Services selecting %s", n, scaleBackendsA))
 		var (
@@ -99,7 +99,7 @@ var _ = Describe("Network programming latency", Label(LabelScale), func() {
 				}
 			})
 		}))
-		rep.Metrics = metricDeltas(before, scrapeMetrics(ctx, nodes, f.env.Proxy))
+		rep.Metrics = metricDeltas(before, scrapeMetrics(ctx, nodes, f.env.Proxy.Mode))
 
 		js, err := json.Marshal(rep)
 		Expect(err).NotTo(HaveOccurred())

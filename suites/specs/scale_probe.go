@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kexec "sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/agent"
 	"github.com/svccheck/svccheck/suites/diag"
@@ -186,9 +187,9 @@ func (fx *fixture) probeFirst(ctx context.Context, pod string, budget time.Durat
 
 // scrapeMetrics reads the proxy's metrics on every node; a node that does
 // not answer is left out.
-func scrapeMetrics(ctx context.Context, nodes []Node, proxy string) map[string]map[string]*reports.Histogram {
+func scrapeMetrics(ctx context.Context, nodes []Node, mode proxy.Mode) map[string]map[string]*reports.Histogram {
 	port := diag.KubeProxyMetricsPort
-	if proxy == "svccheck" {
+	if mode == proxy.Svccheck {
 		port = diag.SvccheckMetricsPort
 	}
 	out := map[string]map[string]*reports.Histogram{}

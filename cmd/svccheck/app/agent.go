@@ -14,8 +14,6 @@ import (
 	"github.com/svccheck/svccheck/suites/agent"
 )
 
-func init() { subcommands = append(subcommands, newAgentCommand) }
-
 // newAgentCommand is `svccheck agent`, the test workload run in pods and on
 // nodes.
 func newAgentCommand(stdout, _ io.Writer) *cobra.Command {

@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/svccheck/svccheck/run"
 )
 
 // Exit codes of svccheck.
@@ -45,7 +47,7 @@ func ExitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	return ExitUsage
+	return int(run.StatusOf(err))
 }
 
 // Run runs svccheck with args (without the program name), writing to stdout
@@ -76,12 +78,17 @@ every node's netfilter state next to the results.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError("%v (see 'svccheck --help')", err)
 	})
-	for _, add := range subcommands {
-		root.AddCommand(add(stdout, stderr))
-	}
+	root.AddCommand(
+		newAgentCommand(stdout, stderr),
+		newCleanupCommand(stdout, stderr),
+		newClusterCommand(stdout, stderr),
+		newDoctorCommand(stdout, stderr),
+		newDumpCommand(stdout, stderr),
+		newExplainCommand(stdout, stderr),
+		newImageCommand(stdout, stderr),
+		newPreflightCommand(stdout, stderr),
+		newProxyCommand(stdout, stderr),
+		newRunCommand(stdout, stderr),
+	)
 	return root
 }
-
-// subcommands lists the constructors of the top-level commands; each
-// subcommand's file registers itself here from an init function.
-var subcommands []func(stdout, stderr io.Writer) *cobra.Command

@@ -13,8 +13,6 @@ import (
 	"github.com/svccheck/svccheck/suites/cleanup"
 )
 
-func init() { subcommands = append(subcommands, newCleanupCommand) }
-
 // cleanupOptions are the flags of `svccheck cleanup`.
 type cleanupOptions struct {
 	kubeconfig string

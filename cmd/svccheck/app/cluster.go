@@ -7,10 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/suites/cluster"
 )
-
-func init() { subcommands = append(subcommands, newClusterCommand) }
 
 // newClusterCommand is `svccheck cluster`, which creates and deletes kind
 // clusters running svccheck's proxy or kube-proxy.
@@ -25,8 +24,8 @@ func newClusterCommand(stdout, stderr io.Writer) *cobra.Command {
 
 func newClusterCreateCommand(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		opts  cluster.Options
-		proxy string
+		opts      cluster.Options
+		proxyFlag string
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -39,7 +38,7 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 (built on first use).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			mode, err := cluster.ParseProxyMode(proxy)
+			mode, err := proxy.ParseMode(proxyFlag)
 			if err != nil {
 				return usageError("--proxy: %v", err)
 			}
@@ -52,9 +51,9 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 			}
 			opts.Progress = stderr
 			// A forced quit during Create leaves the cluster half made.
-			left.addCluster(opts.Name)
+			left.AddCluster(opts.Name)
 			c, err := cluster.Create(cmd.Context(), opts)
-			left.removeCluster(opts.Name) // made to stay, or deleted by Create
+			left.RemoveCluster(opts.Name) // made to stay, or deleted by Create
 			if err != nil {
 				return clusterError(err, opts.Name)
 			}
@@ -66,7 +65,7 @@ kind's default image when Docker has it, else svccheck's air-gapped image
 	f := cmd.Flags()
 	f.StringVar(&opts.Name, "name", cluster.DefaultName, "kind cluster name")
 	f.IntVar(&opts.Workers, "workers", cluster.DefaultWorkers, "number of worker nodes")
-	f.StringVar(&proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy: svccheck, kube-proxy, kube-proxy:nftables or kube-proxy:ipvs")
+	f.StringVar(&proxyFlag, "proxy", string(proxy.Svccheck), "Service proxy: svccheck, kube-proxy, kube-proxy:nftables or kube-proxy:ipvs")
 	f.StringVar(&opts.NodeImage, "node-image", "", "kind node image (default: kind's default image if Docker has it, else svccheck's air-gapped image)")
 	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig file to merge the cluster's entries (context kind-<name>) into, keeping its other entries (default: a file of its own, ~/.kube/svccheck-<name>.yaml)")
 	f.BoolVar(&opts.Retain, "retain", false, "keep the nodes of a failed or interrupted create, for debugging")

@@ -14,8 +14,6 @@ import (
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
-func init() { subcommands = append(subcommands, newDoctorCommand) }
-
 // doctorOptions are the flags of `svccheck doctor`.
 type doctorOptions struct {
 	name       string

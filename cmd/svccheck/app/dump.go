@@ -14,12 +14,12 @@ import (
 	"github.com/spf13/cobra"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/run"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
 )
-
-func init() { subcommands = append(subcommands, newDumpCommand) }
 
 // dumpOptions are the flags of `svccheck dump`.
 type dumpOptions struct {
@@ -140,7 +140,7 @@ func dumpKind(ctx context.Context, o *dumpOptions, stderr io.Writer) error {
 	c, apiErr := cluster.Get(getCtx, o.name)
 	cancel()
 	if apiErr == nil {
-		collector.Clientset, collector.ProxyMode, collector.NodeImage = c.Clientset, string(c.Proxy), c.NodeImage
+		collector.Clientset, collector.Proxy, collector.NodeImage = c.Clientset, proxy.Proxy{Mode: c.Proxy}, c.NodeImage
 		fmt.Fprintf(stderr, "dumping kind cluster %s (proxy %s): %d nodes into %s\n", o.name, c.Proxy, len(nodes), o.output)
 	} else {
 		fmt.Fprintf(stderr, "warning: cluster %s: %v\ndumping the %d nodes without proxy logs and cluster objects into %s\n",
@@ -189,7 +189,7 @@ func writeDump(ctx context.Context, o *dumpOptions, collector *diag.Collector, n
 	if o.kubeconfig != "" {
 		title = "svccheck dump of " + o.kubeconfig
 	}
-	writeHTMLReport(o.output, reports.HTMLReport{Title: title}, stderr)
+	run.WriteHTMLReport(o.output, reports.HTMLReport{Title: title}, stderr)
 	note := ""
 	if failed > 0 {
 		note = fmt.Sprintf(" (%d files record a failed command; see their '# svccheck:' lines)", failed)

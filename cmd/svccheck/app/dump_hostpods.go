@@ -38,9 +38,9 @@ func dumpWithHostPods(ctx context.Context, o *dumpOptions, stderr io.Writer) err
 	}
 	pods := &diag.HostPods{Clientset: cs, Config: cfg, Image: image, Timeout: o.hostPodWait,
 		Lifetime: o.hostPodLife, RunID: newRunID()}
-	left.addHostPods(pods, o.kubeconfig)
+	left.AddHostPods(pods, o.kubeconfig)
 	// The pods go away on every path out, Ctrl-C included; a forced quit
-	// names them (left.quit), and a crash leaves them to their deadline.
+	// names them (left.Quit), and a crash leaves them to their deadline.
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -49,7 +49,7 @@ func dumpWithHostPods(ctx context.Context, o *dumpOptions, stderr io.Writer) err
 		} else if ns := pods.Namespace(); ns != "" {
 			fmt.Fprintf(stderr, "deleted the host pods (namespace %s)\n", ns)
 		}
-		left.removeHostPods(pods)
+		left.RemoveHostPods(pods)
 	}()
 	fmt.Fprintf(stderr, "starting a host pod per node (image %s, run id %s)\n", image, pods.RunID)
 	nodes, failures, err := pods.Start(ctx)

@@ -18,8 +18,6 @@ import (
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
-func init() { subcommands = append(subcommands, newExplainCommand) }
-
 // explainOptions are the flags of `svccheck explain`.
 type explainOptions struct {
 	to         string

@@ -10,24 +10,18 @@ import (
 	"github.com/svccheck/svccheck/suites/nodeimage"
 )
 
-func init() { subcommands = append(subcommands, newImageCommand) }
-
 // newImageCommand is `svccheck image`, which manages kind node images.
 func newImageCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Build the kind node image; save the svccheck agent image",
 	}
-	cmd.AddCommand(newImageBuildNodeCommand(stdout, stderr))
-	for _, add := range imageSubcommands {
-		cmd.AddCommand(add(stdout, stderr))
-	}
+	cmd.AddCommand(
+		newImageBuildNodeCommand(stdout, stderr),
+		newImageSaveCommand(stdout, stderr),
+	)
 	return cmd
 }
-
-// imageSubcommands are the constructors of the image subcommands kept in
-// files of their own.
-var imageSubcommands []func(stdout, stderr io.Writer) *cobra.Command
 
 func newImageBuildNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 	opts := nodeimage.Options{}

@@ -10,8 +10,6 @@ import (
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
-func init() { imageSubcommands = append(imageSubcommands, newImageSaveCommand) }
-
 // newImageSaveCommand is `svccheck image save`: the agent image as an OCI
 // archive, to push to a registry a cluster can pull from.
 func newImageSaveCommand(stdout, stderr io.Writer) *cobra.Command {

@@ -13,8 +13,6 @@ import (
 	"github.com/svccheck/svccheck/suites/preflight"
 )
 
-func init() { subcommands = append(subcommands, newPreflightCommand) }
-
 // preflightOptions are the flags of `svccheck preflight`.
 type preflightOptions struct {
 	kubeconfig  string

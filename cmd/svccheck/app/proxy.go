@@ -33,8 +33,6 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/metrics"
 )
 
-func init() { subcommands = append(subcommands, newProxyCommand) }
-
 // proxyOptions are the flags of `svccheck proxy`.
 type proxyOptions struct {
 	kubeconfig    string

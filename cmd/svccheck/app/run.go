@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -13,17 +12,12 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
+	"github.com/svccheck/svccheck/run"
 	"github.com/svccheck/svccheck/suites/cluster"
-	"github.com/svccheck/svccheck/suites/specs"
 )
-
-func init() { subcommands = append(subcommands, newRunCommand) }
-
-// breakEnv is the environment variable the svccheck proxy reads to break
-// itself on purpose (to prove the suites catch a broken proxy).
-const breakEnv = proxyimpl.BreakEnv
 
 // runOptions are the flags of `svccheck run`.
 type runOptions struct {
@@ -62,7 +56,7 @@ type runOptions struct {
 	proxySet bool
 
 	// proxyMode is proxy, parsed.
-	proxyMode cluster.ProxyMode
+	proxyMode proxy.Mode
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -98,7 +92,7 @@ comparison.md to --output.`,
 				return err
 			}
 			if o.listSpecs != "" {
-				return listSpecs(o, o.listSpecs)
+				return o.listSpecList()
 			}
 			if o.compare {
 				return runCompare(cmd.Context(), o, stdout, stderr)
@@ -107,7 +101,7 @@ comparison.md to --output.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.proxy, "proxy", string(cluster.ProxySvccheck), "Service proxy under test: svccheck, kube-proxy or kube-proxy:<iptables|nftables|ipvs>")
+	fl.StringVar(&o.proxy, "proxy", string(proxy.Svccheck), "Service proxy under test: svccheck, kube-proxy or kube-proxy:<iptables|nftables|ipvs>")
 	fl.StringVar(&o.name, "name", "", "kind cluster name (default: svccheck-run, or svccheck with --reuse)")
 	fl.BoolVar(&o.reuse, "reuse", false, "run against the existing cluster --name instead of creating one")
 	fl.BoolVar(&o.keepCluster, "keep-cluster", false, "keep the cluster this run creates")
@@ -141,7 +135,7 @@ const defaultRunName = "svccheck-run"
 // complete validates the flags and fills in defaults; now names the default
 // output directory.
 func (o *runOptions) complete(now time.Time) error {
-	mode, err := cluster.ParseProxyMode(o.proxy)
+	mode, err := proxy.ParseMode(o.proxy)
 	if err != nil {
 		return usageError("--proxy: %v", err)
 	}
@@ -174,7 +168,7 @@ func (o *runOptions) complete(now time.Time) error {
 		if err != nil {
 			return usageError("--break: %v", err)
 		}
-		if mode != cluster.ProxySvccheck && o.kubeconfig == "" {
+		if mode != proxy.Svccheck && o.kubeconfig == "" {
 			return usageError("--break applies to svccheck's proxy only, not --proxy %s", mode)
 		}
 		o.breakMode = strings.Join(names, ",")
@@ -237,19 +231,9 @@ func checkOutputFree(dir string) error {
 }
 
 // claimOutput claims the output directory dir for this process
-// (reports.ClaimDir): created if missing, refused if it holds anything or
-// another run claimed it first, even at the same instant. release gives
-// the directory back if the run wrote nothing into it.
+// (run.ClaimOutput).
 func claimOutput(dir string) (release func(), err error) {
-	owner := fmt.Sprintf("svccheck (pid %d, started %s): %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339), strings.Join(os.Args, " "))
-	release, err = reports.ClaimDir(dir, owner)
-	switch {
-	case errors.Is(err, reports.ErrClaimed):
-		return nil, usageError("--output: %v: give a new or empty directory, so results of two runs are not mixed", err)
-	case err != nil:
-		return nil, usageError("--output %s: %v", dir, err)
-	}
-	return release, nil
+	return run.ClaimOutput(dir)
 }
 
 // completeKubeconfig checks the flags of a run against any cluster
@@ -270,43 +254,4 @@ func (o *runOptions) completeKubeconfig() error {
 		return usageError("--proxy does not apply with --kubeconfig: the run detects the cluster's Service proxy")
 	}
 	return nil
-}
-
-// String is the command line that reproduces o, for reports and child runs.
-func (o *runOptions) String() string {
-	var b strings.Builder
-	if o.kubeconfig != "" {
-		fmt.Fprintf(&b, "svccheck run --kubeconfig %s", o.kubeconfig)
-		if o.kubeContext != "" {
-			fmt.Fprintf(&b, " --context %s", o.kubeContext)
-		}
-	} else {
-		fmt.Fprintf(&b, "svccheck run --proxy %s --name %s", o.proxyMode, o.name)
-	}
-	if o.reuse {
-		b.WriteString(" --reuse")
-	}
-	if o.labelFilter != "" {
-		fmt.Fprintf(&b, " --label-filter %q", o.labelFilter)
-	}
-	for _, f := range o.focus {
-		fmt.Fprintf(&b, " --focus %q", f)
-	}
-	if o.scale > 0 {
-		fmt.Fprintf(&b, " --scale %d", o.scale)
-	}
-	return b.String()
-}
-
-// specFilter is the label filter the run gives Ginkgo: --label-filter,
-// with the Scale specs left out unless --scale selects them, alone.
-func (o *runOptions) specFilter() string {
-	want := "!" + specs.LabelScale
-	if o.scale > 0 {
-		want = specs.LabelScale
-	}
-	if o.labelFilter == "" {
-		return want
-	}
-	return "(" + o.labelFilter + ") && " + want
 }

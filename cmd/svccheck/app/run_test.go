@@ -5,15 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/kind/pkg/exec"
-
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/suites/cluster"
 )
 
@@ -27,13 +24,13 @@ func TestRunOptionsComplete(t *testing.T) {
 	}{
 		{name: "defaults", opts: runOptions{proxy: "svccheck", parallel: 1, timeout: time.Minute, workers: 2},
 			check: func(t *testing.T, o *runOptions) {
-				if o.name != defaultRunName || o.output != "svccheck-results/20261122-023005" || o.proxyMode != cluster.ProxySvccheck {
+				if o.name != defaultRunName || o.output != "svccheck-results/20261122-023005" || o.proxyMode != proxy.Svccheck {
 					t.Errorf("got name %q output %q mode %q", o.name, o.output, o.proxyMode)
 				}
 			}},
 		{name: "reuse defaults to the cluster command's name", opts: runOptions{proxy: "kube-proxy:iptables", reuse: true, parallel: 1, timeout: time.Minute, workers: 2},
 			check: func(t *testing.T, o *runOptions) {
-				if o.name != cluster.DefaultName || o.proxyMode != cluster.ProxyKubeProxy {
+				if o.name != cluster.DefaultName || o.proxyMode != proxy.KubeProxy {
 					t.Errorf("got name %q mode %q", o.name, o.proxyMode)
 				}
 			}},
@@ -110,35 +107,6 @@ func TestRunBreakFlagHidden(t *testing.T) {
 	cmd := newRunCommand(&bytes.Buffer{}, &bytes.Buffer{})
 	if f := cmd.Flags().Lookup("break"); f == nil || !f.Hidden {
 		t.Fatalf("--break should exist and be hidden, got %+v", f)
-	}
-}
-
-func TestCompareChildArgs(t *testing.T) {
-	o := &runOptions{name: "svcchk-st-cmp", timeout: 10 * time.Minute, workers: 2, labelFilter: "ClusterIP", focus: []string{"hairpin"}}
-	got := o.childArgs(cluster.ProxyKubeProxyNFTables, "out/kube-proxy-nftables")
-	want := []string{"run", "--proxy", "kube-proxy:nftables", "--name", "svcchk-st-cmp-kube-proxy-nftables",
-		"--output", "out/kube-proxy-nftables", "--timeout", "10m0s", "--workers", "2",
-		"--label-filter", "ClusterIP", "--focus", "hairpin"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("childArgs (-want +got):\n%s", diff)
-	}
-}
-
-func TestChildExitCode(t *testing.T) {
-	for _, want := range []int{1, 2} {
-		// Through kind's exec (a RunError) and os/exec (an ExitError),
-		// which childCommand uses.
-		for _, err := range []error{
-			exec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run(),
-			osexec.Command("sh", "-c", fmt.Sprintf("exit %d", want)).Run(),
-		} {
-			if got := childExitCode(err); got != want {
-				t.Errorf("childExitCode(%v) = %d, want %d", err, got, want)
-			}
-		}
-	}
-	if got := childExitCode(osexec.Command("/nonexistent/svccheck").Run()); got != ExitUsage {
-		t.Errorf("childExitCode of a child that did not start = %d, want %d", got, ExitUsage)
 	}
 }
 

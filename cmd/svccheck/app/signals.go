@@ -7,7 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/svccheck/svccheck/run"
 )
+
+// left is what this process's runs, clusters and dumps would leave behind
+// at a forced quit.
+var left = run.NewLeftovers()
 
 // ExitForced is the exit status when a second interrupt stops svccheck
 // before it finished cleaning up (128 + SIGINT, as shells report it).
@@ -21,7 +27,7 @@ const ExitForced = 130
 // signals.
 func SignalContext(stderr io.Writer) (ctx context.Context, stop func()) {
 	return signalContext(stderr, func() {
-		left.quit(stderr)
+		left.Quit(stderr)
 		os.Exit(ExitForced)
 	})
 }

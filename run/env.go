@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -37,8 +37,8 @@ func newSpecEnv(ctx context.Context, c *cluster.Cluster, created bool, nodes []c
 		fmt.Fprintf(stderr, "warning: %v; assuming the Service range %s\n", err, cidr)
 	}
 	return &specs.Env{
-		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image, Proxy: string(c.Proxy),
-		ProxySource: c.ProxySource, ServiceCIDR: cidr,
+		Config: c.RESTConfig, Client: c.Clientset, Nodes: specNodes(nodes), Image: c.Image,
+		Proxy: collector.Proxy, ServiceCIDR: cidr,
 		Failures: &failureCollector{collector: collector, nodes: diagNodes(nodes), outDir: outDir},
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 // cluster delete` removes it with the cluster).
 type externalClient struct {
 	c      *cluster.Cluster
+	left   *Leftovers
 	stderr io.Writer
 
 	mu      sync.Mutex
@@ -30,14 +31,14 @@ type externalClient struct {
 
 // newExternalClient returns the run's client outside c, or the reason the
 // cluster cannot have one.
-func newExternalClient(ctx context.Context, c *cluster.Cluster, stderr io.Writer) (*externalClient, string) {
+func newExternalClient(ctx context.Context, c *cluster.Cluster, left *Leftovers, stderr io.Writer) (*externalClient, string) {
 	if !c.Kind() {
 		return nil, "the cluster is reached through its kubeconfig alone (--kubeconfig), so svccheck has no client container on the nodes' network"
 	}
 	if _, err := c.ExternalNetwork(ctx); err != nil {
 		return nil, fmt.Sprintf("the cluster's nodes are not containers on a Docker network this machine reaches: %v", err)
 	}
-	return &externalClient{c: c, stderr: stderr}, ""
+	return &externalClient{c: c, left: left, stderr: stderr}, ""
 }
 
 // get starts the container on first use and returns it; a failed start is
@@ -51,7 +52,7 @@ func (e *externalClient) get(ctx context.Context) (*specs.ExternalClient, error)
 	// One container per process: the children of a --parallel run each
 	// start their own.
 	name := cluster.ExternalClientName(e.c.Name, strconv.Itoa(os.Getpid()))
-	left.addContainer(name)
+	e.left.AddContainer(name)
 	e.started = name
 	ext, err := e.c.StartExternalClient(ctx, strconv.Itoa(os.Getpid()))
 	if err != nil {
@@ -73,7 +74,7 @@ func (e *externalClient) remove(ctx context.Context) error {
 	if err := cluster.RemoveExternalClient(ctx, e.started); err != nil {
 		return err
 	}
-	left.removeContainer(e.started)
+	e.left.RemoveContainer(e.started)
 	e.started, e.client = "", nil
 	return nil
 }

@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 )
 
@@ -71,20 +72,20 @@ func fakeChild(behaviour string, flags map[string]string) int {
 		}
 		if err := writeFakeReport(out, state, nil); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			return ExitUsage
+			return exitUsage
 		}
 		if state == types.SpecStateFailed {
-			return ExitFailed
+			return exitFailed
 		}
-		return ExitOK
+		return exitOK
 	case "trap":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
 		if err := os.MkdirAll(out, 0o755); err != nil {
-			return ExitUsage
+			return exitUsage
 		}
 		if err := os.WriteFile(filepath.Join(out, fakeStarted), nil, 0o644); err != nil {
-			return ExitUsage
+			return exitUsage
 		}
 		select {
 		case <-ctx.Done():
@@ -94,14 +95,14 @@ func fakeChild(behaviour string, flags map[string]string) int {
 		time.Sleep(300 * time.Millisecond) // deleting the cluster
 		groups := fmt.Sprintf("%d %d", syscall.Getpgrp(), mustPgid(os.Getppid()))
 		if err := os.WriteFile(filepath.Join(out, fakeTornDown), []byte(groups), 0o644); err != nil {
-			return ExitUsage
+			return exitUsage
 		}
 		if err := writeFakeReport(out, types.SpecStateSkipped, []string{"Interrupted by User"}); err != nil {
-			return ExitUsage
+			return exitUsage
 		}
-		return ExitFailed
+		return exitFailed
 	}
-	return ExitUsage
+	return exitUsage
 }
 
 func mustPgid(pid int) int {
@@ -137,8 +138,14 @@ func fakeChildren(t *testing.T, behaviour string, stdout, stderr io.Writer) chil
 	}
 }
 
-func compareTestOptions(t *testing.T) *runOptions {
-	return &runOptions{name: "svcchk-t", output: t.TempDir(), timeout: time.Minute, workers: 2}
+// withProgress returns o with its progress going to w.
+func withProgress(o *Options, w io.Writer) *Options {
+	o.Progress = w
+	return o
+}
+
+func compareTestOptions(t *testing.T) *Options {
+	return &Options{Name: "svcchk-t", Output: t.TempDir(), Timeout: time.Minute, Workers: 2, Leftovers: NewLeftovers()}
 }
 
 func TestChildCommand(t *testing.T) {
@@ -161,11 +168,11 @@ func TestChildCommand(t *testing.T) {
 func TestCompareWritesComparison(t *testing.T) {
 	o := compareTestOptions(t)
 	var stdout, stderr syncBuffer
-	err := compareRuns(context.Background(), o, fakeChildren(t, "results", &stdout, &stderr), &stdout, &stderr)
-	if got := ExitCode(err); got != ExitFailed {
-		t.Fatalf("compareRuns = %v (exit %d), want exit %d: kube-proxy failed a spec\nstderr:\n%s", err, got, ExitFailed, stderr.String())
+	res, err := compareRuns(context.Background(), withProgress(o, &stderr), fakeChildren(t, "results", &stdout, &stderr))
+	if got := int(StatusOf(err)); got != exitFailed {
+		t.Fatalf("compareRuns = %v (exit %d), want exit %d: kube-proxy failed a spec\nstderr:\n%s", err, got, exitFailed, stderr.String())
 	}
-	data, rerr := os.ReadFile(filepath.Join(o.output, reports.FileComparison))
+	data, rerr := os.ReadFile(filepath.Join(o.Output, reports.FileComparison))
 	if rerr != nil {
 		t.Fatalf("reading %s: %v", reports.FileComparison, rerr)
 	}
@@ -178,8 +185,8 @@ func TestCompareWritesComparison(t *testing.T) {
 			t.Errorf("%s lacks %q:\n%s", reports.FileComparison, want, data)
 		}
 	}
-	if !strings.Contains(stdout.String(), "DIFFERS") {
-		t.Errorf("stdout lacks the comparison table:\n%s", stdout.String())
+	if res.Comparison == nil || res.Comparison.Disagreements() != 1 || res.Status != Failed {
+		t.Errorf("Compare returned %+v, want the comparison with 1 disagreement, status Failed", res)
 	}
 }
 
@@ -189,9 +196,12 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- compareRuns(ctx, o, fakeChildren(t, "trap", &stdout, &stderr), &stdout, &stderr) }()
+	go func() {
+		_, err := compareRuns(ctx, withProgress(o, &stderr), fakeChildren(t, "trap", &stdout, &stderr))
+		errc <- err
+	}()
 
-	first := filepath.Join(o.output, modeDir(compareModes[0]))
+	first := filepath.Join(o.Output, CompareModes[0].Dir())
 	waitForFile(t, filepath.Join(first, fakeStarted), errc)
 	cancel() // Ctrl-C
 	var err error
@@ -201,8 +211,8 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 		t.Fatalf("compareRuns did not return after cancel\nstderr:\n%s", stderr.String())
 	}
 
-	if got := ExitCode(err); got != ExitFailed || !strings.Contains(err.Error(), "interrupted") {
-		t.Errorf("compareRuns = %v (exit %d), want an interruption, exit %d", err, got, ExitFailed)
+	if got := int(StatusOf(err)); got != exitFailed || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("compareRuns = %v (exit %d), want an interruption, exit %d", err, got, exitFailed)
 	}
 	groups, rerr := os.ReadFile(filepath.Join(first, fakeTornDown))
 	if rerr != nil {
@@ -212,10 +222,10 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 	if _, err := fmt.Sscan(string(groups), &own, &parent); err != nil || own == parent {
 		t.Errorf("child process group %d, parent's %d (%v): want a group of its own, so a terminal Ctrl-C reaches it only once", own, parent, err)
 	}
-	if _, err := os.Stat(filepath.Join(o.output, modeDir(compareModes[1]))); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the %s run started after the interrupt (stat: %v)", compareModes[1], err)
+	if _, err := os.Stat(filepath.Join(o.Output, CompareModes[1].Dir())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the %s run started after the interrupt (stat: %v)", CompareModes[1], err)
 	}
-	if _, err := os.Stat(filepath.Join(o.output, reports.FileComparison)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(o.Output, reports.FileComparison)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s written with one proxy's run (stat: %v)", reports.FileComparison, err)
 	}
 	if !strings.Contains(stderr.String(), "interrupted: waiting up to") {
@@ -226,12 +236,12 @@ func TestCompareInterruptLetsTheChildTearDown(t *testing.T) {
 func TestCompareChildUsageErrorExits2(t *testing.T) {
 	o := compareTestOptions(t)
 	var stdout, stderr syncBuffer
-	err := compareRuns(context.Background(), o, fakeChildren(t, "usage", &stdout, &stderr), &stdout, &stderr)
-	if got := ExitCode(err); got != ExitUsage || !strings.Contains(err.Error(), "the svccheck run failed (exit 2)") {
-		t.Errorf("compareRuns = %v (exit %d), want exit %d naming the svccheck run", err, got, ExitUsage)
+	_, err := compareRuns(context.Background(), withProgress(o, &stderr), fakeChildren(t, "usage", &stdout, &stderr))
+	if got := int(StatusOf(err)); got != exitUsage || !strings.Contains(err.Error(), "the svccheck run failed (exit 2)") {
+		t.Errorf("compareRuns = %v (exit %d), want exit %d naming the svccheck run", err, got, exitUsage)
 	}
-	if _, err := os.Stat(filepath.Join(o.output, modeDir(compareModes[1]))); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the %s run started after the first one failed (stat: %v)", compareModes[1], err)
+	if _, err := os.Stat(filepath.Join(o.Output, CompareModes[1].Dir())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the %s run started after the first one failed (stat: %v)", CompareModes[1], err)
 	}
 }
 
@@ -250,5 +260,27 @@ func waitForFile(t *testing.T, path string, errc <-chan error) {
 			t.Fatalf("%s did not appear", path)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// TestReadResultsProxy: a run's report.json names its proxy; one written
+// before it did is read as the proxy the comparison ran it against.
+func TestReadResultsProxy(t *testing.T) {
+	dir := t.TempDir()
+	report := types.Report{SuiteDescription: "svccheck", SuiteLabels: reports.ProxyLabels(proxy.Proxy{Mode: proxy.KubeProxyNFTables})}
+	if err := reports.WriteFiles(dir, report, reports.FromGinkgo(report, reports.Metadata{})); err != nil {
+		t.Fatal(err)
+	}
+	res, err := readResults(filepath.Join(dir, reports.FileJSON), proxy.KubeProxy)
+	if err != nil || res.Meta.Proxy.Mode != proxy.KubeProxyNFTables {
+		t.Errorf("readResults = %+v, %v; want the proxy report.json names, kube-proxy:nftables", res.Meta.Proxy, err)
+	}
+	old := t.TempDir()
+	if err := writeFakeReport(old, types.SpecStatePassed, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err = readResults(filepath.Join(old, reports.FileJSON), proxy.KubeProxy)
+	if err != nil || res.Meta.Proxy.Mode != proxy.KubeProxy {
+		t.Errorf("readResults of an old report.json = %+v, %v; want kube-proxy", res.Meta.Proxy, err)
 	}
 }

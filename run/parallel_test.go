@@ -1,13 +1,11 @@
-package app
+package run
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +19,9 @@ import (
 )
 
 func TestSplitSpecs(t *testing.T) {
-	spec := func(text string, labels ...string) listedSpec { return listedSpec{Text: text, Labels: labels} }
-	list := []listedSpec{spec("a"), spec("b"), spec("slow", specs.LabelSlow), spec("c"), spec("d")}
-	texts := func(shares [][]listedSpec) [][]string {
+	spec := func(text string, labels ...string) ListedSpec { return ListedSpec{Text: text, Labels: labels} }
+	list := []ListedSpec{spec("a"), spec("b"), spec("slow", specs.LabelSlow), spec("c"), spec("d")}
+	texts := func(shares [][]ListedSpec) [][]string {
 		var out [][]string
 		for _, sh := range shares {
 			var ts []string
@@ -55,8 +53,8 @@ func TestSplitSpecs(t *testing.T) {
 }
 
 func TestShareArgs(t *testing.T) {
-	o := &runOptions{proxyMode: "kube-proxy:iptables", timeout: 10 * time.Minute, verbose: true, labelFilter: "ClusterIP", focus: []string{"x"}, runID: "r1"}
-	got := o.shareArgs("svccheck-run", []listedSpec{{Focus: "^a$"}, {Focus: "^b$"}}, "out/parallel/1")
+	o := &Options{Proxy: "kube-proxy:iptables", Timeout: 10 * time.Minute, Verbose: true, LabelFilter: "ClusterIP", Focus: []string{"x"}, RunID: "r1"}
+	got := o.shareArgs("svccheck-run", []ListedSpec{{Focus: "^a$"}, {Focus: "^b$"}}, "out/parallel/1")
 	want := []string{"run", "--reuse", "--name", "svccheck-run", "--proxy", "kube-proxy:iptables", "--run-id", "r1", "--output", "out/parallel/1",
 		"--timeout", "10m0s", "--parallel-child", "--focus", "^a$", "--focus", "^b$", "-v"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -64,73 +62,12 @@ func TestShareArgs(t *testing.T) {
 	}
 	// Against any cluster the children reach it as the parent does, and
 	// label what they create with the parent's run id.
-	o = &runOptions{kubeconfig: "kc.yaml", kubeContext: "ctx", image: "reg.example/svccheck:v1", timeout: time.Minute, runID: "r2"}
-	got = o.shareArgs("ctx", []listedSpec{{Focus: "^a$"}}, "out/parallel/2")
+	o = &Options{Kubeconfig: "kc.yaml", Context: "ctx", Image: "reg.example/svccheck:v1", Timeout: time.Minute, RunID: "r2"}
+	got = o.shareArgs("ctx", []ListedSpec{{Focus: "^a$"}}, "out/parallel/2")
 	want = []string{"run", "--kubeconfig", "kc.yaml", "--context", "ctx", "--image", "reg.example/svccheck:v1", "--run-id", "r2",
 		"--output", "out/parallel/2", "--timeout", "1m0s", "--parallel-child", "--focus", "^a$"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("shareArgs with --kubeconfig (-want +got):\n%s", diff)
-	}
-}
-
-// runAsSvccheck runs the test binary as svccheck with args (see TestMain).
-func runAsSvccheck(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), appMainEnv+"=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("svccheck %v: %v\n%s", args, err, out)
-	}
-}
-
-// listAsSvccheck runs svccheck run --list-specs with args and returns the list.
-func listAsSvccheck(t *testing.T, args ...string) []listedSpec {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "specs.json")
-	runAsSvccheck(t, append([]string{"run", "--list-specs", path}, args...)...)
-	list, err := readSpecList(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list
-}
-
-// TestListSpecs lists the real suites in child processes (Ginkgo walks the
-// specs once per process) and checks that each listed focus selects its
-// spec alone, and that the filters apply.
-func TestListSpecs(t *testing.T) {
-	all := listAsSvccheck(t, "--proxy", "svccheck")
-	if len(all) < 20 {
-		t.Fatalf("listed %d specs, want the whole suite (20 or more)", len(all))
-	}
-	seen := map[string]bool{}
-	for _, s := range all {
-		if seen[s.Text] {
-			t.Errorf("spec %q listed twice", s.Text)
-		}
-		seen[s.Text] = true
-	}
-	// The first and the last spec, and the slow ones.
-	picks := []listedSpec{all[0], all[len(all)-1]}
-	for _, s := range all {
-		if slices.Contains(s.Labels, specs.LabelSlow) {
-			picks = append(picks, s)
-		}
-	}
-	for _, p := range picks {
-		got := listAsSvccheck(t, "--proxy", "svccheck", "--focus", p.Focus)
-		if len(got) != 1 || got[0].Text != p.Text {
-			t.Errorf("--focus %q selects %v, want %q alone", p.Focus, got, p.Text)
-		}
-	}
-	affinity := listAsSvccheck(t, "--proxy", "svccheck", "--label-filter", specs.LabelAffinity)
-	if len(affinity) == 0 || len(affinity) == len(all) {
-		t.Fatalf("--label-filter %s lists %d of %d specs", specs.LabelAffinity, len(affinity), len(all))
-	}
-	for _, s := range affinity {
-		if !slices.Contains(s.Labels, specs.LabelAffinity) {
-			t.Errorf("--label-filter %s lists %q, labelled %v", specs.LabelAffinity, s.Text, s.Labels)
-		}
 	}
 }
 
@@ -174,12 +111,12 @@ func shareReport(ran string, st types.SpecState) types.Report {
 }
 
 func TestMergeShares(t *testing.T) {
-	list := []listedSpec{{Text: "ClusterIP a"}, {Text: "ClusterIP b"}}
+	list := []ListedSpec{{Text: "ClusterIP a"}, {Text: "ClusterIP b"}}
 	out := t.TempDir()
 	failDump := filepath.Join(reports.DirNodes, "kind-worker", reports.DirFailures, "clusterip-b")
 	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed), filepath.Join(reports.DirCluster, "svccheck-a"))
 	writeShare(t, shareDir(out, 2), shareReport("b", types.SpecStateFailed), failDump, filepath.Join(reports.DirCluster, "svccheck-b"))
-	merged, passed, problems, err := mergeShares(context.Background(), out, []int{ExitOK, ExitFailed}, list)
+	merged, passed, problems, err := mergeShares(context.Background(), out, []int{exitOK, exitFailed}, list)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("mergeShares: %v, problems %v", err, problems)
 	}
@@ -209,7 +146,7 @@ func TestMergeShares(t *testing.T) {
 	// problems name the share and the spec no share ran.
 	out = t.TempDir()
 	writeShare(t, shareDir(out, 1), shareReport("a", types.SpecStatePassed))
-	merged, passed, problems, err = mergeShares(context.Background(), out, []int{ExitOK, ExitUsage}, list)
+	merged, passed, problems, err = mergeShares(context.Background(), out, []int{exitOK, exitUsage}, list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +163,12 @@ func TestMergeShares(t *testing.T) {
 	// report, and specs that did not run are not either.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	merged, passed, problems, err = mergeShares(ctx, out, []int{ExitOK, ExitUsage}, list)
+	merged, passed, problems, err = mergeShares(ctx, out, []int{exitOK, exitUsage}, list)
 	if err != nil || passed || len(merged.SpecReports) != 2 || len(problems) != 1 || !strings.Contains(problems[0].Error(), "left no report") {
 		t.Errorf("interrupted mergeShares: %d specs, passed %v, problems %v, err %v; want both specs, not passed, only the missing report", len(merged.SpecReports), passed, problems, err)
 	}
 	// No report at all is an error.
-	if _, _, _, err := mergeShares(context.Background(), t.TempDir(), []int{ExitUsage}, list); err == nil || ExitCode(err) != ExitUsage {
+	if _, _, _, err := mergeShares(context.Background(), t.TempDir(), []int{exitUsage}, list); err == nil || StatusOf(err) != Unusable {
 		t.Errorf("mergeShares without any report: %v, want a usage error", err)
 	}
 }

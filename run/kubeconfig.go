@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/svccheck/svccheck/proxy"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/preflight"
@@ -26,36 +27,36 @@ const hostPodWait = 2 * time.Minute
 // connectCluster reaches the cluster of --kubeconfig, starts its host
 // pods and detects its Service proxy. What it created is named by a forced
 // quit (left) and deleted by closeHostPods, also when it fails.
-func connectCluster(ctx context.Context, o *runOptions, stderr io.Writer) (*cluster.Cluster, error) {
-	image, err := hostPodImage(o.image)
-	if err != nil {
-		return nil, err
+func connectCluster(ctx context.Context, o *Options, stderr io.Writer) (*cluster.Cluster, error) {
+	image := o.Image
+	if image == "" {
+		return nil, usageError("a run through a kubeconfig needs the image its pods run")
 	}
 	c, err := cluster.Connect(ctx, cluster.ConnectOptions{
-		Kubeconfig: o.kubeconfig, Context: o.kubeContext, Image: image, RunID: o.runID,
-		HostPodTimeout: hostPodWait, HostPodLifetime: o.timeout + hostPodMargin,
+		Kubeconfig: o.Kubeconfig, Context: o.Context, Image: image, RunID: o.RunID,
+		HostPodTimeout: hostPodWait, HostPodLifetime: o.Timeout + hostPodMargin,
 	})
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	if !o.parallelChild {
+	if !o.ParallelChild {
 		// Before anything is created: the parent checks once for all.
-		if err := runPreflight(ctx, c, image, o.runID, stderr); err != nil {
+		if err := runPreflight(ctx, c, image, o.RunID, stderr); err != nil {
 			return nil, err
 		}
 	}
-	left.addRun(c.Clientset, o.kubeconfig, o.runID, c.HostPods())
+	o.Leftovers.AddRun(c.Clientset, o.Kubeconfig, o.RunID, c.HostPods())
 	start := time.Now()
 	fmt.Fprintf(stderr, "cluster %s (%s): starting a host pod per node (image %s)\n", c.Name, c.RESTConfig.Host, image)
 	d, err := c.DetectProxy(ctx)
 	if err != nil {
-		closeHostPods(ctx, c, stderr)
+		closeHostPods(ctx, c, o.Leftovers, stderr)
 		return nil, usageError("%v", err)
 	}
 	fmt.Fprintf(stderr, "host pods running in %s (namespace %s); Service proxy: %s\n",
 		reports.FormatDuration(time.Since(start)), c.HostPods().Namespace(), d)
-	if o.breakMode != "" && c.Proxy != cluster.ProxySvccheck {
-		closeHostPods(ctx, c, stderr)
+	if o.Break != "" && c.Proxy != proxy.Svccheck {
+		closeHostPods(ctx, c, o.Leftovers, stderr)
 		return nil, usageError("--break applies to svccheck's proxy only, and cluster %s runs %s", c.Name, d)
 	}
 	return c, nil
@@ -63,7 +64,7 @@ func connectCluster(ctx context.Context, o *runOptions, stderr io.Writer) (*clus
 
 // closeHostPods deletes the host pods of a cluster reached through its
 // kubeconfig, also after Ctrl-C.
-func closeHostPods(ctx context.Context, c *cluster.Cluster, stderr io.Writer) {
+func closeHostPods(ctx context.Context, c *cluster.Cluster, left *Leftovers, stderr io.Writer) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	pods := c.HostPods()
@@ -72,7 +73,7 @@ func closeHostPods(ctx context.Context, c *cluster.Cluster, stderr io.Writer) {
 		fmt.Fprintf(stderr, "warning: %v\nleft behind: %s\n", err, pods.LeftBehind())
 		return
 	}
-	left.removeHostPods(pods)
+	left.RemoveHostPods(pods)
 	if ns != "" {
 		fmt.Fprintf(stderr, "deleted the host pods (namespace %s)\n", ns)
 	}
@@ -103,16 +104,16 @@ const defaultServiceCIDR = "kubernetes"
 
 // targetArgs are the flags of a child run that reach the parent's cluster
 // (name, for a kind cluster).
-func (o *runOptions) targetArgs(name string) []string {
-	if o.kubeconfig == "" {
-		return []string{"run", "--reuse", "--name", name, "--proxy", string(o.proxyMode)}
+func (o *Options) targetArgs(name string) []string {
+	if o.Kubeconfig == "" {
+		return []string{"run", "--reuse", "--name", name, "--proxy", string(o.Proxy)}
 	}
-	args := []string{"run", "--kubeconfig", o.kubeconfig}
-	if o.kubeContext != "" {
-		args = append(args, "--context", o.kubeContext)
+	args := []string{"run", "--kubeconfig", o.Kubeconfig}
+	if o.Context != "" {
+		args = append(args, "--context", o.Context)
 	}
-	if o.image != "" {
-		args = append(args, "--image", o.image)
+	if o.Image != "" {
+		args = append(args, "--image", o.Image)
 	}
 	return args
 }
@@ -130,7 +131,7 @@ func runPreflight(ctx context.Context, c *cluster.Cluster, image, runID string, 
 	var failed *preflight.Failed
 	switch {
 	case errors.As(err, &failed):
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("preflight failed, nothing was created: %w", err)}
+		return &Error{Status: Unusable, Err: fmt.Errorf("preflight failed, nothing was created: %w", err)}
 	case err != nil:
 		return usageError("preflight: %v", err)
 	}

@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"bytes"
@@ -23,8 +23,8 @@ import (
 	"github.com/svccheck/svccheck/suites/specs"
 )
 
-// listedSpec is one spec a --list-specs run selected.
-type listedSpec struct {
+// ListedSpec is one spec ListSpecs selected.
+type ListedSpec struct {
 	// Text is the spec's full text: container texts and its own.
 	Text string `json:"text"`
 	// Focus is a --focus expression that selects this spec alone.
@@ -33,23 +33,23 @@ type listedSpec struct {
 	Labels []string `json:"labels,omitempty"`
 }
 
-// listSpecs walks the specs the filters select without running them (a
+// ListSpecs walks the specs o's filters select without running them (a
 // Ginkgo dry run) and writes them to path as JSON. It is the hidden
-// --list-specs of `svccheck run`, run by a --parallel run in a child
-// process, since Ginkgo walks the specs once per process.
-func listSpecs(o *runOptions, path string) error {
+// --list-specs of `svccheck run`, which Parallel runs in a child process,
+// since Ginkgo walks the specs once per process.
+func ListSpecs(o Options, path string) error {
 	report, _, err := runner.Run(runner.Options{
-		Description: suiteDescription(o), LabelFilter: o.specFilter(), Focus: o.focus, DryRun: true,
+		Description: suiteDescription(&o), LabelFilter: o.specFilter(), Focus: o.Focus, DryRun: true,
 	})
 	if err != nil {
 		return fmt.Errorf("listing the specs: %w", err)
 	}
-	var out []listedSpec
+	var out []ListedSpec
 	for _, sr := range report.SpecReports {
 		if sr.LeafNodeType != types.NodeTypeIt || sr.State != types.SpecStatePassed {
 			continue // not selected (a dry run passes every selected spec)
 		}
-		out = append(out, listedSpec{
+		out = append(out, ListedSpec{
 			Text: sr.FullText(),
 			// Ginkgo matches --focus against the suite description and
 			// the spec's text, joined by a space.
@@ -68,18 +68,18 @@ func listSpecs(o *runOptions, path string) error {
 }
 
 // suiteDescription names the suite of a run against o's proxy in reports.
-func suiteDescription(o *runOptions) string {
-	if o.kubeconfig != "" {
+func suiteDescription(o *Options) string {
+	if o.Kubeconfig != "" {
 		// The proxy is found once the cluster is reached; the spec list
 		// is made before.
 		return "svccheck kubeconfig"
 	}
-	return "svccheck " + string(o.proxyMode)
+	return "svccheck " + string(o.Proxy)
 }
 
 // shareWeight estimates how long a spec runs, in units of an ordinary
 // spec: the Slow ones wait out a timeout on purpose.
-func shareWeight(s listedSpec) int {
+func shareWeight(s ListedSpec) int {
 	if slices.Contains(s.Labels, specs.LabelSlow) {
 		return 3
 	}
@@ -89,14 +89,14 @@ func shareWeight(s listedSpec) int {
 // splitSpecs deals the specs out to at most n shares, each next spec (in
 // suite order, heaviest first) to the share with the least weight so far,
 // so the shares take about as long. No share is empty.
-func splitSpecs(list []listedSpec, n int) [][]listedSpec {
+func splitSpecs(list []ListedSpec, n int) [][]ListedSpec {
 	n = min(n, len(list))
 	if n == 0 {
 		return nil
 	}
 	order := slices.Clone(list)
-	slices.SortStableFunc(order, func(a, b listedSpec) int { return shareWeight(b) - shareWeight(a) })
-	shares := make([][]listedSpec, n)
+	slices.SortStableFunc(order, func(a, b ListedSpec) int { return shareWeight(b) - shareWeight(a) })
+	shares := make([][]ListedSpec, n)
 	weights := make([]int, n)
 	for _, s := range order {
 		i := slices.Index(weights, slices.Min(weights))
@@ -108,12 +108,12 @@ func splitSpecs(list []listedSpec, n int) [][]listedSpec {
 
 // shareArgs is the command line of the child run of one share, on the
 // cluster the parent run obtained, writing into dir.
-func (o *runOptions) shareArgs(name string, share []listedSpec, dir string) []string {
-	args := append(o.targetArgs(name), "--run-id", o.runID, "--output", dir, "--timeout", o.timeout.String(), "--parallel-child")
+func (o *Options) shareArgs(name string, share []ListedSpec, dir string) []string {
+	args := append(o.targetArgs(name), "--run-id", o.RunID, "--output", dir, "--timeout", o.Timeout.String(), "--parallel-child")
 	for _, s := range share {
 		args = append(args, "--focus", s.Focus)
 	}
-	if o.verbose {
+	if o.Verbose {
 		args = append(args, "-v")
 	}
 	return args
@@ -209,13 +209,13 @@ func (p *prefixWriter) Flush() {
 	p.buf.Reset()
 }
 
-// readSpecList reads what listSpecs wrote.
-func readSpecList(path string) ([]listedSpec, error) {
+// ReadSpecList reads what ListSpecs wrote.
+func ReadSpecList(path string) ([]ListedSpec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the spec list: %w", err)
 	}
-	var list []listedSpec
+	var list []ListedSpec
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("parsing the spec list %s: %w", path, err)
 	}
@@ -227,16 +227,16 @@ func shareDir(out string, i int) string {
 	return filepath.Join(out, reports.DirParallel, strconv.Itoa(i))
 }
 
-// runShares runs the specs the filters select in o.parallel child runs of
+// runShares runs the specs the filters select in o.Parallel child runs of
 // this binary on the cluster named name, each with its share of the specs,
 // and returns their merged report. passed is false when a spec failed or a
 // child was interrupted. When a child failed in itself (crashed, exited 2,
 // left no report) or a spec ran in no child, the error is a *harnessError
 // beside a report of what the others ran, worth writing.
-func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer) (types.Report, bool, error) {
-	self, err := os.Executable()
+func runShares(ctx context.Context, o *Options, name string, stderr io.Writer) (types.Report, bool, error) {
+	self, err := o.executable()
 	if err != nil {
-		return types.Report{}, false, usageError("finding the svccheck binary: %v", err)
+		return types.Report{}, false, err
 	}
 	list, err := childSpecList(ctx, o, self)
 	if err != nil {
@@ -245,7 +245,7 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 	if len(list) == 0 {
 		return types.Report{}, false, o.noSpecsError()
 	}
-	shares := splitSpecs(list, o.parallel)
+	shares := splitSpecs(list, o.Parallel)
 	// Every directory and log first: a share that cannot start must not
 	// leave the others running.
 	logs := make([]*os.File, 0, len(shares))
@@ -255,7 +255,7 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 		}
 	}()
 	for i := range shares {
-		dir := shareDir(o.output, i+1)
+		dir := shareDir(o.Output, i+1)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return types.Report{}, false, usageError("creating %s: %v", dir, err)
 		}
@@ -266,22 +266,22 @@ func runShares(ctx context.Context, o *runOptions, name string, stderr io.Writer
 		logs = append(logs, log)
 	}
 	fmt.Fprintf(stderr, "running %d specs in %d parallel runs on cluster %s (their logs: %s)\n",
-		len(list), len(shares), name, filepath.Join(o.output, reports.DirParallel, "<i>", reports.FileRunLog))
+		len(list), len(shares), name, filepath.Join(o.Output, reports.DirParallel, "<i>", reports.FileRunLog))
 	codes := make([]int, len(shares))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i, share := range shares {
 		progress := &prefixWriter{mu: &mu, w: stderr, prefix: fmt.Sprintf("[%d/%d] ", i+1, len(shares))}
-		cmd := childCommand(ctx, self, o.shareArgs(name, share, shareDir(o.output, i+1)), logs[i], io.MultiWriter(logs[i], progress), childWaitDelay)
+		cmd := childCommand(ctx, self, o.shareArgs(name, share, shareDir(o.Output, i+1)), logs[i], io.MultiWriter(logs[i], progress), childWaitDelay)
 		wg.Go(func() {
 			defer progress.Flush()
-			if err := left.runChild(cmd); err != nil {
+			if err := o.Leftovers.RunChild(cmd); err != nil {
 				codes[i] = childExitCode(err)
 			}
 		})
 	}
 	wg.Wait()
-	merged, passed, problems, err := mergeShares(ctx, o.output, codes, list)
+	merged, passed, problems, err := mergeShares(ctx, o.Output, codes, list)
 	if err != nil {
 		return types.Report{}, false, err
 	}
@@ -307,23 +307,23 @@ func (e *harnessError) Unwrap() error { return e.err }
 
 // childSpecList lists the selected specs in a child run of self (Ginkgo
 // walks the specs once per process, and this process's walk is theirs).
-func childSpecList(ctx context.Context, o *runOptions, self string) ([]listedSpec, error) {
+func childSpecList(ctx context.Context, o *Options, self string) ([]ListedSpec, error) {
 	dir, err := os.MkdirTemp("", "svccheck-specs-")
 	if err != nil {
 		return nil, usageError("creating a temporary directory: %v", err)
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "specs.json")
-	args := []string{"run", "--list-specs", path, "--proxy", string(o.proxyMode)}
-	if o.kubeconfig != "" {
-		args = []string{"run", "--list-specs", path, "--kubeconfig", o.kubeconfig}
+	args := []string{"run", "--list-specs", path, "--proxy", string(o.Proxy)}
+	if o.Kubeconfig != "" {
+		args = []string{"run", "--list-specs", path, "--kubeconfig", o.Kubeconfig}
 	}
 	args = append(args, o.filterArgs()...)
 	out := &syncBuffer{}
-	if err := left.runChild(childCommand(ctx, self, args, io.Discard, out, childWaitDelay)); err != nil {
+	if err := o.Leftovers.RunChild(childCommand(ctx, self, args, io.Discard, out, childWaitDelay)); err != nil {
 		return nil, usageError("listing the specs (svccheck %v): %v: %s", args, err, strings.TrimSpace(out.String()))
 	}
-	return readSpecList(path)
+	return ReadSpecList(path)
 }
 
 // mergeShares reads the reports of the child runs (exit codes codes, in
@@ -333,14 +333,14 @@ func childSpecList(ctx context.Context, o *runOptions, self string) ([]listedSpe
 // moved, and a spec of list that ran in no child (expected when the run
 // was interrupted, so not checked then). err is set only when there is no
 // report to merge at all.
-func mergeShares(ctx context.Context, out string, codes []int, list []listedSpec) (merged types.Report, passed bool, problems []error, err error) {
+func mergeShares(ctx context.Context, out string, codes []int, list []ListedSpec) (merged types.Report, passed bool, problems []error, err error) {
 	var parts []types.Report
 	passed = true
 	for i, code := range codes {
 		dir := shareDir(out, i+1)
 		log := filepath.Join(dir, reports.FileRunLog)
-		passed = passed && code == ExitOK
-		if code != ExitOK && code != ExitFailed && ctx.Err() == nil {
+		passed = passed && code == exitOK
+		if code != exitOK && code != exitFailed && ctx.Err() == nil {
 			problems = append(problems, fmt.Errorf("parallel run %d exited %d; see %s", i+1, code, log))
 		}
 		r, err := reports.ReadGinkgoJSON(filepath.Join(dir, reports.FileJSON))

@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/svccheck/svccheck/reports"
 )
 
-// writeHTMLReport writes report.html into dir from res and the node dumps
-// under dir. A failure is only a warning: the other reports stand.
-func writeHTMLReport(dir string, h reports.HTMLReport, stderr io.Writer) {
+// WriteHTMLReport writes report.html into dir from res and the node dumps
+// under dir. A failure is only a warning, to stderr: the other reports stand.
+func WriteHTMLReport(dir string, h reports.HTMLReport, stderr io.Writer) {
 	if err := h.ReadHTMLDumps(dir); err != nil {
 		fmt.Fprintf(stderr, "warning: %s: %v\n", reports.FileHTML, err)
 	}

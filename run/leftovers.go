@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -18,11 +18,13 @@ import (
 	"github.com/svccheck/svccheck/suites/diag"
 )
 
-// leftovers tracks what a forced quit (a second interrupt) leaves behind:
+// Leftovers tracks what a forced quit (a second interrupt) leaves behind:
 // the child runs still going, which are passed the interrupt on, and the
 // clusters and dump host pods this process or its children made and have
-// not deleted yet, which are named so the user can delete them.
-type leftovers struct {
+// not deleted yet, which are named so the user can delete them. One
+// process shares one between its runs and the signal handler that calls
+// Quit. It is safe for concurrent use.
+type Leftovers struct {
 	mu       sync.Mutex
 	children map[int]bool              // process group ids of running child runs
 	clusters map[string]bool           // kind cluster names
@@ -44,9 +46,9 @@ type kubeconfigRun struct {
 	hostPods   *diag.HostPods
 }
 
-// addRun records a run against the cluster cs reaches through kubeconfig:
+// AddRun records a run against the cluster cs reaches through kubeconfig:
 // a forced quit lists the namespaces labelled with its run id.
-func (l *leftovers) addRun(cs kubernetes.Interface, kubeconfig, runID string, pods *diag.HostPods) {
+func (l *Leftovers) AddRun(cs kubernetes.Interface, kubeconfig, runID string, pods *diag.HostPods) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.runs = append(l.runs, kubeconfigRun{clientset: cs, kubeconfig: kubeconfig, runID: runID, hostPods: pods})
@@ -90,58 +92,59 @@ func (r kubeconfigRun) leftBehind() string {
 		strings.Join(names, ", "), diag.LabelRunID, r.runID, cleanup)
 }
 
-// left is this process's leftovers.
-var left = newLeftovers()
-
-func newLeftovers() *leftovers {
-	return &leftovers{children: map[int]bool{}, clusters: map[string]bool{}, hostPods: map[*diag.HostPods]string{}, containers: map[string]bool{}}
+// NewLeftovers returns a tracker with nothing to leave behind.
+func NewLeftovers() *Leftovers {
+	return &Leftovers{children: map[int]bool{}, clusters: map[string]bool{}, hostPods: map[*diag.HostPods]string{}, containers: map[string]bool{}}
 }
 
-// addHostPods records that pods (reached with kubeconfig) may exist until
-// removeHostPods.
-func (l *leftovers) addHostPods(pods *diag.HostPods, kubeconfig string) {
+// AddHostPods records that pods (reached with kubeconfig) may exist until
+// RemoveHostPods.
+func (l *Leftovers) AddHostPods(pods *diag.HostPods, kubeconfig string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.hostPods[pods] = kubeconfig
 }
 
-func (l *leftovers) removeHostPods(pods *diag.HostPods) {
+// RemoveHostPods records that pods are gone.
+func (l *Leftovers) RemoveHostPods(pods *diag.HostPods) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.hostPods, pods)
 }
 
-// addCluster records that cluster name exists (or is being made) and is
-// deleted by this run; removeCluster that it is gone or is to stay.
-func (l *leftovers) addCluster(name string) {
+// AddCluster records that cluster name exists (or is being made) and is
+// deleted by this run.
+func (l *Leftovers) AddCluster(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.clusters[name] = true
 }
 
-func (l *leftovers) removeCluster(name string) {
+// RemoveCluster records that cluster name is gone or is to stay.
+func (l *Leftovers) RemoveCluster(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.clusters, name)
 }
 
-// addContainer records that the client container name exists and is
-// removed by this run; removeContainer that it is gone.
-func (l *leftovers) addContainer(name string) {
+// AddContainer records that the client container name exists and is
+// removed by this run.
+func (l *Leftovers) AddContainer(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.containers[name] = true
 }
 
-func (l *leftovers) removeContainer(name string) {
+// RemoveContainer records that the client container name is gone.
+func (l *Leftovers) RemoveContainer(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.containers, name)
 }
 
-// runChild runs cmd, which childCommand made (a process group of its own),
+// RunChild runs cmd, which childCommand made (a process group of its own),
 // recording it as running meanwhile.
-func (l *leftovers) runChild(cmd *exec.Cmd) error {
+func (l *Leftovers) RunChild(cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -157,9 +160,9 @@ func (l *leftovers) runChild(cmd *exec.Cmd) error {
 	return cmd.Wait()
 }
 
-// quit passes a forced quit on to the running child runs (their second
+// Quit passes a forced quit on to the running child runs (their second
 // interrupt makes them quit at once too) and says what stays behind.
-func (l *leftovers) quit(stderr io.Writer) {
+func (l *Leftovers) Quit(stderr io.Writer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for pid := range l.children {

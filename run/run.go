@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/svccheck/svccheck/proxy"
+	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/cluster"
 	"github.com/svccheck/svccheck/suites/diag"
@@ -33,32 +35,61 @@ const (
 // even after Ctrl-C.
 const teardownTimeout = 3 * time.Minute
 
-// runSuites is `svccheck run` against one proxy.
-func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (err error) {
+// Run runs the selected specs in this process against the cluster of o
+// (created, reused, or reached through o.Kubeconfig), dumps the nodes and
+// the cluster, and writes the reports into o.Output. A spec that failed is
+// no error: the Result's Status says so. Ginkgo runs specs once per
+// process, so Run runs once in a process; Parallel and Compare run it in
+// child processes.
+func Run(ctx context.Context, o Options) (Result, error) {
+	if o.Parallel > 1 {
+		return Result{}, usageError("Run runs the specs in this process: %d parallel runs are Parallel's", o.Parallel)
+	}
+	return runSuites(ctx, &o)
+}
+
+// Parallel is Run with the specs dealt out to o.Parallel child runs of
+// o.Executable on the same cluster; it dumps the nodes and writes the
+// merged reports itself.
+func Parallel(ctx context.Context, o Options) (Result, error) {
+	if o.Parallel < 2 || o.ParallelChild {
+		return Result{}, usageError("Parallel wants at least 2 parallel runs and is no child run, got %d", o.Parallel)
+	}
+	return runSuites(ctx, &o)
+}
+
+// runSuites is Run and Parallel.
+func runSuites(ctx context.Context, o *Options) (result Result, err error) {
+	if err := o.defaults(); err != nil {
+		return Result{Status: Unusable}, err
+	}
+	// Runs last, after the teardown: its error counts too.
+	defer func() { result.Status = StatusOf(err) }()
+	stderr, left := o.progress(), o.Leftovers
 	start := time.Now()
-	if o.parallelChild {
+	if o.ParallelChild {
 		// The parent run made and claimed this directory.
-		if err := os.MkdirAll(o.output, 0o755); err != nil {
-			return usageError("creating the output directory: %v", err)
+		if err := os.MkdirAll(o.Output, 0o755); err != nil {
+			return Result{}, usageError("creating the output directory: %v", err)
 		}
 	} else {
-		release, err := claimOutput(o.output)
+		release, err := ClaimOutput(o.Output)
 		if err != nil {
-			return err
+			return Result{}, err
 		}
 		defer release()
 	}
-	if !o.parallelChild {
-		fmt.Fprintf(stderr, "run id %s: the namespaces and pods this run creates are labelled %s=%s\n", o.runID, diag.LabelRunID, o.runID)
+	if !o.ParallelChild {
+		fmt.Fprintf(stderr, "run id %s: the namespaces and pods this run creates are labelled %s=%s\n", o.RunID, diag.LabelRunID, o.RunID)
 	}
 	c, created, err := obtainCluster(ctx, o, stderr)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if !c.Kind() {
-		defer closeHostPods(ctx, c, stderr)
+		defer closeHostPods(ctx, c, left, stderr)
 	}
-	if created && !o.keepCluster {
+	if created && !o.KeepCluster {
 		defer func() {
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 			defer cancel()
@@ -75,48 +106,43 @@ func runSuites(ctx context.Context, o *runOptions, stdout, stderr io.Writer) (er
 				err = errors.Join(err, fmt.Errorf("deleting cluster %s: %w", c.Name, derr))
 				return
 			}
-			left.removeCluster(c.Name)
+			left.RemoveCluster(c.Name)
 		}()
 	} else if created {
-		left.removeCluster(c.Name) // kept on purpose
+		left.RemoveCluster(c.Name) // kept on purpose
 		defer fmt.Fprintf(stderr, "kept cluster %s (delete it with: svccheck cluster delete --name %s)\n", c.Name, c.Name)
 	}
 	clusterReady := time.Since(start)
-	if o.breakMode != "" && !o.parallelChild {
-		restore, err := breakProxy(ctx, c, o.breakMode, stderr)
+	if o.Break != "" && !o.ParallelChild {
+		restore, err := breakProxy(ctx, c, o.Break, stderr)
 		if err != nil {
-			return err
+			return Result{}, err
 		}
-		if !created || o.keepCluster {
+		if !created || o.KeepCluster {
 			// A cluster that outlives the run gets its intact proxy back.
 			defer func() { err = errors.Join(err, restore()) }()
 		}
 	}
-	res, err := runAndReport(ctx, o, c, created, stdout, stderr)
-	if err != nil {
-		return err
+	result, err = runAndReport(ctx, o, c, created, stderr)
+	result.Output, result.ClusterReady, result.Total = o.Output, clusterReady, time.Since(start)
+	if err == nil && !result.Results.Passed() {
+		err = &Error{Status: Failed, Err: fmt.Errorf("%s; see %s", reports.StatusLine(result.Results), o.Output)}
 	}
-	fmt.Fprintf(stderr, "cluster ready after %s, specs ran %s, total %s; results in %s\n",
-		reports.FormatDuration(clusterReady), reports.FormatDuration(res.Meta.End.Sub(res.Meta.Start)),
-		reports.FormatDuration(time.Since(start)), o.output)
-	if !res.Passed() {
-		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("%s; see %s", reports.StatusLine(res), o.output)}
-	}
-	return nil
+	return result, err
 }
 
 // breakProxy deploys svccheck's proxy broken on purpose and returns the
 // function that restores it.
 func breakProxy(ctx context.Context, c *cluster.Cluster, breakages string, stderr io.Writer) (restore func() error, err error) {
-	fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", breakEnv, breakages)
-	if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, breakages, 2*time.Minute); err != nil {
+	fmt.Fprintf(stderr, "breaking the svccheck proxy on purpose: %s=%s\n", proxyimpl.BreakEnv, breakages)
+	if err := workload.SetProxyEnv(ctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, proxyimpl.BreakEnv, breakages, 2*time.Minute); err != nil {
 		return nil, usageError("breaking the proxy: %v", err)
 	}
 	return func() error {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 		defer cancel()
-		fmt.Fprintf(stderr, "restoring the svccheck proxy (removing %s)\n", breakEnv)
-		if err := workload.SetProxyEnv(tctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, breakEnv, "", 2*time.Minute); err != nil {
+		fmt.Fprintf(stderr, "restoring the svccheck proxy (removing %s)\n", proxyimpl.BreakEnv)
+		if err := workload.SetProxyEnv(tctx, c.Clientset, cluster.ProxyNamespace, cluster.ProxyName, proxyimpl.BreakEnv, "", 2*time.Minute); err != nil {
 			return fmt.Errorf("restoring the proxy: %w", err)
 		}
 		return nil
@@ -124,26 +150,26 @@ func breakProxy(ctx context.Context, c *cluster.Cluster, breakages string, stder
 }
 
 // runAndReport runs the specs on c, dumps the nodes and the cluster, and
-// writes the reports and the terminal table. A run whose specs failed, or
-// that was interrupted, is not an error here: the results say so.
-func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, stdout, stderr io.Writer) (reports.Results, error) {
+// writes the reports. A run whose specs failed, or that was interrupted,
+// is not an error here: the results say so.
+func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created bool, stderr io.Writer) (Result, error) {
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
-		return reports.Results{}, usageError("%v", err)
+		return Result{}, usageError("%v", err)
 	}
-	if !created && !o.parallelChild && c.Kind() {
+	if !created && !o.ParallelChild && c.Kind() {
 		// svccheck may have been rebuilt since the cluster was made: the
 		// agent pods need this build's image.
 		if err := c.EnsureSvccheck(ctx, "", stderr); err != nil {
 			if ctx.Err() != nil {
-				return reports.Results{}, interruptedError(err)
+				return Result{}, interruptedError(err)
 			}
-			return reports.Results{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
+			return Result{}, usageError("loading this svccheck build onto cluster %s: %v", c.Name, err)
 		}
 	}
-	collector := &diag.Collector{Clientset: c.Clientset, ProxyMode: string(c.Proxy), NodeImage: c.NodeImage,
-		ProxySource: c.ProxySource, RunID: o.runID}
-	if c.Proxy == cluster.ProxySvccheck {
+	under := proxy.Proxy{Mode: c.Proxy, Source: c.ProxySource, Broken: o.broken()}
+	collector := &diag.Collector{Clientset: c.Clientset, Proxy: under, NodeImage: c.NodeImage, RunID: o.RunID}
+	if c.Proxy == proxy.Svccheck {
 		// versions.yaml reads the image from the proxy's DaemonSet; this
 		// is what the run deployed, should that read fail.
 		collector.ProxyImage = c.Image
@@ -151,85 +177,83 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	dnodes := diagNodes(nodes)
 	if err := ctx.Err(); err != nil {
 		// Interrupted since the cluster was ready: no spec to report.
-		return reports.Results{}, interruptedError(err)
+		return Result{}, interruptedError(err)
 	}
 	specStart := time.Now()
 	report, passed, err := runSpecs(ctx, o, c, created, nodes, collector, stderr)
-	// A --parallel run that lost a child still reports what the others ran.
+	// A Parallel run that lost a child still reports what the others ran.
 	var harness *harnessError
 	if errors.As(err, &harness) {
 		err = nil
 	}
 	if err != nil {
-		return reports.Results{}, err
+		return Result{}, err
 	}
 	specEnd := time.Now()
 	if report.PreRunStats.SpecsThatWillRun == 0 {
-		return reports.Results{}, o.noSpecsError()
+		return Result{}, o.noSpecsError()
 	}
-	if o.parallelChild {
+	if o.ParallelChild {
 		// The parent run dumps the nodes and the cluster and writes the
 		// merged reports from this one.
-		res := reports.FromGinkgo(report, reports.Metadata{ProxyMode: string(c.Proxy), ClusterName: c.Name, Start: specStart, End: specEnd})
+		res := reports.FromGinkgo(report, reports.Metadata{Proxy: proxy.Proxy{Mode: c.Proxy}, ClusterName: c.Name, Start: specStart, End: specEnd})
 		// The specs of the other shares are skipped here; this share's
 		// summary and status line are about its own.
 		res.Specs = slices.DeleteFunc(res.Specs, func(s reports.Spec) bool { return s.Result == reports.ResultSkipped })
-		if err := reports.WriteFiles(o.output, report, res); err != nil {
-			return res, fmt.Errorf("writing the reports: %w", err)
+		if err := reports.WriteFiles(o.Output, report, res); err != nil {
+			return Result{Results: res}, fmt.Errorf("writing the reports: %w", err)
 		}
-		return res, nil
+		return Result{Results: res, Written: true}, nil
 	}
 
 	meta := reports.Metadata{
-		ProxyMode: string(c.Proxy), ProxySource: c.ProxySource, RunID: o.runID, ClusterName: c.Name, NodeImage: c.NodeImage,
-		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.output, stderr), Start: specStart, End: specEnd,
-	}
-	if o.breakMode != "" {
-		meta.ProxyMode += " (broken: " + o.breakMode + ")"
+		Proxy: under, RunID: o.RunID, ClusterName: c.Name, NodeImage: c.NodeImage,
+		KubernetesVersion: dumpAfterRun(ctx, collector, dnodes, o.Output, stderr), Start: specStart, End: specEnd,
 	}
 	res := reports.FromGinkgo(report, meta)
-	// report.json is Ginkgo's report: the run id goes in as a suite label.
-	report.SuiteLabels = append(report.SuiteLabels, diag.LabelRunID+"="+o.runID)
-	if err := reports.WriteFiles(o.output, report, res); err != nil {
-		return res, fmt.Errorf("writing the reports: %w", err)
+	// report.json is Ginkgo's report: the run id and the proxy under test
+	// go in as suite labels.
+	report.SuiteLabels = append(report.SuiteLabels, diag.LabelRunID+"="+o.RunID)
+	report.SuiteLabels = append(report.SuiteLabels, reports.ProxyLabels(under)...)
+	if err := reports.WriteFiles(o.Output, report, res); err != nil {
+		return Result{Results: res}, fmt.Errorf("writing the reports: %w", err)
 	}
-	findings, doctorRan := doctorAfterRun(ctx, collector, o.output, stderr)
-	writeHTMLReport(o.output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan,
-		Traces: failureTraces(o.output, res)}, stderr)
-	if err := reports.WriteTable(stdout, res); err != nil {
-		return res, fmt.Errorf("writing the summary table: %w", err)
+	result := Result{Results: res, Written: true}
+	findings, doctorRan := doctorAfterRun(ctx, collector, o.Output, stderr)
+	WriteHTMLReport(o.Output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan,
+		Traces: failureTraces(o.Output, res)}, stderr)
+	scale, err := writeScale(o.Output, report)
+	if err != nil {
+		return result, err
 	}
-	if err := writeScale(o.output, report, stdout); err != nil {
-		return res, err
-	}
-	writeSuiteTimes(stderr, res)
+	result.Scale = scale
 	if harness != nil {
-		return res, harness.err
+		return result, harness.err
 	}
 	if !passed && res.Passed() {
 		// Ginkgo failed the run for a reason beside the specs, neither a
 		// failed suite-level node nor an interruption (both are in the
 		// results); the results alone would read as a pass.
-		return res, &ExitError{Code: ExitFailed, Err: fmt.Errorf("the spec run failed outside the specs; see %s", o.output)}
+		return result, &Error{Status: Failed, Err: fmt.Errorf("the spec run failed outside the specs; see %s", o.Output)}
 	}
-	return res, nil
+	return result, nil
 }
 
-// runSpecs runs the selected specs on c: in this process, or with
-// --parallel N in N child runs (runShares).
-func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bool, nodes []cluster.Node,
+// runSpecs runs the selected specs on c: in this process, or for Parallel
+// in o.Parallel child runs (runShares).
+func runSpecs(ctx context.Context, o *Options, c *cluster.Cluster, created bool, nodes []cluster.Node,
 	collector *diag.Collector, stderr io.Writer) (types.Report, bool, error) {
-	if !o.parallelChild {
+	if !o.ParallelChild {
 		fmt.Fprintf(stderr, "%s: running the specs on cluster %s\n", stageSpecs, c.Name)
 	}
-	if o.parallel > 1 {
+	if o.Parallel > 1 {
 		return runShares(ctx, o, c.Name, stderr)
 	}
-	env := newSpecEnv(ctx, c, created, nodes, collector, o.output, stderr)
+	env := newSpecEnv(ctx, c, created, nodes, collector, o.Output, stderr)
 	// The labels preflight checks admission against: managed-by, run id
 	// and the privileged Pod Security level the host-network agents need.
-	env.Labels = preflight.NamespaceLabels(o.runID)
-	ext, reason := newExternalClient(ctx, c, stderr)
+	env.Labels = preflight.NamespaceLabels(o.RunID)
+	ext, reason := newExternalClient(ctx, c, o.Leftovers, stderr)
 	if ext != nil {
 		env.External = ext.get
 		defer func() {
@@ -241,13 +265,13 @@ func runSpecs(ctx context.Context, o *runOptions, c *cluster.Cluster, created bo
 		}()
 	}
 	env.NoExternal = reason
-	env.Scale = o.scale
+	env.Scale = o.Scale
 	if err := specs.SetEnv(env); err != nil {
 		return types.Report{}, false, usageError("%v", err)
 	}
 	report, passed, err := runner.Run(runner.Options{
-		Description: suiteDescription(o), LabelFilter: o.specFilter(), Focus: o.focus,
-		Timeout: o.timeout, Verbose: o.verbose, Progress: stderr,
+		Description: suiteDescription(o), LabelFilter: o.specFilter(), Focus: o.Focus,
+		Timeout: o.Timeout, Verbose: o.Verbose, Progress: stderr,
 	})
 	if err != nil {
 		return types.Report{}, false, fmt.Errorf("running the suites: %w", err)
@@ -271,56 +295,36 @@ func dumpAfterRun(ctx context.Context, collector *diag.Collector, nodes []diag.N
 	return collector.ClusterVersions(dctx).ServerVersion
 }
 
-// writeSuiteTimes prints how long each suite's specs took together.
-func writeSuiteTimes(w io.Writer, res reports.Results) {
-	var order []string
-	took := map[string]time.Duration{}
-	count := map[string]int{}
-	for _, s := range res.Specs {
-		if s.Result == reports.ResultSkipped || s.Result == reports.ResultPending {
-			continue
-		}
-		if _, ok := took[s.Suite]; !ok {
-			order = append(order, s.Suite)
-		}
-		took[s.Suite] += s.Duration
-		count[s.Suite]++
-	}
-	for _, suite := range order {
-		fmt.Fprintf(w, "suite %s: %d specs in %s\n", suite, count[suite], reports.FormatDuration(took[suite]))
-	}
-}
-
 // obtainCluster returns the cluster of the run, creating it unless --reuse;
 // created says whether this run made it.
-func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *cluster.Cluster, created bool, err error) {
-	if o.kubeconfig != "" {
+func obtainCluster(ctx context.Context, o *Options, stderr io.Writer) (c *cluster.Cluster, created bool, err error) {
+	if o.Kubeconfig != "" {
 		c, err := connectCluster(ctx, o, stderr)
 		return c, false, err
 	}
-	if o.reuse {
-		c, err := cluster.Get(ctx, o.name)
+	if o.Reuse {
+		c, err := cluster.Get(ctx, o.Name)
 		if err != nil {
-			return nil, false, runClusterError(err, o.name)
+			return nil, false, runClusterError(err, o.Name)
 		}
-		if c.Proxy != o.proxyMode {
-			return nil, false, usageError("cluster %s runs %s, not --proxy %s", c.Name, c.Proxy, o.proxyMode)
+		if c.Proxy != o.Proxy {
+			return nil, false, usageError("cluster %s runs %s, not --proxy %s", c.Name, c.Proxy, o.Proxy)
 		}
 		fmt.Fprintf(stderr, "reusing cluster %s (%s)\n", c.Name, c.Proxy)
 		return c, false, nil
 	}
 	// A forced quit from here on leaves the cluster (half) made.
-	left.addCluster(o.name)
+	o.Leftovers.AddCluster(o.Name)
 	c, err = cluster.Create(ctx, cluster.Options{
-		Name: o.name, Workers: o.workers, Proxy: o.proxyMode, NodeImage: o.nodeImage, Progress: stderr,
+		Name: o.Name, Workers: o.Workers, Proxy: o.Proxy, NodeImage: o.NodeImage, Progress: stderr,
 	})
 	if err != nil {
 		// Create deleted what it made (or the name was another's).
-		left.removeCluster(o.name)
+		o.Leftovers.RemoveCluster(o.Name)
 		if ctx.Err() != nil {
 			return nil, false, interruptedError(err)
 		}
-		return nil, false, runClusterError(err, o.name)
+		return nil, false, runClusterError(err, o.Name)
 	}
 	return c, true, nil
 }
@@ -329,7 +333,7 @@ func obtainCluster(ctx context.Context, o *runOptions, stderr io.Writer) (c *clu
 // ran: exit code 1, as for an interrupted spec run, not that of an
 // environment error.
 func interruptedError(err error) error {
-	return &ExitError{Code: ExitFailed, Err: fmt.Errorf("interrupted before the specs ran: %w", err)}
+	return &Error{Status: Failed, Err: fmt.Errorf("interrupted before the specs ran: %w", err)}
 }
 
 // runClusterError maps the cluster package's errors to exit codes: every

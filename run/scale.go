@@ -1,10 +1,9 @@
-package app
+package run
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -28,37 +27,41 @@ func scaleOf(report types.Report) (reports.ScaleReport, bool, error) {
 }
 
 // writeScale writes the figures of a --scale run, if report has them, to
-// scale.json in dir, appends them to summary.md and prints them.
-func writeScale(dir string, report types.Report, stdout io.Writer) error {
+// scale.json in dir, appends them to summary.md and returns them; nil when
+// report has none.
+func writeScale(dir string, report types.Report) (*reports.ScaleReport, error) {
 	r, ok, err := scaleOf(report)
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding the scale report: %w", err)
+		return nil, fmt.Errorf("encoding the scale report: %w", err)
 	}
 	if err := reports.WriteBytesAtomic(filepath.Join(dir, reports.FileScale), append(js, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing the scale report: %w", err)
+		return nil, fmt.Errorf("writing the scale report: %w", err)
 	}
 	var md bytes.Buffer
 	if err := reports.WriteScaleMarkdown(&md, r); err != nil {
-		return fmt.Errorf("writing the scale report: %w", err)
+		return nil, fmt.Errorf("writing the scale report: %w", err)
 	}
-	summary, err := os.OpenFile(filepath.Join(dir, reports.FileSummary), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err := appendFile(filepath.Join(dir, reports.FileSummary), md.Bytes()); err != nil {
+		return nil, fmt.Errorf("adding the scale figures to the summary: %w", err)
+	}
+	return &r, nil
+}
+
+// appendFile appends an empty line and md to the file path.
+func appendFile(path string, md []byte) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("adding the scale figures to the summary: %w", err)
+		return err
 	}
-	_, werr := summary.Write(append([]byte("\n"), md.Bytes()...))
-	if err := summary.Close(); werr == nil {
+	_, werr := f.Write(append([]byte("\n"), md...))
+	if err := f.Close(); werr == nil {
 		werr = err
 	}
-	if werr != nil {
-		return fmt.Errorf("adding the scale figures to the summary: %w", werr)
-	}
-	fmt.Fprintln(stdout)
-	_, err = stdout.Write(md.Bytes())
-	return err
+	return werr
 }
 
 // readScale reads the scale.json of a run's output directory; ok is false
@@ -76,38 +79,28 @@ func readScale(dir string) (r reports.ScaleReport, ok bool, err error) {
 }
 
 // compareScale appends the scale figures of the runs in dirs (under out),
-// side by side, to comparison.md and prints them; nothing when no run
+// side by side, to comparison.md and returns them; nothing when no run
 // measured any.
-func compareScale(out string, dirs []string, stdout io.Writer) error {
+func compareScale(out string, dirs []string) ([]reports.ScaleReport, error) {
 	var runs []reports.ScaleReport
 	for _, d := range dirs {
 		r, ok, err := readScale(filepath.Join(out, d))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			runs = append(runs, r)
 		}
 	}
 	if len(runs) == 0 {
-		return nil
+		return nil, nil
 	}
 	var md bytes.Buffer
 	if err := reports.WriteScaleComparison(&md, runs); err != nil {
-		return fmt.Errorf("comparing the scale figures: %w", err)
+		return nil, fmt.Errorf("comparing the scale figures: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(out, reports.FileComparison), os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("adding the scale figures to the comparison: %w", err)
+	if err := appendFile(filepath.Join(out, reports.FileComparison), md.Bytes()); err != nil {
+		return nil, fmt.Errorf("adding the scale figures to the comparison: %w", err)
 	}
-	_, werr := f.Write(append([]byte("\n"), md.Bytes()...))
-	if err := f.Close(); werr == nil {
-		werr = err
-	}
-	if werr != nil {
-		return fmt.Errorf("adding the scale figures to the comparison: %w", werr)
-	}
-	fmt.Fprintln(stdout)
-	_, err = stdout.Write(md.Bytes())
-	return err
+	return runs, nil
 }

@@ -1,4 +1,4 @@
-package app
+package run
 
 import (
 	"context"
@@ -54,13 +54,13 @@ func htmlFindings(rep doctor.Report) []reports.Finding {
 }
 
 func doctorExtras(ctx context.Context, collector *diag.Collector, outDir string) error {
-	if err := writeDockerNetworks(ctx, outDir); err != nil {
+	if err := WriteDockerNetworks(ctx, outDir); err != nil {
 		return err
 	}
 	if collector.Clientset == nil {
 		return nil
 	}
-	namespaces, err := listNamespaces(ctx, collector.Clientset, diag.DefaultCommandTimeout)
+	namespaces, err := ListNamespaces(ctx, collector.Clientset, diag.DefaultCommandTimeout)
 	if err != nil {
 		return err
 	}
