@@ -193,7 +193,7 @@ func runAndReport(ctx context.Context, o *runOptions, c *cluster.Cluster, create
 	if err := reports.WriteFiles(o.output, report, res); err != nil {
 		return res, fmt.Errorf("writing the reports: %w", err)
 	}
-	findings, doctorRan := doctorAfterRun(ctx, collector, o.output, stderr)
+	findings, doctorRan := doctorAfterRun(ctx, collector, c.Kind(), o.output, stderr)
 	writeHTMLReport(o.output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan,
 		Traces: failureTraces(o.output, res)}, stderr)
 	if err := reports.WriteTable(stdout, res); err != nil {
