@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,13 +52,14 @@ func (f foreignRun) check(t *testing.T, ctx context.Context, name string) {
 	image := svccheckImage(t)
 	kindDump := kindNodeDump(t, ctx, name)
 	dir := outputDir(t, "kubeconfig-"+strings.ReplaceAll(string(f.proxy), ":", "-"))
-	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	noDocker := forbidDocker(t)
 	code := run(t, ctx, "run", "--kubeconfig", kubeconfig, "--image", image, "--parallel", "3",
 		"--label-filter", kubeconfigFilter, "--output", dir)
 	if code != 0 {
 		t.Errorf("svccheck run --kubeconfig exited %d, want 0; see %s", code, dir)
 	}
 	checkLayout(t, dir)
+	noDocker.check(t)
 
 	var v diag.Versions
 	data, err := os.ReadFile(filepath.Join(dir, reports.DirCluster, reports.FileVersions))
@@ -88,6 +91,41 @@ func (f foreignRun) check(t *testing.T, ctx context.Context, name string) {
 	checkSelectedSpecs(t, report, kubeconfigFilter)
 	checkNodeDumps(t, dir, kindDump)
 	checkNothingLeft(t, ctx, kubeconfig, v.RunID)
+}
+
+// dockerTrap makes any use of Docker or kind by the processes this test
+// starts fail, and records it.
+type dockerTrap struct{ log string }
+
+// forbidDocker points DOCKER_HOST at a socket that does not exist and puts
+// docker and kind commands first on PATH that record their arguments and
+// fail, for the rest of the test.
+func forbidDocker(t *testing.T) dockerTrap {
+	t.Helper()
+	dir := t.TempDir()
+	trap := dockerTrap{log: filepath.Join(dir, "calls.log")}
+	for _, cmd := range []string{"docker", "kind"} {
+		script := "#!/bin/sh\necho \"" + cmd + " $*\" >>'" + trap.log + "'\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(dir, cmd), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return trap
+}
+
+// check fails the test for every docker or kind command run so far.
+func (d dockerTrap) check(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile(d.log)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Errorf("svccheck used Docker or kind on a cluster reached through its kubeconfig:\n%s", data)
 }
 
 // kubeconfigPath is the kubeconfig svccheck cluster create wrote for the
