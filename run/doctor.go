@@ -16,14 +16,16 @@ import (
 
 // doctorAfterRun runs doctor on a run's output directory after the node
 // dumps: it dumps the namespaces the run did not (doctor compares every
-// Service with the rules) and the host's Docker networks, writes
-// doctor.json and appends doctor's section to summary.md. Doctor's findings
+// Service with the rules) and, for a kind cluster, the host's Docker
+// networks (a cluster reached through its kubeconfig is not Docker's, and
+// the host may have no Docker), writes doctor.json and appends doctor's
+// section to summary.md. Doctor's findings
 // do not change the run's exit status; what fails is printed as a warning.
 // It returns the findings for report.html, and whether doctor ran.
-func doctorAfterRun(ctx context.Context, collector *diag.Collector, outDir string, stderr io.Writer) ([]reports.Finding, bool) {
+func doctorAfterRun(ctx context.Context, collector *diag.Collector, kind bool, outDir string, stderr io.Writer) ([]reports.Finding, bool) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
-	if err := doctorExtras(dctx, collector, outDir); err != nil {
+	if err := doctorExtras(dctx, collector, kind, outDir); err != nil {
 		fmt.Fprintf(stderr, "warning: doctor's dumps incomplete: %v\n", err)
 	}
 	d, err := doctor.Load(outDir)
@@ -53,9 +55,11 @@ func htmlFindings(rep doctor.Report) []reports.Finding {
 	return out
 }
 
-func doctorExtras(ctx context.Context, collector *diag.Collector, outDir string) error {
-	if err := WriteDockerNetworks(ctx, outDir); err != nil {
-		return err
+func doctorExtras(ctx context.Context, collector *diag.Collector, kind bool, outDir string) error {
+	if kind {
+		if err := WriteDockerNetworks(ctx, outDir); err != nil {
+			return err
+		}
 	}
 	if collector.Clientset == nil {
 		return nil

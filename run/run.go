@@ -219,7 +219,7 @@ func runAndReport(ctx context.Context, o *Options, c *cluster.Cluster, created b
 		return Result{Results: res}, fmt.Errorf("writing the reports: %w", err)
 	}
 	result := Result{Results: res, Written: true}
-	findings, doctorRan := doctorAfterRun(ctx, collector, o.Output, stderr)
+	findings, doctorRan := doctorAfterRun(ctx, collector, c.Kind(), o.Output, stderr)
 	WriteHTMLReport(o.Output, reports.HTMLReport{Results: res, Findings: findings, DoctorRan: doctorRan,
 		Traces: failureTraces(o.Output, res)}, stderr)
 	scale, err := writeScale(o.Output, report)

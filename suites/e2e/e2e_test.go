@@ -166,11 +166,14 @@ func TestRun(t *testing.T) {
 type clusterCheck struct {
 	name string
 	run  func(t *testing.T, ctx context.Context, cluster string)
+	// disruptive checks break the cluster for a while or cut svccheck
+	// short in it; runOn runs them after the others.
+	disruptive bool
 }
 
 // onSvccheckCluster run in TestRun's cluster (svccheck's proxy) after the
-// breakage runs, in order; disruptive ones last. Files register theirs
-// from init.
+// breakage runs, in the order files register them from init, the
+// disruptive ones last.
 var onSvccheckCluster []clusterCheck
 
 // onKubeProxyCluster run in TestRunKubeProxy's iptables-mode cluster
@@ -181,8 +184,19 @@ var onKubeProxyCluster []clusterCheck
 // cluster (stock kube-proxy) after its run.
 var onKubeProxyNFTablesCluster []clusterCheck
 
-// runOn runs checks as subtests of t on cluster.
+// runOn runs checks as subtests of t on cluster, in order, the disruptive
+// ones after the others.
 func runOn(t *testing.T, ctx context.Context, checks []clusterCheck, cluster string) {
+	checks = slices.Clone(checks)
+	slices.SortStableFunc(checks, func(a, b clusterCheck) int {
+		switch {
+		case a.disruptive == b.disruptive:
+			return 0
+		case a.disruptive:
+			return 1
+		}
+		return -1
+	})
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, ctx, cluster) })
 	}

@@ -21,7 +21,7 @@ import (
 // The fault checks disturb the cluster (the API server, a node, the xtables
 // lock): they run last on TestRun's cluster.
 func init() {
-	onSvccheckCluster = append(onSvccheckCluster, clusterCheck{name: "faults", run: checkFaults})
+	onSvccheckCluster = append(onSvccheckCluster, clusterCheck{name: "faults", run: checkFaults, disruptive: true})
 }
 
 // checkFaults runs each fault in turn over one held connection: the proxy

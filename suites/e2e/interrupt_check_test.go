@@ -88,8 +88,8 @@ func checkVerdictCode(t *testing.T, verdict string, code int) {
 
 func init() {
 	onSvccheckCluster = append(onSvccheckCluster,
-		clusterCheck{name: "interrupt in a spec", run: testInterruptSpec},
-		clusterCheck{name: "interrupt in the dumps", run: testInterruptDumps})
+		clusterCheck{name: "interrupt in a spec", run: testInterruptSpec, disruptive: true},
+		clusterCheck{name: "interrupt in the dumps", run: testInterruptDumps, disruptive: true})
 }
 
 // testInterruptSpec interrupts a run on a reused cluster while a spec
