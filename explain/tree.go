@@ -64,6 +64,9 @@ func WriteTree(w io.Writer, ex *Explanation) error {
 	}
 	b.WriteString("\n")
 	writeNode(b, tree(ex), "", map[string]bool{})
+	if ex.Kernel != nil {
+		writeKernel(b, ex)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
