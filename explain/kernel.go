@@ -211,7 +211,7 @@ func hostPort(addr, port string) string {
 
 // comment finds a rule's comment, quoted or one word, in iptables or nft
 // syntax.
-var comment = regexp.MustCompile(`(?:--comment|comment) (?:"([^"]*)"|(\S+))`)
+var comment = regexp.MustCompile(`(?:--comment|\bcomment) (?:"([^"]*)"|([^\s"-]\S*))`)
 
 // commentService returns the Service port a rule's comment names, or "".
 func commentService(text string) string {
