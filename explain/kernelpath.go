@@ -25,6 +25,9 @@ type KernelPath struct {
 	// Services are the Service ports the steps name, in the order met.
 	Services []string     `json:"services"`
 	Steps    []KernelStep `json:"steps"`
+	// Trace is the trace reader's output as it printed it, every packet
+	// of the probe's flow.
+	Trace string `json:"trace,omitempty"`
 	// Agrees says whether the kernel's path is one of the computed
 	// branches; Differences says where it is not. Both are unset when
 	// nothing was computed (no iptables proxy rules: nftables mode).
@@ -50,7 +53,7 @@ func ParseKernelTrace(tracer Tracer, output, target, ownTable string) (*KernelPa
 		return nil, fmt.Errorf("%s reported no packet", tracer)
 	}
 	events = firstPacket(events, func(s KernelStep) bool { return s.Table == ownTable })
-	k := &KernelPath{Tracer: tracer, Destination: target, Verdict: "ACCEPT"}
+	k := &KernelPath{Tracer: tracer, Destination: target, Verdict: "ACCEPT", Trace: output}
 	for _, e := range events {
 		if e.packet {
 			if e.dst != "" {

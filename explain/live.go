@@ -98,7 +98,7 @@ func (l *LiveTrace) Run(ctx context.Context) (k *KernelPath, err error) {
 // xtables-monitor --trace for iptables-nft. iptables-legacy's TRACE goes
 // to the kernel log and is not read.
 func (l *LiveTrace) detect(ctx context.Context) (Tracer, error) {
-	out, err := l.output(ctx, "sh", "-c", "iptables -V; echo ---; nft list tables; echo ---; command -v xtables-monitor nft")
+	out, err := l.output(ctx, "sh", "-c", "iptables -V; echo ---; nft list tables; echo ---; command -v xtables-monitor; command -v nft")
 	if err != nil {
 		return "", fmt.Errorf("finding the node's iptables backend: %w", err)
 	}
