@@ -81,7 +81,7 @@ func firstPacket(events []traceEvent, own func(KernelStep) bool) []traceEvent {
 
 // xtLocation parses "table:chain:rule:0x2:JUMP:TARGET",
 // "table:chain:policy:ACCEPT" and "table:chain:return:".
-var xtLocation = regexp.MustCompile(`^([a-z]+):(\S+?):(rule|policy|return):(?:(0x[0-9a-f]+):)?([A-Z]*)(?::(\S+))?$`)
+var xtLocation = regexp.MustCompile(`^([a-z]+):(\S+?):(rule|policy|return):(?:(0x[0-9a-f]+):)?([A-Z]*|0x[0-9a-f]+)(?::(\S+))?$`)
 
 // parseXtables reads `xtables-monitor --trace` output.
 func parseXtables(text string) []traceEvent {
@@ -101,7 +101,7 @@ func parseXtables(text string) []traceEvent {
 			if m == nil {
 				continue
 			}
-			s := KernelStep{Table: m[1], Chain: m[2], Handle: m[4], Verdict: m[5], Target: m[6]}
+			s := KernelStep{Table: m[1], Chain: m[2], Handle: m[4], Verdict: xtVerdict(m[5]), Target: m[6]}
 			s.Text = xtRuleText(f[4:])
 			if m[3] == "policy" {
 				s.Text = "policy " + m[5]
@@ -114,6 +114,18 @@ func parseXtables(text string) []traceEvent {
 		}
 	}
 	return out
+}
+
+// xtVerdict names a verdict xtables-monitor printed as a number:
+// NFT_RETURN (-5) and NFT_CONTINUE (-1).
+func xtVerdict(v string) string {
+	switch v {
+	case "0xfffffffb":
+		return "RETURN"
+	case "0xffffffff", "":
+		return "CONTINUE"
+	}
+	return v
 }
 
 // xtPacketDst reads DST= and DPORT= of a PACKET line.

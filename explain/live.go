@@ -55,20 +55,33 @@ func (l *LiveTrace) Run(ctx context.Context) (k *KernelPath, err error) {
 		return nil, err
 	}
 	add, remove, own, text := l.traceRule(tracer)
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		defer cancel()
-		if rerr := l.run(cctx, remove...); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("removing the trace rule (remove it with: %s): %w", strings.Join(remove, " "), rerr))
-		}
-	}()
 	mon, err := l.startMonitor(ctx, tracer)
 	if err != nil {
 		return nil, err
 	}
 	defer mon.stop(context.WithoutCancel(ctx), l)
-	if err := l.run(ctx, add...); err != nil {
+	// From here on the rule is removed on every way out; a rule that
+	// could not be added is removed too (nft may have made its table),
+	// quietly.
+	added := false
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		if rerr := l.run(cctx, remove...); rerr != nil && added {
+			err = errors.Join(err, fmt.Errorf("removing the trace rule (remove it with: %s): %w", shellJoin(remove), rerr))
+		}
+	}()
+	// Adding runs to its end even when ctx ends meanwhile, so that it
+	// cannot land on the node after the removal above.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	err = l.run(actx, add...)
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("adding the trace rule: %w", err)
+	}
+	added = true
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	probed, perr := l.Probe(ctx)
 	if perr != nil {
