@@ -37,7 +37,7 @@ func writeKernel(b *strings.Builder, ex *Explanation) {
 	fmt.Fprintf(b, "  => %s: %s, %s\n", k.Verdict, to, m)
 	switch {
 	case ex.FromKernel:
-		b.WriteString("no iptables proxy rule to compute from: Service ports and outcome above are the kernel's\n")
+		b.WriteString("no iptables proxy rule on the node to compute a path from: the Service ports and the outcome above are the kernel's\n")
 	case k.Agrees == nil:
 	case *k.Agrees:
 		b.WriteString("the kernel's path agrees with the computed branch that ends at " + k.Destination + "\n")

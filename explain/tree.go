@@ -59,6 +59,12 @@ func WriteTree(w io.Writer, ex *Explanation) error {
 	}
 	fmt.Fprintf(b, "Service ports named by the rules: %s\n", services)
 	fmt.Fprintf(b, "outcome: %s\n", ex.Outcome)
+	if ex.FromKernel {
+		// No iptables proxy rule: the computed walk is only policies.
+		writeKernel(b, ex)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, e := range endpoints(ex) {
 		fmt.Fprintf(b, "  %s\n", e)
 	}
