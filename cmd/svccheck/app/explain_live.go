@@ -122,8 +122,11 @@ func liveProber(ctx context.Context, c *cluster.Cluster, src explain.Source, nod
 func runningExternalClient(ctx context.Context, clusterName string) (name, ip string, err error) {
 	lines, err := exec.OutputLines(exec.CommandContext(ctx, "docker", "ps", "--filter",
 		"label="+cluster.ExternalClientLabel+"="+clusterName, "--format", "{{.Names}}"))
-	if err != nil || len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
-		return "", "", usageError("cluster %s has no svccheck client container outside it (svccheck run starts one for its external specs): --live cannot probe from external (%v)", clusterName, err)
+	if err != nil {
+		return "", "", fmt.Errorf("looking for svccheck's client container outside cluster %s: %w", clusterName, err)
+	}
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
+		return "", "", usageError("cluster %s has no svccheck client container outside it (svccheck run starts one for its external specs): --live cannot probe from external", clusterName)
 	}
 	name = strings.TrimSpace(lines[0])
 	out, err := exec.Output(exec.CommandContext(ctx, "docker", "inspect", "-f",
