@@ -55,34 +55,22 @@ func (l *LiveTrace) Run(ctx context.Context) (k *KernelPath, err error) {
 		return nil, err
 	}
 	add, remove, own, text := l.traceRule(tracer)
-	mon, err := l.startMonitor(ctx, tracer)
+	// The reader's shell on the node adds the rule and removes it when it
+	// ends (stopped, or its timeout), even when svccheck itself was
+	// killed. svccheck removes it too, with a context of its own, on
+	// every way out.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		if rerr := l.run(cctx, "sh", "-c", remove); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the trace rule (remove it with: %s): %w", remove, rerr))
+		}
+	}()
+	mon, err := l.startMonitor(ctx, tracer, add, remove)
 	if err != nil {
 		return nil, err
 	}
 	defer mon.stop(context.WithoutCancel(ctx), l)
-	// From here on the rule is removed on every way out; a rule that
-	// could not be added is removed too (nft may have made its table),
-	// quietly.
-	added := false
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		defer cancel()
-		if rerr := l.run(cctx, remove...); rerr != nil && added {
-			err = errors.Join(err, fmt.Errorf("removing the trace rule (remove it with: %s): %w", shellJoin(remove), rerr))
-		}
-	}()
-	// Adding runs to its end even when ctx ends meanwhile, so that it
-	// cannot land on the node after the removal above.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-	err = l.run(actx, add...)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("adding the trace rule: %w", err)
-	}
-	added = true
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	probed, perr := l.Probe(ctx)
 	if perr != nil {
 		return nil, fmt.Errorf("probing %s from %s: %w", l.Target, l.Source, perr)
@@ -154,9 +142,10 @@ func nativeTables(list string) bool {
 	return false
 }
 
-// traceRule returns the commands that add and remove the trace rule, the
-// table whose steps the trace leaves out, and the rule as text.
-func (l *LiveTrace) traceRule(tracer Tracer) (add, remove []string, own, text string) {
+// traceRule returns the shell commands that add the trace rule and remove
+// it when present, the table whose steps the trace leaves out, and the
+// rule as text.
+func (l *LiveTrace) traceRule(tracer Tracer) (add, remove, own, text string) {
 	proto, sport, dport := l.Target.Protocol, strconv.Itoa(l.SourcePort), strconv.Itoa(int(l.Target.Port))
 	hook := "prerouting"
 	if l.Source.Kind == FromNode {
@@ -175,7 +164,9 @@ func (l *LiveTrace) traceRule(tracer Tracer) (add, remove []string, own, text st
 		text = fmt.Sprintf("add rule ip %s %s %s meta nftrace set 1", table, hook, match)
 		script := fmt.Sprintf("add table ip %s ; add chain ip %s %s { type filter hook %s priority -350 ; } ; %s",
 			table, table, hook, hook, text)
-		return []string{"nft", script}, []string{"nft", "delete", "table", "ip", table}, "ip " + table, text
+		return shellJoin([]string{"nft", script}),
+			fmt.Sprintf("if nft list table ip %s >/dev/null 2>&1; then nft delete table ip %s; fi", table, table),
+			"ip " + table, text
 	}
 	spec := []string{"-p", proto}
 	if l.Source.Kind != FromNode && l.Source.Addr.IsValid() {
@@ -187,9 +178,10 @@ func (l *LiveTrace) traceRule(tracer Tracer) (add, remove []string, own, text st
 	}
 	spec = append(spec, "-m", "comment", "--comment", TraceMarker+" "+sport, "-j", "TRACE")
 	chain := strings.ToUpper(hook)
-	add = append([]string{"iptables", "-w", "5", "-t", "raw", "-I", chain, "1"}, spec...)
-	remove = append([]string{"iptables", "-w", "5", "-t", "raw", "-D", chain}, spec...)
-	return add, remove, "raw", shellJoin(add[3:])
+	argv := append([]string{"iptables", "-w", "5", "-t", "raw", "-I", chain, "1"}, spec...)
+	rule := shellJoin(append([]string{chain}, spec...))
+	remove = fmt.Sprintf("if iptables -w 5 -t raw -C %s 2>/dev/null; then iptables -w 5 -t raw -D %s; fi", rule, rule)
+	return shellJoin(argv), remove, "raw", shellJoin(argv[3:])
 }
 
 func (l *LiveTrace) run(ctx context.Context, argv ...string) error {
@@ -208,14 +200,19 @@ func (l *LiveTrace) output(ctx context.Context, argv ...string) (string, error) 
 	return stdout.String(), nil
 }
 
-// shellJoin joins argv as a shell would read it back.
+// shellJoin joins argv as a shell reads it back.
 func shellJoin(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		out[i] = a
-		if strings.ContainsAny(a, " \"'") {
-			out[i] = strconv.Quote(a)
-		}
+		out[i] = shellQuote(a)
 	}
 	return strings.Join(out, " ")
+}
+
+// shellQuote quotes s for a shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n\"'\\$`;&|<>(){}*?[]#~!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

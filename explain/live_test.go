@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -15,16 +16,18 @@ import (
 )
 
 // fakeNode is an exec.Cmder standing for a node: it answers the backend
-// detection, plays a recorded trace as the trace reader until that is
-// killed, keeps the trace rules added and not removed, and fails a
-// command whose context has ended, as docker exec does.
+// detection, plays the trace reader's shell (adding the trace rule,
+// printing a recorded trace, and, unless shellDies, removing the rule
+// when killed), removes a rule present when asked, and fails a command
+// whose context has ended, as docker exec does.
 type fakeNode struct {
-	tools  string // the detection's output
-	trace  string // what the trace reader prints
-	failOn string // a command starting so fails
+	tools     string // the detection's output
+	trace     string // what the trace reader prints
+	addFails  bool   // the shell cannot add the rule
+	shellDies bool   // the shell dies without removing the rule
 
 	mu     sync.Mutex
-	rules  []string // trace rules present
+	rules  []string // source ports of the trace rules present
 	killed chan struct{}
 	ran    []string
 }
@@ -46,76 +49,70 @@ func (f *fakeNode) Command(name string, args ...string) exec.Cmd {
 }
 
 type fakeCmd struct {
-	f      *fakeNode
-	ctx    context.Context
-	argv   []string
-	stdout io.Writer
+	f              *fakeNode
+	ctx            context.Context
+	argv           []string
+	stdout, stderr io.Writer
 }
 
-func (c *fakeCmd) SetEnv(...string) exec.Cmd          { return c }
-func (c *fakeCmd) SetStdin(io.Reader) exec.Cmd        { return c }
-func (c *fakeCmd) SetStdout(w io.Writer) exec.Cmd     { c.stdout = w; return c }
-func (c *fakeCmd) SetStderr(io.Writer) exec.Cmd       { return c }
-func (c *fakeCmd) write(s string)                     { _, _ = io.WriteString(c.stdout, s) }
-func (c *fakeCmd) nftKey(script string) string        { t, _, _ := strings.Cut(script, " ;"); return t }
-func (c *fakeCmd) done() bool                         { return c.ctx.Err() != nil }
-func (c *fakeCmd) record(line string)                 { c.f.ran = append(c.f.ran, line) }
-func (c *fakeCmd) fail(format string, a ...any) error { return fmt.Errorf(format, a...) }
+func (c *fakeCmd) SetEnv(...string) exec.Cmd      { return c }
+func (c *fakeCmd) SetStdin(io.Reader) exec.Cmd    { return c }
+func (c *fakeCmd) SetStdout(w io.Writer) exec.Cmd { c.stdout = w; return c }
+func (c *fakeCmd) SetStderr(w io.Writer) exec.Cmd { c.stderr = w; return c }
+
+// rulePort finds the source port a trace rule or table is named after.
+var rulePort = regexp.MustCompile(TraceMarker + `[ -](\d+)`)
 
 // Run implements exec.Cmd.
 func (c *fakeCmd) Run() error {
 	line := strings.Join(c.argv, " ")
 	c.f.mu.Lock()
-	c.record(line)
+	c.f.ran = append(c.f.ran, line)
 	c.f.mu.Unlock()
-	if c.done() {
+	if c.ctx.Err() != nil {
 		return c.ctx.Err()
 	}
-	if c.f.failOn != "" && strings.HasPrefix(line, c.f.failOn) {
-		return c.fail("%s: exit status 1", line)
-	}
+	port := rulePort.FindStringSubmatch(line)
 	switch {
 	case strings.HasPrefix(line, "sh -c iptables -V"):
-		c.write(c.f.tools)
-	case strings.HasPrefix(line, "sh -c echo $$; exec timeout"):
-		c.write("4242\n" + c.f.trace)
-		<-c.f.killed
+		_, _ = io.WriteString(c.stdout, c.f.tools)
+	case strings.HasPrefix(line, "sh -c echo $$") && port != nil:
+		return c.shell(port[1])
 	case line == "sh -c kill 4242":
 		close(c.f.killed)
+	case strings.HasPrefix(line, "sh -c if ") && port != nil:
+		c.f.remove(port[1])
 	default:
-		return c.rule(line)
+		return fmt.Errorf("unexpected command %s", line)
 	}
 	return nil
 }
 
-// rule adds or removes a trace rule.
-func (c *fakeCmd) rule(line string) error {
-	c.f.mu.Lock()
-	defer c.f.mu.Unlock()
-	var key string
-	add := false
-	switch {
-	case c.argv[0] == "iptables" && c.argv[5] == "-I":
-		key, add = strings.Join(append([]string{c.argv[6]}, c.argv[8:]...), " "), true
-	case c.argv[0] == "iptables" && c.argv[5] == "-D":
-		key = strings.Join(c.argv[6:], " ")
-	case c.argv[0] == "nft" && c.argv[1] == "delete":
-		key = "add table ip " + c.argv[4]
-	case c.argv[0] == "nft":
-		key, add = c.nftKey(c.argv[1]), true
-	default:
-		return c.fail("unexpected command %s", line)
+// shell plays the trace reader's shell.
+func (c *fakeCmd) shell(port string) error {
+	_, _ = io.WriteString(c.stdout, "4242\n")
+	if c.f.addFails {
+		_, _ = io.WriteString(c.stderr, "iptables: No chain/target/match by that name.\n")
+		return errors.New("exit status 1")
 	}
-	i := slices.Index(c.f.rules, key)
-	switch {
-	case add:
-		c.f.rules = append(c.f.rules, key)
-	case i < 0:
-		return c.fail("%s: no such rule", line)
-	default:
-		c.f.rules = slices.Delete(c.f.rules, i, i+1)
+	c.f.mu.Lock()
+	c.f.rules = append(c.f.rules, port)
+	c.f.mu.Unlock()
+	_, _ = io.WriteString(c.stderr, readyMarker+"\n")
+	_, _ = io.WriteString(c.stdout, c.f.trace)
+	<-c.f.killed
+	if !c.f.shellDies {
+		c.f.remove(port)
 	}
 	return nil
+}
+
+func (f *fakeNode) remove(port string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i := slices.Index(f.rules, port); i >= 0 {
+		f.rules = slices.Delete(f.rules, i, i+1)
+	}
 }
 
 const (
@@ -166,8 +163,9 @@ func TestLiveTraceReadsTheKernelAndRemovesTheRule(t *testing.T) {
 // fails, still removes the trace rule and stops the trace reader.
 func TestLiveTraceRemovesTheRuleOnEveryWayOut(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		probe func(cancel context.CancelFunc) func(context.Context) (string, error)
+		name      string
+		shellDies bool
+		probe     func(cancel context.CancelFunc) func(context.Context) (string, error)
 	}{
 		{name: "interrupted", probe: func(cancel context.CancelFunc) func(context.Context) (string, error) {
 			return func(ctx context.Context) (string, error) { cancel(); return "", ctx.Err() }
@@ -175,9 +173,13 @@ func TestLiveTraceRemovesTheRuleOnEveryWayOut(t *testing.T) {
 		{name: "probe fails", probe: func(context.CancelFunc) func(context.Context) (string, error) {
 			return func(context.Context) (string, error) { return "", errors.New("pod has no svccheck binary") }
 		}},
+		{name: "interrupted, the node's shell died", shellDies: true, probe: func(cancel context.CancelFunc) func(context.Context) (string, error) {
+			return func(ctx context.Context) (string, error) { cancel(); return "", ctx.Err() }
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			node := newFakeNode(xtablesNode, readTestdata(t, "svccheck-pod.xtables"))
+			node.shellDies = tc.shellDies
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			_, err := liveTraceOn(node, 40852, tc.probe(cancel)).Run(ctx)
@@ -214,5 +216,18 @@ func TestLiveTraceRefuses(t *testing.T) {
 				t.Errorf("trace rules added: %v", node.rules)
 			}
 		})
+	}
+}
+
+// A rule the node's shell could not add fails the trace, saying why.
+func TestLiveTraceAddFails(t *testing.T) {
+	node := newFakeNode(xtablesNode, "")
+	node.addFails = true
+	_, err := liveTraceOn(node, 40000, connected).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "No chain/target/match") {
+		t.Errorf("got %v, want the shell's error", err)
+	}
+	if len(node.rules) != 0 {
+		t.Errorf("trace rules left: %v", node.rules)
 	}
 }

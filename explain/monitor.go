@@ -11,7 +11,7 @@ import (
 )
 
 // monitor is a trace reader running on the node: a shell that printed
-// its pid and became `timeout LIMIT xtables-monitor --trace` (or nft
+// its pid and runs `timeout LIMIT xtables-monitor --trace` (or nft
 // monitor trace), so it ends by itself and can be stopped by its pid.
 type monitor struct {
 	mu   sync.Mutex
@@ -49,50 +49,59 @@ func (m *monitor) output() string {
 	return rest
 }
 
-// startMonitor starts the trace reader and waits until it listens.
-func (l *LiveTrace) startMonitor(ctx context.Context, tracer Tracer) (*monitor, error) {
+// readyMarker is what the reader's shell prints on stderr once the trace
+// rule is in place.
+const readyMarker = "svccheck-live: tracing"
+
+// monitorScript is the reader's shell: it prints its pid, starts the
+// reader under timeout, adds the trace rule once the reader listens, and
+// removes the rule when the reader ends or the shell is told to stop.
+func monitorScript(tracer Tracer, limit time.Duration, add, remove string) string {
+	return fmt.Sprintf(`echo $$
+remove_rule() { %s; }
+timeout %d %s &
+m=$!
+trap 'kill $m 2>/dev/null; remove_rule; exit 0' TERM INT HUP
+sleep 0.5
+if ! %s >&2; then kill $m; remove_rule; exit 1; fi
+echo %s >&2
+wait $m
+remove_rule`, remove, int(limit.Seconds()), tracer, add, shellQuote(readyMarker))
+}
+
+// startMonitor starts the trace reader's shell and waits until the rule
+// is in place.
+func (l *LiveTrace) startMonitor(ctx context.Context, tracer Tracer, add, remove string) (*monitor, error) {
 	limit := l.Limit
 	if limit <= 0 {
 		limit = 20 * time.Second
 	}
 	m := &monitor{done: make(chan struct{})}
-	script := fmt.Sprintf("echo $$; exec timeout %d %s", int(limit.Seconds()), tracer)
-	// The reader's own context outlives ctx: stop ends it by its pid,
-	// and its timeout on the node ends it in any case.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit+5*time.Second)
-	var stderr bytes.Buffer
+	// The shell's own context outlives ctx: stop ends it by its pid, and
+	// its timeout on the node ends it in any case.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit+10*time.Second)
+	errs := &monitor{}
 	go func() {
 		defer cancel()
 		defer close(m.done)
-		cmd := l.Node.CommandContext(rctx, "sh", "-c", script)
+		cmd := l.Node.CommandContext(rctx, "sh", "-c", monitorScript(tracer, limit, add, remove))
 		cmd.SetStdout(m)
-		cmd.SetStderr(&stderr)
+		cmd.SetStderr(errs)
 		m.err = cmd.Run()
 	}()
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, ok := m.pid(); ok {
-			break
-		}
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(errs.text(), readyMarker) {
 		select {
 		case <-m.done:
-			return nil, fmt.Errorf("starting %s on the node: %v: %s", tracer, m.err, strings.TrimSpace(stderr.String()))
+			return nil, fmt.Errorf("adding the trace rule and starting %s on the node: %v: %s", tracer, m.err, strings.TrimSpace(errs.text()))
 		case <-deadline:
 			m.stop(ctx, l)
-			return nil, fmt.Errorf("starting %s on the node: no pid after 10s", tracer)
+			return nil, fmt.Errorf("starting %s on the node: not tracing after 20s", tracer)
 		case <-ctx.Done():
 			m.stop(ctx, l)
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-	}
-	// The reader subscribes to the kernel's trace events right after
-	// exec; give it that moment before anything is traced.
-	select {
-	case <-time.After(500 * time.Millisecond):
-	case <-ctx.Done():
-		m.stop(ctx, l)
-		return nil, ctx.Err()
 	}
 	return m, nil
 }

@@ -38,7 +38,9 @@ func init() {
 // nftables mode the kernel's path names the Service's chains. No trace
 // rule or table is left on any node afterwards.
 func checkExplainLive(t *testing.T, ctx context.Context, name string, nftables bool) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	// Each explain --live takes a fresh dump of the node: 20 s on a quiet
+	// machine, near 2 min on a loaded one.
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
 	c, err := cluster.Get(ctx, name)
 	if err != nil {
