@@ -73,6 +73,12 @@ type Explanation struct {
 	Services []string `json:"services"`
 	// Paths are the branches a new connection may take.
 	Paths []Path `json:"paths"`
+	// Kernel is the path the kernel reported for one probe (--live).
+	Kernel *KernelPath `json:"kernel,omitempty"`
+	// FromKernel is true when Services and Outcome come from the
+	// kernel's path alone: no iptables proxy rule was there to compute
+	// from (kube-proxy's nftables mode).
+	FromKernel bool `json:"fromKernel,omitempty"`
 }
 
 // Path is one branch: its probability, where it ends and its walk.

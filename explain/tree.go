@@ -59,11 +59,20 @@ func WriteTree(w io.Writer, ex *Explanation) error {
 	}
 	fmt.Fprintf(b, "Service ports named by the rules: %s\n", services)
 	fmt.Fprintf(b, "outcome: %s\n", ex.Outcome)
+	if ex.FromKernel {
+		// No iptables proxy rule: the computed walk is only policies.
+		writeKernel(b, ex)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, e := range endpoints(ex) {
 		fmt.Fprintf(b, "  %s\n", e)
 	}
 	b.WriteString("\n")
 	writeNode(b, tree(ex), "", map[string]bool{})
+	if ex.Kernel != nil {
+		writeKernel(b, ex)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

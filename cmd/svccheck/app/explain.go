@@ -28,6 +28,7 @@ type explainOptions struct {
 	kubeconfig string
 	dump       string
 	json       bool
+	live       bool
 	timeout    time.Duration
 }
 
@@ -49,10 +50,23 @@ the dump's cluster objects), a node (a process in the node's own network
 namespace) or an external address (with --node: the node it reaches).
 --dump reads the output directory of 'svccheck run' or 'svccheck dump';
 --name (a kind cluster) and --kubeconfig (any cluster, through host pods)
-take a fresh dump first. --json prints the explanation for tools.`,
+take a fresh dump first. --json prints the explanation for tools.
+
+--live also asks the kernel: on the node, it adds a trace rule for exactly
+one probe's flow (its source port is unique: an iptables raw-table TRACE
+rule read with xtables-monitor --trace, or, when the node has native
+nftables tables such as kube-proxy's nftables mode, a table of its own
+setting meta nftrace read with nft monitor trace), sends that probe from
+the source (inside the pod, whose image must hold the svccheck binary; from
+the node; or from svccheck's client container outside a kind cluster),
+reads the kernel's path of its first packet, removes the rule again
+whatever happens, and prints the kernel's path after the computed one,
+with where they differ. kube-proxy's nftables mode, which has no iptables
+rules to compute from, is explained from the kernel's path alone.`,
 		Example: `  svccheck explain --to 10.96.0.10:53/udp --from pod default/client --name svccheck
   svccheck explain --to 172.18.0.3:30080 --from external 172.18.0.1 --node svccheck-worker --dump ./svccheck-results/latest
-  svccheck explain --to 10.96.12.7:80 --from node svccheck-worker --dump ./dump --json`,
+  svccheck explain --to 10.96.12.7:80 --from node svccheck-worker --dump ./dump --json
+  svccheck explain --to 10.96.0.10:53 --from node svccheck-worker --name svccheck --live`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -69,6 +83,7 @@ take a fresh dump first. --json prints the explanation for tools.`,
 	fl.StringVar(&o.kubeconfig, "kubeconfig", "", "cluster (any) to take a fresh dump of, through host pods")
 	fl.StringVar(&o.dump, "dump", "", "output directory of 'svccheck run' or 'svccheck dump' to read")
 	fl.BoolVar(&o.json, "json", false, "print JSON instead of a tree")
+	fl.BoolVar(&o.live, "live", false, "also trace one real probe in the node's kernel (xtables-monitor --trace or nft monitor trace) and show its path beside the computed one")
 	fl.DurationVar(&o.timeout, "timeout", diag.DefaultCommandTimeout, "time limit of each command on a node and each API read")
 	return cmd
 }
@@ -115,6 +130,9 @@ func (o *explainOptions) validate() (explain.Target, explain.SourceKind, string,
 	if n != 1 {
 		return explain.Target{}, "", "", usageError("give exactly one of --name CLUSTER, --kubeconfig PATH and --dump DIR")
 	}
+	if o.live && o.dump != "" {
+		return explain.Target{}, "", "", usageError("--live probes a running cluster: give --name or --kubeconfig, not --dump")
+	}
 	if kind == explain.FromExternal && o.node == "" {
 		return explain.Target{}, "", "", usageError("--from external wants --node: the node the packet reaches")
 	}
@@ -160,6 +178,13 @@ func runExplain(ctx context.Context, cmd *cobra.Command, o *explainOptions, stdo
 	ex, err := explain.Explain(node, src, dst)
 	if err != nil {
 		return err
+	}
+	if o.live {
+		k, err := liveTrace(ctx, o, src, dst, stderr)
+		if err != nil {
+			return err
+		}
+		explain.ApplyKernel(ex, k)
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)

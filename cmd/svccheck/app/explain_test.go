@@ -26,6 +26,7 @@ func TestExplainCommandErrors(t *testing.T) {
 		{[]string{"--to", "10.96.0.1:80", "--from", "pod", "svcchk-explain/nope", "--dump", explainDump}, "no pod svcchk-explain/nope"},
 		{[]string{"--to", "10.96.0.1:80", "--from", "node", "n", "--dump", explainDump, "--name", "x"}, "exactly one of"},
 		{[]string{"--to", "10.96.0.1:80", "--from", "node", "n", "--dump", "/nonexistent"}, "--dump /nonexistent"},
+		{[]string{"--to", "10.96.0.1:80", "--from", "node", "n", "--dump", explainDump, "--live"}, "--live probes a running cluster"},
 	} {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), append([]string{"explain"}, tc.args...), &out, &errOut)
