@@ -68,6 +68,16 @@ func doctorExtras(ctx context.Context, collector *diag.Collector, kind bool, out
 	if err != nil {
 		return err
 	}
+	// Each spec's namespace was dumped as the spec ended and is gone from
+	// the nodes' final rules: doctor is to judge the rules against the
+	// namespaces that are still there.
+	live := filepath.Join(outDir, reports.DirCluster, doctor.FileLiveNamespaces)
+	if err := os.MkdirAll(filepath.Dir(live), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", doctor.FileLiveNamespaces, err)
+	}
+	if err := reports.WriteBytesAtomic(live, []byte(strings.Join(namespaces, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", doctor.FileLiveNamespaces, err)
+	}
 	for _, ns := range namespaces {
 		if ns == cluster.ProxyNamespace {
 			continue // dumpAfterRun has it

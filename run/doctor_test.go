@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
 	"github.com/svccheck/svccheck/doctor"
 	"github.com/svccheck/svccheck/reports"
 	"github.com/svccheck/svccheck/suites/diag"
@@ -67,5 +71,29 @@ func TestDoctorExtrasDockerOnlyForKind(t *testing.T) {
 	}
 	if _, err := os.Stat(calls); err != nil {
 		t.Errorf("doctorExtras did not ask docker for a kind cluster's networks: %v", err)
+	}
+}
+
+// TestDoctorExtrasNamesLiveNamespaces checks that the dumps doctor adds
+// after a run name the namespaces still there, so that doctor leaves out
+// the spec namespaces dumped earlier and deleted since.
+func TestDoctorExtrasNamesLiveNamespaces(t *testing.T) {
+	dir := t.TempDir()
+	gone := filepath.Join(dir, reports.DirCluster, "svcchk-gone")
+	if err := os.MkdirAll(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}})
+	if err := doctorExtras(context.Background(), &diag.Collector{Clientset: cs}, false, dir); err != nil {
+		t.Fatalf("doctorExtras: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, reports.DirCluster, doctor.FileLiveNamespaces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), "default\nkube-system\n"; got != want {
+		t.Errorf("%s = %q, want %q", doctor.FileLiveNamespaces, got, want)
 	}
 }
