@@ -64,18 +64,18 @@ func doctorExtras(ctx context.Context, collector *diag.Collector, kind bool, out
 	if collector.Clientset == nil {
 		return nil
 	}
-	namespaces, err := ListNamespaces(ctx, collector.Clientset, diag.DefaultCommandTimeout)
+	namespaces, settled, err := listNamespaces(ctx, collector.Clientset, diag.DefaultCommandTimeout)
 	if err != nil {
 		return err
 	}
 	// Each spec's namespace was dumped as the spec ended and is gone from
-	// the nodes' final rules: doctor is to judge the rules against the
-	// namespaces that are still there.
+	// the nodes' final rules, or going: doctor is to judge the rules
+	// against the namespaces that are there and not being deleted.
 	live := filepath.Join(outDir, reports.DirCluster, doctor.FileLiveNamespaces)
 	if err := os.MkdirAll(filepath.Dir(live), 0o755); err != nil {
 		return fmt.Errorf("writing %s: %w", doctor.FileLiveNamespaces, err)
 	}
-	if err := reports.WriteBytesAtomic(live, []byte(strings.Join(namespaces, "\n")+"\n"), 0o644); err != nil {
+	if err := reports.WriteBytesAtomic(live, []byte(strings.Join(settled, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", doctor.FileLiveNamespaces, err)
 	}
 	for _, ns := range namespaces {

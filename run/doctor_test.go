@@ -75,8 +75,9 @@ func TestDoctorExtrasDockerOnlyForKind(t *testing.T) {
 }
 
 // TestDoctorExtrasNamesLiveNamespaces checks that the dumps doctor adds
-// after a run name the namespaces still there, so that doctor leaves out
-// the spec namespaces dumped earlier and deleted since.
+// after a run name the namespaces still there and not being deleted, so
+// that doctor leaves out the spec namespaces dumped earlier and deleted
+// since, or going.
 func TestDoctorExtrasNamesLiveNamespaces(t *testing.T) {
 	dir := t.TempDir()
 	gone := filepath.Join(dir, reports.DirCluster, "svcchk-gone")
@@ -85,7 +86,8 @@ func TestDoctorExtrasNamesLiveNamespaces(t *testing.T) {
 	}
 	cs := fake.NewClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}})
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "svcchk-going"}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}})
 	if err := doctorExtras(context.Background(), &diag.Collector{Clientset: cs}, false, dir); err != nil {
 		t.Fatalf("doctorExtras: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/kind/pkg/exec"
@@ -20,18 +21,28 @@ import (
 
 // ListNamespaces lists every namespace, sorted.
 func ListNamespaces(ctx context.Context, cs kubernetes.Interface, timeout time.Duration) ([]string, error) {
+	all, _, err := listNamespaces(ctx, cs, timeout)
+	return all, err
+}
+
+// listNamespaces lists every namespace, and those not being deleted
+// (settled), each sorted.
+func listNamespaces(ctx context.Context, cs kubernetes.Interface, timeout time.Duration) (all, settled []string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	l, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("listing namespaces: %w", err)
+		return nil, nil, fmt.Errorf("listing namespaces: %w", err)
 	}
-	var out []string
 	for _, ns := range l.Items {
-		out = append(out, ns.Name)
+		all = append(all, ns.Name)
+		if ns.DeletionTimestamp == nil && ns.Status.Phase != corev1.NamespaceTerminating {
+			settled = append(settled, ns.Name)
+		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(all)
+	sort.Strings(settled)
+	return all, settled, nil
 }
 
 // dockerNetworksFormat prints each Docker network's name and subnets.
