@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -153,11 +154,32 @@ func TestRun(t *testing.T) {
 		t.Errorf("svccheck run against the intact proxy exited %d, want 0; see %s", code, intact)
 	}
 	checkLayout(t, intact)
+	checkDoctorClean(t, intact)
 	intactReport := readReport(t, intact)
 	for _, b := range breakages {
 		t.Run(b.name, func(t *testing.T) { checkBreakage(t, ctx, b, intactReport) })
 	}
 	runOn(t, ctx, onSvccheckCluster, name)
+}
+
+// checkDoctorClean checks that the doctor a run ran after its specs found
+// nothing: the cluster is healthy, and the specs' own namespaces, gone or
+// going by then, are not judged against the nodes' final rules.
+func checkDoctorClean(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, reports.FileDoctor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Findings []struct{ ID, Node, Message string }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("%s: %v", reports.FileDoctor, err)
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("doctor after the run: %s %s: %s", f.ID, f.Node, f.Message)
+	}
 }
 
 // clusterCheck is a test that runs on a cluster another test made, after
