@@ -93,7 +93,7 @@ func (l *LiveTrace) startMonitor(ctx context.Context, tracer Tracer, add, remove
 	for !strings.Contains(errs.text(), readyMarker) {
 		select {
 		case <-m.done:
-			return nil, fmt.Errorf("adding the trace rule and starting %s on the node: %v: %s", tracer, m.err, strings.TrimSpace(errs.text()))
+			return nil, fmt.Errorf("adding the trace rule and starting %s on the node: %w: %s", tracer, m.err, strings.TrimSpace(errs.text()))
 		case <-deadline:
 			m.stop(ctx, l)
 			return nil, fmt.Errorf("starting %s on the node: not tracing after 20s", tracer)
