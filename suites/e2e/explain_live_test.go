@@ -6,19 +6,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/svccheck/svccheck/explain"
 	"github.com/svccheck/svccheck/suites/cluster"
-	"github.com/svccheck/svccheck/suites/workload"
 )
 
 func init() {
@@ -42,48 +38,13 @@ func checkExplainLive(t *testing.T, ctx context.Context, name string, nftables b
 	// machine, near 2 min on a loaded one.
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
-	c, err := cluster.Get(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := os.Getenv("SVCCHECK_E2E_AGENT_IMAGE")
-	if image == "" {
-		if image, err = cluster.ImageName(binary); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodes, err := c.Nodes(ctx)
-	if err != nil || len(nodes) < 3 {
-		t.Fatalf("want a control plane and two workers: %v, %v", nodes, err)
-	}
-	cs := c.Clientset
-	ns, err := workload.CreateNamespace(ctx, cs, "svcchk-live")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = workload.DeleteNamespace(context.WithoutCancel(ctx), cs, ns) }()
-	web := map[string]string{"app": "web"}
-	pods, err := workload.CreatePods(ctx, cs, ns, image, 90*time.Second,
-		workload.Pod{Name: "web-a", Node: nodes[1].Name, Labels: web},
-		workload.Pod{Name: "web-b", Node: nodes[2].Name, Labels: web},
-		workload.Pod{Name: "client", Node: nodes[1].Name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newWebService(t, ctx, name, "svcchk-live")
+	ns, nodes := w.ns, w.nodes
 	var endpoints []string
-	for _, p := range pods {
-		if p.Name != "client" {
-			endpoints = append(endpoints, net.JoinHostPort(p.Status.PodIP, "8080"))
-		}
+	for _, ep := range w.endpoints {
+		endpoints = append(endpoints, ep)
 	}
-	svc, err := workload.CreateService(ctx, cs, workload.Service(ns, "web", corev1.ServiceTypeClusterIP, web, workload.HTTPServicePort(80)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := workload.WaitReadyEndpoints(ctx, cs, ns, "web", 2, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	target := net.JoinHostPort(svc.Spec.ClusterIP, "80")
+	target := w.target
 	for _, from := range [][]string{{"pod", ns + "/client"}, {"node", nodes[1].Name}} {
 		t.Run("from "+from[0], func(t *testing.T) {
 			ex := explainLive(t, ctx, name, target, from)
