@@ -67,9 +67,11 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "svccheck",
 		Short: "Check whether Kubernetes Service proxying works, and why not",
 		Long: `svccheck runs conformance-style Service suites (ClusterIP, NodePort,
-externalTrafficPolicy Local, session affinity, headless) against a kind
-cluster, using its own iptables Service proxy or stock kube-proxy, and dumps
-every node's netfilter state next to the results.`,
+externalTrafficPolicy Local, session affinity, headless and more) against a
+kind cluster it makes, with its own iptables Service proxy or stock
+kube-proxy, or against any cluster through its kubeconfig; dumps every
+node's netfilter state next to the results; and explains what it finds
+(explain, doctor, report.html).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
