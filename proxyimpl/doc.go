@@ -96,9 +96,13 @@
 //     and always installs the drop. Then it accepts marked traffic and
 //     RELATED,ESTABLISHED connections.
 //
-// The jumps from the built-in chains are not part of the restore text:
-// render.Hooks lists them for EnsureRule, and cleanup deletes them before
-// deleting the chains.
+// The jumps from the built-in chains (render.Hooks) are not rendered with
+// the chains: a full sync compares them with the iptables-save it reads
+// anyway and inserts the missing ones, each at the top of its chain, in
+// the last transaction of its table's restore text (render.WithHooks), so
+// the first sync is one restore rather than one per hook as well, each
+// reading the whole table (and on iptables-legacy writing it back).
+// Cleanup deletes them before deleting the chains.
 //
 // # Incremental sync
 //

@@ -2,6 +2,7 @@ package proxyimpl
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/svccheck/svccheck/proxyimpl/iptables"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/ipsave"
 	"github.com/svccheck/svccheck/proxyimpl/iptables/iptrace"
+	"github.com/svccheck/svccheck/proxyimpl/render"
 )
 
 // realDump saves both tables of ipt and parses them.
@@ -65,6 +67,50 @@ func TestIntegrationProxierRealIPTables(t *testing.T) {
 	}
 }
 
+// checkHooks checks that the kernel holds every hook of render.Hooks once,
+// each built-in chain's hooks first and in the order EnsureRule leaves them
+// when called on each in turn (the last ensured on top), readded last.
+func checkHooks(t *testing.T, step string, ipt iptables.Interface, readded ...render.HookRule) {
+	t.Helper()
+	_, text := realDump(t, context.Background(), ipt)
+	lines := strings.Split(text, "\n")
+	type tableChain struct{ table, chain string }
+	order := slices.DeleteFunc(render.Hooks(), func(h render.HookRule) bool {
+		return slices.ContainsFunc(readded, func(r render.HookRule) bool { return r.Spec() == h.Spec() && r.Chain == h.Chain && r.Table == h.Table })
+	})
+	order = append(order, readded...)
+	want := map[tableChain][]string{}
+	for _, h := range slices.Backward(order) {
+		k := tableChain{string(h.Table), string(h.Chain)}
+		want[k] = append(want[k], "-A "+string(h.Chain)+" "+h.Spec())
+	}
+	got := map[tableChain][]string{}
+	table := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "*") {
+			table = l[1:]
+			continue
+		}
+		for k := range want {
+			if k.table == table && strings.HasPrefix(l, "-A "+k.chain+" ") {
+				got[k] = append(got[k], l)
+			}
+		}
+	}
+	for k, w := range want {
+		g := got[k]
+		if len(g) > len(w) {
+			g = g[:len(w)]
+			if others := got[k][len(w):]; slices.ContainsFunc(others, func(l string) bool { return strings.Contains(l, "svccheck") }) {
+				t.Errorf("%s: %s %s holds svccheck rules past its hooks: %q", step, k.table, k.chain, got[k])
+			}
+		}
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("%s: hooks heading %s %s (-want +got):\n%s", step, k.table, k.chain, diff)
+		}
+	}
+}
+
 func runRealScenario(t *testing.T, ipt iptables.Interface) {
 	ctx := context.Background()
 	// A chain left by an earlier run, and someone else's rules.
@@ -95,6 +141,20 @@ func runRealScenario(t *testing.T, ipt iptables.Interface) {
 	if _, text := realDump(t, ctx, ipt); strings.Contains(text, "LEFTOVER") || !strings.Contains(text, "-A OTHER -j RETURN") {
 		t.Errorf("full sync: want the leftover chain gone and other rules kept:\n%s", text)
 	}
+	checkHooks(t, "first full sync", ipt)
+	// A full sync over hooks in place adds none; one over a hook deleted
+	// behind the proxy's back puts just that one back, on top of its
+	// chain, as EnsureRule would.
+	env.p.rules = nil
+	env.sync()
+	checkHooks(t, "full sync over the hooks", ipt)
+	gone := render.Hooks()[4]
+	if err := ipt.DeleteRule(ctx, gone.Table, gone.Chain, gone.Args...); err != nil {
+		t.Fatal(err)
+	}
+	env.p.rules = nil
+	env.sync()
+	checkHooks(t, "full sync after a hook was deleted", ipt, gone)
 
 	grown := webSlice.DeepCopy()
 	grown.Endpoints = append(grown.Endpoints, slice("demo", "web", "x", 8080, v1.ProtocolTCP, endpoint{"10.244.2.6", "node-b"}).Endpoints...)
@@ -112,8 +172,8 @@ func runRealScenario(t *testing.T, ipt iptables.Interface) {
 	check("partial sync, Service deleted", web, []string{"10.244.1.5:8080", "10.244.2.6:8080"})
 	// Nothing DNATs the deleted Service's address any more.
 	check("partial sync, Service deleted", dns, []string{"10.96.0.53:53"})
-	if env.p.Generation() != 3 {
-		t.Errorf("generation = %d, want 3 successful syncs", env.p.Generation())
+	if env.p.Generation() != 5 {
+		t.Errorf("generation = %d, want 5 successful syncs", env.p.Generation())
 	}
 
 	res, err := Cleanup(ctx, ipt)

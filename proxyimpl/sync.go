@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -154,12 +152,12 @@ func (p *Proxier) apply(ctx context.Context, full bool, changes map[types.Namesp
 	return res, nil
 }
 
-// writeFull writes res.rules over the tables as they are now and ensures
-// the hooks into them. When the kernel refuses the restore, it finds the
-// ports it refuses (isolate), writes the rules without them and records
-// them in res.failed.
+// writeFull writes res.rules over the tables as they are now, with the
+// hooks into them that are missing. When the kernel refuses the restore,
+// it finds the ports it refuses (isolate), writes the rules without them
+// and records them in res.failed.
 func (p *Proxier) writeFull(ctx context.Context, res *syncResult) error {
-	data, hooks, err := p.fullText(ctx, res)
+	data, err := p.fullText(ctx, res)
 	if err != nil {
 		return err
 	}
@@ -174,27 +172,23 @@ func (p *Proxier) writeFull(ctx context.Context, res *syncResult) error {
 		}
 		res.failed = failed
 		res.rules = render.Without(res.rules, drop)
-		if data, hooks, err = p.fullText(ctx, res); err != nil {
+		if data, err = p.fullText(ctx, res); err != nil {
 			return err
 		}
 		if err := p.ipt.Restore(ctx, data); err != nil {
 			return fmt.Errorf("restoring rules without the %d ports the kernel refused: %w", len(failed), err)
 		}
 	}
-	for _, h := range missing(hooks) {
-		if _, err := p.ipt.EnsureRule(ctx, h.Table, h.Chain, h.Args...); err != nil {
-			return fmt.Errorf("ensuring jump from %s %s: %w", h.Table, h.Chain, err)
-		}
-	}
 	return nil
 }
 
 // fullText reads the tables as they are and returns the restore text of a
-// full sync of res.rules over them, and the hook rules present.
-func (p *Proxier) fullText(ctx context.Context, res *syncResult) ([]byte, map[string]bool, error) {
+// full sync of res.rules over them, with the hooks that are missing
+// inserted in its last transactions (render.WithHooks).
+func (p *Proxier) fullText(ctx context.Context, res *syncResult) ([]byte, error) {
 	existing, hooks, err := p.existingState(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var data []byte
 	if p.ipt.Backend() == iptables.BackendNFT {
@@ -205,8 +199,9 @@ func (p *Proxier) fullText(ctx context.Context, res *syncResult) ([]byte, map[st
 	} else {
 		data, res.stats = render.WriteFull(res.rules, existing)
 	}
+	data = render.WithHooks(data, missing(hooks))
 	res.bytes = len(data)
-	return data, hooks, nil
+	return data, nil
 }
 
 // addSkipped adds to problems, for reporting, the ports the rendering
@@ -364,14 +359,7 @@ func (p *Proxier) existingState(ctx context.Context) (*render.Existing, map[stri
 func missing(present map[string]bool) []render.HookRule {
 	var out []render.HookRule
 	for _, h := range render.Hooks() {
-		words := make([]string, len(h.Args))
-		for i, a := range h.Args {
-			if strings.ContainsAny(a, " \t") {
-				a = strconv.Quote(a)
-			}
-			words[i] = a
-		}
-		if !present[string(h.Table)+" "+string(h.Chain)+" "+strings.Join(words, " ")] {
+		if !present[string(h.Table)+" "+string(h.Chain)+" "+h.Spec()] {
 			out = append(out, h)
 		}
 	}

@@ -141,8 +141,8 @@ type TableStats struct {
 type Stats map[iptables.Table]TableStats
 
 // HookRule is a jump from a built-in chain into svccheck's chains. The
-// restore text does not contain them: the caller ensures them after the
-// first restore (which creates their targets) and deletes them on cleanup.
+// rendered chains do not contain them: a full sync inserts the missing
+// ones into its restore text (WithHooks), and cleanup deletes them.
 type HookRule struct {
 	// Table and Chain locate the rule.
 	Table iptables.Table
