@@ -9,7 +9,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/svccheck/svccheck/proxyimpl"
 	"github.com/svccheck/svccheck/proxyimpl/conntrack"
@@ -26,7 +25,7 @@ func svccheckRun(ctx context.Context, backend iptables.Backend, c cluster, parti
 	for round := range 2 {
 		client := fake.NewClientset(c.objects()...)
 		m := metrics.New()
-		p, err := proxyimpl.New(client, iptables.New(exec.DefaultCmder, backend), conntrack.New(), proxyimpl.Config{
+		p, err := proxyimpl.New(client, iptables.New(iptables.LocalCmder(), backend), conntrack.New(), proxyimpl.Config{
 			NodeName:      nodeName,
 			NodeIPs:       []netip.Addr{nodeIP},
 			ClusterCIDRs:  []netip.Prefix{netip.MustParsePrefix(clusterCIDR)},

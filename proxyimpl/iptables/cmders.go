@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,65 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 )
+
+// LocalCmder returns a Cmder that runs commands on this host, as kind's
+// exec.LocalCmder does, but without a second copy of their output (see
+// localCmd). The proxy's Runner reads every table through it.
+func LocalCmder() exec.Cmder { return localCmder{} }
+
+type localCmder struct{}
+
+var _ exec.Cmder = localCmder{}
+
+// Command implements exec.Cmder.
+func (c localCmder) Command(name string, args ...string) exec.Cmd {
+	return c.CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext implements exec.Cmder.
+func (localCmder) CommandContext(ctx context.Context, name string, args ...string) exec.Cmd {
+	return &localCmd{Cmd: osexec.CommandContext(ctx, name, args...)}
+}
+
+// localCmd is kind's exec.LocalCmd without its copy of the output: kind's
+// keeps every command's combined output for its RunError, beside the
+// writers the caller set, so the Runner's iptables-save of a 10k-Service
+// table (about 20 MB) went into two buffers, each grown by doubling. Here
+// the RunError holds what went to no writer of the caller's: all of the
+// output when it set neither, none when it set both (the Runner reads its
+// own stdout and stderr for its CommandError).
+type localCmd struct{ *osexec.Cmd }
+
+var _ exec.Cmd = (*localCmd)(nil)
+
+// Run implements exec.Cmd.
+func (c *localCmd) Run() error {
+	var rest bytes.Buffer
+	switch {
+	case c.Stdout == nil && c.Stderr == nil:
+		c.Stdout, c.Stderr = &rest, &rest
+	case c.Stdout == nil:
+		c.Stdout = &rest
+	case c.Stderr == nil:
+		c.Stderr = &rest
+	}
+	if err := c.Cmd.Run(); err != nil {
+		return &exec.RunError{Command: c.Args, Output: rest.Bytes(), Inner: err}
+	}
+	return nil
+}
+
+// SetEnv implements exec.Cmd.
+func (c *localCmd) SetEnv(env ...string) exec.Cmd { c.Env = env; return c }
+
+// SetStdin implements exec.Cmd.
+func (c *localCmd) SetStdin(r io.Reader) exec.Cmd { c.Stdin = r; return c }
+
+// SetStdout implements exec.Cmd.
+func (c *localCmd) SetStdout(w io.Writer) exec.Cmd { c.Stdout = w; return c }
+
+// SetStderr implements exec.Cmd.
+func (c *localCmd) SetStderr(w io.Writer) exec.Cmd { c.Stderr = w; return c }
 
 // NetNSCmder returns a Cmder that runs commands inside the named network
 // namespace with "ip netns exec NAME". The command is looked up on the
@@ -37,7 +97,7 @@ func (c netnsCmder) CommandContext(ctx context.Context, name string, args ...str
 		return &failedCmd{args: append([]string{name}, args...), err: err}
 	}
 	full := append([]string{"netns", "exec", c.name, path}, args...)
-	return &exec.LocalCmd{Cmd: osexec.CommandContext(ctx, "ip", full...)}
+	return &localCmd{Cmd: osexec.CommandContext(ctx, "ip", full...)}
 }
 
 // chrootPath is the PATH searched inside a chroot.
@@ -71,7 +131,7 @@ func (c chrootCmder) CommandContext(ctx context.Context, name string, args ...st
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=" + strings.Join(chrootPath, ":")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: c.root}
-	return &exec.LocalCmd{Cmd: cmd}
+	return &localCmd{Cmd: cmd}
 }
 
 // lookPath finds name on chrootPath inside the root and returns its path

@@ -170,7 +170,7 @@ func setVerbosity(v int, stderr io.Writer) {
 // iptablesCmder runs commands on the host, or chrooted into root.
 func iptablesCmder(root string) exec.Cmder {
 	if root == "" {
-		return &exec.LocalCmder{}
+		return iptables.LocalCmder()
 	}
 	return iptables.ChrootCmder(root)
 }
