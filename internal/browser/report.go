@@ -136,7 +136,10 @@ const chainJS = `(() => {
     name: el.querySelector(".chain-name").firstChild.textContent.trim(),
     rules: Array.from(el.querySelectorAll(".rule code")).map(c => c.textContent),
     visible: el.offsetParent !== null,
-    inView: box.top >= 0 && box.top < window.innerHeight,
+    // scrollIntoView puts the top edge at 0, give or take the subpixel
+    // rounding of the layout (-0.5 has been seen).
+    inView: box.top > -1 && box.top < window.innerHeight,
+    top: box.top,
   };
 })()`
 
@@ -147,6 +150,7 @@ type landing struct {
 	Rules   []string `json:"rules"`
 	Visible bool     `json:"visible"`
 	InView  bool     `json:"inView"`
+	Top     float64  `json:"top"`
 }
 
 func (p *Page) checkChainLink() error {
@@ -183,7 +187,7 @@ func (p *Page) checkChainLink() error {
 	case l.Name != link.Chain:
 		return fmt.Errorf("following the link to %s landed on chain %q", link.Chain, l.Name)
 	case !l.Visible || !l.InView:
-		return fmt.Errorf("chain %s is not on screen after following its link (visible %v, in view %v)", l.Name, l.Visible, l.InView)
+		return fmt.Errorf("chain %s is not on screen after following its link (visible %v, in view %v, top at %.1f px)", l.Name, l.Visible, l.InView, l.Top)
 	case len(l.Rules) == 0:
 		return fmt.Errorf("chain %s shows no rules", l.Name)
 	}
